@@ -41,7 +41,7 @@ pub fn order<A: AsRef<[u8]> + Clone + PartialEq>(client: &A, candidates: &[A], e
         }
         scored.push((score(client.as_ref(), candidate.as_ref(), epoch), candidate.clone()));
     }
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|(score, _)| core::cmp::Reverse(*score));
     scored.into_iter().map(|(_, provider)| provider).collect()
 }
 

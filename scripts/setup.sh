@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing peerseal needs on a fresh Debian machine with rustup's
+# toolchain. Idempotent: safe to run again; skips what is already there.
+set -euo pipefail
+
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+    echo "setup: adding rustup component ${component}"
+    rustup component add "${component}"
+  fi
+done
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-nextest from crates.io"
+  cargo install cargo-nextest --locked
+fi
