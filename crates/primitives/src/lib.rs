@@ -20,7 +20,16 @@ pub type Epoch = u64;
 
 /// Where a registered TSS server is in its life on chain.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 pub enum ServerStatus {
     /// Registered and eligible as a backup provider.
@@ -49,8 +58,8 @@ impl<AccountId> OnServerChange<AccountId> for () {
     fn removed(_: &AccountId) {}
 }
 
-impl<AccountId, A: OnServerChange<AccountId>, B: OnServerChange<AccountId>> OnServerChange<AccountId>
-    for (A, B)
+impl<AccountId, A: OnServerChange<AccountId>, B: OnServerChange<AccountId>>
+    OnServerChange<AccountId> for (A, B)
 {
     fn joined(who: &AccountId) {
         A::joined(who);

@@ -33,7 +33,11 @@ fn push_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// `candidates` ordered best first for `client` at `epoch`, with `client` itself and duplicates
 /// removed. Ties (equal scores, i.e. equal providers) cannot survive deduplication.
-pub fn order<A: AsRef<[u8]> + Clone + PartialEq>(client: &A, candidates: &[A], epoch: u64) -> Vec<A> {
+pub fn order<A: AsRef<[u8]> + Clone + PartialEq>(
+    client: &A,
+    candidates: &[A],
+    epoch: u64,
+) -> Vec<A> {
     let mut scored: Vec<([u8; 32], A)> = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         if candidate == client || scored.iter().any(|(_, seen)| seen == candidate) {
@@ -71,9 +75,8 @@ mod tests {
     #[test]
     fn epoch_changes_order_for_some_client() {
         let candidates: Vec<[u8; 32]> = (2..12).map(acct).collect();
-        let moved = (100..140u8).any(|c| {
-            order(&acct(c), &candidates, 1) != order(&acct(c), &candidates, 2)
-        });
+        let moved = (100..140u8)
+            .any(|c| order(&acct(c), &candidates, 1) != order(&acct(c), &candidates, 2));
         assert!(moved, "rendezvous order must depend on the epoch");
     }
 

@@ -1,1 +1,644 @@
-//! Placeholder: this crate is being written.
+//! # pallet-backup: who holds whose database-key backup, on chain
+//!
+//! Every peerseal TSS server encrypts its local store with a database key and backs that key up,
+//! split into `threshold`-of-`n` shares, to other attested TSS servers (its *providers*). This
+//! pallet is the public record of those backups: the client's TSS account records which providers
+//! hold which share index at which key epoch together with a commitment to the key
+//! ([`Pallet::record_backup`]); each provider acknowledges what it stores
+//! ([`Pallet::confirm_backup`]); a client that recovered its key after a restart leaves an audit
+//! trail ([`Pallet::report_recovery`]). When the registry reports that a provider starts to leave
+//! or is gone ([`peerseal_primitives::OnServerChange`]), the pallet names every client it served in
+//! a [`Event::ProviderLeaving`] / [`Event::ProviderLeft`] event, so those clients re-backup before
+//! their shares become unreachable, and marks their assignments stale.
+//!
+//! ## Fees
+//!
+//! A freshly registered TSS account owns no funds (the registry gives it a *sufficient* reference
+//! so it exists and can pass `CheckNonce`). Each call is therefore annotated with
+//! `#[pallet::feeless_if]`, and a runtime wraps its payment extension in
+//! `pallet_skip_feeless_payment::SkipCheckIfFeeless`. That wrapper forwards the identifier,
+//! encoding and type information of the wrapped `ChargeTransactionPayment`, so signing clients
+//! (subxt, polkadot.js) see the standard extension list. The feeless condition is not just
+//! "registered": it is "registered *and* the call passes all of its checks against current state".
+//! A call that would fail falls back to normal fees, which an unfunded account cannot pay, so it is
+//! rejected from the transaction pool instead of filling blocks for free. Valid feeless calls
+//! remain limited by the signer's nonce and by block weight; their signers are attested TSS
+//! servers, whose keys never leave the TEE.
+//!
+//! Why not `Pays::No` plus the registry's sufficient reference? Declared statically, `Pays::No`
+//! makes the calls free for every funded account, including failing calls that fill blocks;
+//! returned from dispatch, it only refunds a fee that was already withdrawn at validation, which
+//! an unfunded TSS account cannot pay. `feeless_if` decides per call, before any fee is taken.
+//!
+//! ## Bounds
+//!
+//! An assignment holds at most `MaxProviders` providers (the call parameter is a bounded vector,
+//! so a longer list does not even decode), and a provider serves at most `MaxClientsPerProvider`
+//! clients ([`Error::ProviderFull`]); that second bound is what keeps the registry hooks, which
+//! walk one provider's clients, bounded.
+//!
+//! ## Queries
+//!
+//! [`Pallet::assignment_of`] and [`Pallet::candidate_providers`] (rendezvous order from
+//! [`peerseal_primitives::rendezvous::order`] over the registry's active servers) are also served
+//! through the [`runtime_api::BackupApi`] runtime API.
+//!
+//! Dependencies: `frame-support`/`frame-system` (the pallet itself), `sp-runtime` (dispatch
+//! types), `sp-api` (to declare the runtime API next to the pallet it reads), `parity-scale-codec`
+//! and `scale-info` (on-chain encoding and metadata), `peerseal-primitives` (the registry traits
+//! and the rendezvous order shared with the TSS node).
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+pub mod runtime_api;
+pub mod weights;
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{
+    pallet_prelude::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
+use peerseal_primitives::{Epoch, ServerRegistry};
+use scale_info::TypeInfo;
+
+/// One backup provider of an assignment: its TSS account and the share index it holds.
+pub type ProviderShare<AccountId> = (AccountId, u8);
+
+/// The providers of one assignment, at most `MaxProviders` of them.
+pub type ProvidersOf<T> =
+    BoundedVec<ProviderShare<<T as frame_system::Config>::AccountId>, <T as Config>::MaxProviders>;
+
+/// A client's current backup: who holds which share of its database key at which epoch.
+#[derive(
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    DebugNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxProviders))]
+#[codec(mel_bound(AccountId: MaxEncodedLen, BlockNumber: MaxEncodedLen))]
+pub struct Assignment<AccountId, MaxProviders, BlockNumber>
+where
+    AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+    MaxProviders: Get<u32>,
+    BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+    /// Key epoch of the backed-up database key; strictly increases with every new record.
+    pub epoch: Epoch,
+    /// How many shares recover the key (1 ≤ threshold ≤ providers).
+    pub threshold: u8,
+    /// Provider TSS accounts with the share index each one holds; no account or index twice.
+    pub providers: BoundedVec<ProviderShare<AccountId>, MaxProviders>,
+    /// Commitment to the key (chosen by the client), checked by the client after recovery.
+    pub commitment: [u8; 32],
+    /// Block in which this assignment was recorded.
+    pub recorded_at: BlockNumber,
+    /// Set when one of the providers was removed from the registry: the client should re-backup.
+    pub stale: bool,
+}
+
+/// The stored assignment type of a runtime.
+pub type AssignmentOf<T> = Assignment<
+    <T as frame_system::Config>::AccountId,
+    <T as Config>::MaxProviders,
+    frame_system::pallet_prelude::BlockNumberFor<T>,
+>;
+
+/// Byte-keyed wrapper so [`peerseal_primitives::rendezvous::order`] can rank any account type by
+/// its SCALE encoding (for `AccountId32` that is the raw 32 bytes, which is what the TSS node
+/// hashes when it computes the same order off chain).
+#[derive(Clone)]
+struct ByEncoding<A> {
+    encoded: Vec<u8>,
+    account: A,
+}
+
+impl<A: Encode> ByEncoding<A> {
+    fn new(account: A) -> Self {
+        Self { encoded: account.encode(), account }
+    }
+}
+
+impl<A> AsRef<[u8]> for ByEncoding<A> {
+    fn as_ref(&self) -> &[u8] {
+        &self.encoded
+    }
+}
+
+impl<A> PartialEq for ByEncoding<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.encoded == other.encoded
+    }
+}
+
+// The pallet macros expand to `expect` calls on metadata and storage prefixes that cannot fail
+// for a well-formed pallet; the workspace's `expect_used` lint would otherwise flag them here.
+#[allow(clippy::expect_used)]
+#[frame_support::pallet]
+pub mod pallet {
+    use super::*;
+    use frame_support::pallet_prelude::*;
+    use frame_system::pallet_prelude::*;
+
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
+
+    /// Configuration of the backup pallet.
+    #[pallet::config]
+    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+        /// The set of registered TSS servers (in peerseal: `pallet-registry`).
+        type Registry: ServerRegistry<Self::AccountId>;
+
+        /// Most providers one assignment may name. Share indices are `u8`, so at most 255.
+        #[pallet::constant]
+        type MaxProviders: Get<u32>;
+
+        /// Most clients one provider may serve. Bounds the work of the registry hooks, which
+        /// walk all clients of a leaving or removed provider.
+        #[pallet::constant]
+        type MaxClientsPerProvider: Get<u32>;
+
+        /// Weights of this pallet's calls and hooks.
+        type WeightInfo: WeightInfo;
+    }
+
+    /// Current backup assignment of each client (keyed by the client's TSS account).
+    #[pallet::storage]
+    pub type Assignments<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, AssignmentOf<T>, OptionQuery>;
+
+    /// Reverse index provider → clients whose *current* assignment names that provider. Kept
+    /// exact: replacing an assignment removes the entries of providers no longer named, and a
+    /// removed provider's entries are dropped.
+    #[pallet::storage]
+    pub type ClientsOf<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Blake2_128Concat,
+        T::AccountId,
+        (),
+        OptionQuery,
+    >;
+
+    /// Number of entries under each provider in [`ClientsOf`], capped at `MaxClientsPerProvider`.
+    #[pallet::storage]
+    pub type ClientCount<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
+    /// Provider confirmations: (client, provider) → the epoch the provider confirmed storing.
+    /// Only confirmations of the client's current assignment are kept.
+    #[pallet::storage]
+    pub type Confirmations<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Blake2_128Concat,
+        T::AccountId,
+        Epoch,
+        OptionQuery,
+    >;
+
+    /// Events of the backup pallet; the TSS node follows them on finalized blocks.
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// `client` recorded a new assignment (replacing any earlier one).
+        BackupRecorded {
+            /// The client's TSS account.
+            client: T::AccountId,
+            /// Key epoch now backed up.
+            epoch: Epoch,
+            /// Shares needed to recover.
+            threshold: u8,
+            /// Providers and the share index each holds.
+            providers: ProvidersOf<T>,
+            /// Commitment to the backed-up key.
+            commitment: [u8; 32],
+        },
+        /// `provider` confirmed that it stores its share of `client`'s key at `epoch`.
+        BackupConfirmed {
+            /// The client whose share is stored.
+            client: T::AccountId,
+            /// The confirming provider.
+            provider: T::AccountId,
+            /// The confirmed epoch.
+            epoch: Epoch,
+        },
+        /// Audit trail: `client` recovered its key at `epoch` with the help of `provider`.
+        KeyRecovered {
+            /// The client that recovered.
+            client: T::AccountId,
+            /// The provider that released a share.
+            provider: T::AccountId,
+            /// The recovered epoch.
+            epoch: Epoch,
+        },
+        /// `provider` started to leave; it still serves, but `clients` should re-backup elsewhere.
+        ProviderLeaving {
+            /// The leaving provider.
+            provider: T::AccountId,
+            /// Every client whose current assignment names it.
+            clients: Vec<T::AccountId>,
+        },
+        /// `provider` was removed from the registry; the assignments of `clients` are now stale.
+        ProviderLeft {
+            /// The removed provider.
+            provider: T::AccountId,
+            /// Every client whose current assignment named it.
+            clients: Vec<T::AccountId>,
+        },
+        /// `client` itself was removed from the registry, so its assignment was deleted and its
+        /// providers may discard its shares.
+        BackupDropped {
+            /// The removed client.
+            client: T::AccountId,
+            /// Epoch of the deleted assignment.
+            epoch: Epoch,
+            /// The providers that held its shares.
+            providers: Vec<T::AccountId>,
+        },
+    }
+
+    /// Why a backup call was rejected.
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The signer is not a registered TSS server.
+        NotRegistered,
+        /// The epoch is not strictly greater than the epoch already recorded for this client.
+        StaleEpoch,
+        /// The provider list is empty.
+        NoProviders,
+        /// The threshold is zero.
+        ZeroThreshold,
+        /// The threshold is greater than the number of providers.
+        ThresholdAboveProviders,
+        /// The same provider appears twice.
+        DuplicateProvider,
+        /// The same share index appears twice.
+        DuplicateShareIndex,
+        /// The client named itself as a provider.
+        SelfAsProvider,
+        /// A provider is not a registered TSS server.
+        ProviderNotRegistered,
+        /// A provider is leaving and may not take new backups.
+        ProviderLeaving,
+        /// A provider already serves `MaxClientsPerProvider` clients.
+        ProviderFull,
+        /// The client has no recorded assignment.
+        NoAssignment,
+        /// The given epoch is not the epoch of the client's current assignment.
+        EpochMismatch,
+        /// The account is not a provider of the client's current assignment.
+        NotAProvider,
+        /// This provider already confirmed this epoch.
+        AlreadyConfirmed,
+    }
+
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn integrity_test() {
+            let max = T::MaxProviders::get();
+            assert!(max >= 1, "MaxProviders must allow at least one provider");
+            assert!(max <= u32::from(u8::MAX), "share indices are u8: MaxProviders ≤ 255");
+            assert!(T::MaxClientsPerProvider::get() >= 1, "MaxClientsPerProvider must be ≥ 1");
+        }
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Record (or replace) the caller's backup assignment.
+        ///
+        /// Origin: the client's TSS account, which must be registered. `epoch` must be strictly
+        /// greater than the recorded one; `1 ≤ threshold ≤ providers.len()`; providers are
+        /// distinct, use distinct share indices, exclude the caller, are active (registered and
+        /// not leaving) and have room for another client. Replacing an assignment drops the
+        /// reverse-index entries and confirmations of the old one.
+        ///
+        /// Feeless when the caller is registered and every check passes.
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::record_backup(providers.len() as u32))]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, epoch: &Epoch, threshold: &u8,
+            providers: &ProvidersOf<T>, _commitment: &[u8; 32]| -> bool {
+            Pallet::<T>::signer(origin).is_some_and(|who| {
+                Pallet::<T>::check_record(&who, *epoch, *threshold, providers).is_ok()
+            })
+        })]
+        pub fn record_backup(
+            origin: OriginFor<T>,
+            epoch: Epoch,
+            threshold: u8,
+            providers: ProvidersOf<T>,
+            commitment: [u8; 32],
+        ) -> DispatchResult {
+            let client = ensure_signed(origin)?;
+            Self::check_record(&client, epoch, threshold, &providers)?;
+
+            let previous = Assignments::<T>::get(&client);
+            if let Some(old) = &previous {
+                for (provider, _) in old.providers.iter() {
+                    Confirmations::<T>::remove(&client, provider);
+                    let kept = providers.iter().any(|(p, _)| p == provider);
+                    if !kept {
+                        Self::unindex(provider, &client);
+                    }
+                }
+            }
+            for (provider, _) in providers.iter() {
+                if !ClientsOf::<T>::contains_key(provider, &client) {
+                    ClientsOf::<T>::insert(provider, &client, ());
+                    ClientCount::<T>::mutate(provider, |n| *n = n.saturating_add(1));
+                }
+            }
+
+            Assignments::<T>::insert(
+                &client,
+                Assignment {
+                    epoch,
+                    threshold,
+                    providers: providers.clone(),
+                    commitment,
+                    recorded_at: frame_system::Pallet::<T>::block_number(),
+                    stale: false,
+                },
+            );
+            Self::deposit_event(Event::BackupRecorded {
+                client,
+                epoch,
+                threshold,
+                providers,
+                commitment,
+            });
+            Ok(())
+        }
+
+        /// Confirm, as a provider, that the caller stores its share of `client`'s key at `epoch`.
+        ///
+        /// Origin: a registered provider TSS account named in `client`'s current assignment,
+        /// whose epoch must equal `epoch`. Each provider confirms an epoch once.
+        ///
+        /// Feeless when the caller is registered and every check passes.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::confirm_backup())]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, client: &T::AccountId, epoch: &Epoch| -> bool {
+            Pallet::<T>::signer(origin).is_some_and(|who| {
+                Pallet::<T>::check_confirm(&who, client, *epoch).is_ok()
+            })
+        })]
+        pub fn confirm_backup(
+            origin: OriginFor<T>,
+            client: T::AccountId,
+            epoch: Epoch,
+        ) -> DispatchResult {
+            let provider = ensure_signed(origin)?;
+            Self::check_confirm(&provider, &client, epoch)?;
+            Confirmations::<T>::insert(&client, &provider, epoch);
+            Self::deposit_event(Event::BackupConfirmed { client, provider, epoch });
+            Ok(())
+        }
+
+        /// Audit record: the caller (a registered client) recovered its key at `epoch` from
+        /// `provider`, which must be named in the caller's current assignment at that epoch.
+        ///
+        /// Feeless when the caller is registered and every check passes.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::report_recovery())]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, provider: &T::AccountId, epoch: &Epoch| -> bool {
+            Pallet::<T>::signer(origin).is_some_and(|who| {
+                Pallet::<T>::check_report(&who, provider, *epoch).is_ok()
+            })
+        })]
+        pub fn report_recovery(
+            origin: OriginFor<T>,
+            provider: T::AccountId,
+            epoch: Epoch,
+        ) -> DispatchResult {
+            let client = ensure_signed(origin)?;
+            Self::check_report(&client, &provider, epoch)?;
+            Self::deposit_event(Event::KeyRecovered { client, provider, epoch });
+            Ok(())
+        }
+    }
+
+    impl<T: Config> Pallet<T> {
+        /// The signed account behind `origin`, if any (used by the feeless predicates, which
+        /// receive the origin by reference).
+        fn signer(origin: &OriginFor<T>) -> Option<T::AccountId> {
+            ensure_signed(origin.clone()).ok()
+        }
+
+        /// Every check of [`Pallet::record_backup`], without side effects.
+        pub(crate) fn check_record(
+            client: &T::AccountId,
+            epoch: Epoch,
+            threshold: u8,
+            providers: &ProvidersOf<T>,
+        ) -> DispatchResult {
+            ensure!(T::Registry::is_registered(client), Error::<T>::NotRegistered);
+            let previous = Assignments::<T>::get(client);
+            if let Some(old) = &previous {
+                ensure!(epoch > old.epoch, Error::<T>::StaleEpoch);
+            }
+            ensure!(!providers.is_empty(), Error::<T>::NoProviders);
+            ensure!(threshold >= 1, Error::<T>::ZeroThreshold);
+            ensure!(usize::from(threshold) <= providers.len(), Error::<T>::ThresholdAboveProviders);
+            for (i, (provider, index)) in providers.iter().enumerate() {
+                // Quadratic, but over at most MaxProviders (≤ 255) entries, without allocating.
+                for (other, other_index) in providers.iter().skip(i + 1) {
+                    ensure!(other != provider, Error::<T>::DuplicateProvider);
+                    ensure!(other_index != index, Error::<T>::DuplicateShareIndex);
+                }
+                ensure!(provider != client, Error::<T>::SelfAsProvider);
+                ensure!(T::Registry::is_registered(provider), Error::<T>::ProviderNotRegistered);
+                ensure!(T::Registry::is_active(provider), Error::<T>::ProviderLeaving);
+                let already_serves = ClientsOf::<T>::contains_key(provider, client);
+                ensure!(
+                    already_serves
+                        || ClientCount::<T>::get(provider) < T::MaxClientsPerProvider::get(),
+                    Error::<T>::ProviderFull
+                );
+            }
+            Ok(())
+        }
+
+        /// Every check of [`Pallet::confirm_backup`], without side effects.
+        pub(crate) fn check_confirm(
+            provider: &T::AccountId,
+            client: &T::AccountId,
+            epoch: Epoch,
+        ) -> DispatchResult {
+            ensure!(T::Registry::is_registered(provider), Error::<T>::NotRegistered);
+            let assignment = Assignments::<T>::get(client).ok_or(Error::<T>::NoAssignment)?;
+            ensure!(assignment.epoch == epoch, Error::<T>::EpochMismatch);
+            ensure!(
+                assignment.providers.iter().any(|(p, _)| p == provider),
+                Error::<T>::NotAProvider
+            );
+            ensure!(
+                Confirmations::<T>::get(client, provider) != Some(epoch),
+                Error::<T>::AlreadyConfirmed
+            );
+            Ok(())
+        }
+
+        /// Every check of [`Pallet::report_recovery`], without side effects.
+        pub(crate) fn check_report(
+            client: &T::AccountId,
+            provider: &T::AccountId,
+            epoch: Epoch,
+        ) -> DispatchResult {
+            ensure!(T::Registry::is_registered(client), Error::<T>::NotRegistered);
+            let assignment = Assignments::<T>::get(client).ok_or(Error::<T>::NoAssignment)?;
+            ensure!(assignment.epoch == epoch, Error::<T>::EpochMismatch);
+            ensure!(
+                assignment.providers.iter().any(|(p, _)| p == provider),
+                Error::<T>::NotAProvider
+            );
+            Ok(())
+        }
+
+        /// Drop the reverse-index entry `provider → client`, if present, keeping the count exact.
+        fn unindex(provider: &T::AccountId, client: &T::AccountId) {
+            if ClientsOf::<T>::take(provider, client).is_some() {
+                ClientCount::<T>::mutate_exists(provider, |count| {
+                    let left = count.unwrap_or(0).saturating_sub(1);
+                    *count = (left > 0).then_some(left);
+                });
+            }
+        }
+
+        /// The clients whose current assignment names `provider` (at most
+        /// `MaxClientsPerProvider`, enforced by [`Pallet::record_backup`]).
+        pub fn clients_of(provider: &T::AccountId) -> Vec<T::AccountId> {
+            ClientsOf::<T>::iter_key_prefix(provider).collect()
+        }
+
+        /// The current assignment of `client`, if it recorded one.
+        pub fn assignment_of(client: &T::AccountId) -> Option<AssignmentOf<T>> {
+            Assignments::<T>::get(client)
+        }
+
+        /// The providers that confirmed `client`'s current assignment.
+        pub fn confirmed_by(client: &T::AccountId) -> Vec<T::AccountId> {
+            match Assignments::<T>::get(client) {
+                Some(assignment) => assignment
+                    .providers
+                    .iter()
+                    .filter(|(p, _)| Confirmations::<T>::get(client, p) == Some(assignment.epoch))
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+                None => Vec::new(),
+            }
+        }
+
+        /// Providers `client` may pick for a backup at `epoch`, best first: the registry's active
+        /// servers in rendezvous order, without `client` itself and without providers that are
+        /// full (unless they already serve `client`). Leaving servers are not active, so they
+        /// never appear.
+        pub fn candidate_providers(client: &T::AccountId, epoch: Epoch) -> Vec<T::AccountId> {
+            let max = T::MaxClientsPerProvider::get();
+            let candidates: Vec<ByEncoding<T::AccountId>> = T::Registry::active_servers()
+                .into_iter()
+                .filter(|p| {
+                    ClientsOf::<T>::contains_key(p, client) || ClientCount::<T>::get(p) < max
+                })
+                .map(ByEncoding::new)
+                .collect();
+            peerseal_primitives::rendezvous::order(
+                &ByEncoding::new(client.clone()),
+                &candidates,
+                epoch,
+            )
+            .into_iter()
+            .map(|c| c.account)
+            .collect()
+        }
+
+        /// The assignment of `client` in the runtime API's plain form.
+        pub fn assignment_info(
+            client: &T::AccountId,
+        ) -> Option<runtime_api::AssignmentInfo<T::AccountId>> {
+            use sp_runtime::traits::UniqueSaturatedInto;
+            let assignment = Assignments::<T>::get(client)?;
+            Some(runtime_api::AssignmentInfo {
+                epoch: assignment.epoch,
+                threshold: assignment.threshold,
+                providers: assignment.providers.into_inner(),
+                commitment: assignment.commitment,
+                recorded_at: assignment.recorded_at.unique_saturated_into(),
+                stale: assignment.stale,
+                confirmed_by: Self::confirmed_by(client),
+            })
+        }
+
+        /// Registry hook body for a provider that started to leave.
+        pub(crate) fn provider_leaving(provider: &T::AccountId) {
+            let clients = Self::clients_of(provider);
+            Self::deposit_event(Event::ProviderLeaving { provider: provider.clone(), clients });
+        }
+
+        /// Registry hook body for a server that is gone: as a provider, its clients' assignments
+        /// become stale and its index entries and confirmations are dropped; as a client, its
+        /// own assignment is deleted so its providers can discard the shares.
+        pub(crate) fn server_removed(who: &T::AccountId) {
+            let clients = Self::clients_of(who);
+            for client in &clients {
+                Assignments::<T>::mutate(client, |assignment| {
+                    if let Some(a) = assignment {
+                        a.stale = true;
+                    }
+                });
+                ClientsOf::<T>::remove(who, client);
+                Confirmations::<T>::remove(client, who);
+            }
+            ClientCount::<T>::remove(who);
+            Self::deposit_event(Event::ProviderLeft { provider: who.clone(), clients });
+
+            if let Some(own) = Assignments::<T>::take(who) {
+                let mut providers = Vec::with_capacity(own.providers.len());
+                for (provider, _) in own.providers.into_iter() {
+                    Self::unindex(&provider, who);
+                    Confirmations::<T>::remove(who, &provider);
+                    providers.push(provider);
+                }
+                Self::deposit_event(Event::BackupDropped {
+                    client: who.clone(),
+                    epoch: own.epoch,
+                    providers,
+                });
+            }
+        }
+    }
+}
+
+impl<T: Config> peerseal_primitives::OnServerChange<T::AccountId> for Pallet<T> {
+    /// A new server holds no backups yet: nothing to do.
+    fn joined(_: &T::AccountId) {}
+
+    /// Emits [`Event::ProviderLeaving`] naming every client of the leaving provider (possibly
+    /// none). Work: one read per client, at most `MaxClientsPerProvider`.
+    fn leaving(tss_account: &T::AccountId) {
+        Self::provider_leaving(tss_account)
+    }
+
+    /// Emits [`Event::ProviderLeft`] and marks the named clients' assignments stale; deletes the
+    /// removed server's own assignment ([`Event::BackupDropped`]). Work is bounded by
+    /// `MaxClientsPerProvider + MaxProviders` entries.
+    fn removed(tss_account: &T::AccountId) {
+        Self::server_removed(tss_account)
+    }
+}

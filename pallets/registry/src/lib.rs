@@ -1,1 +1,565 @@
-//! Placeholder: this crate is being written.
+//! # pallet-registry: the attested TSS servers of peerseal, one per validator stash
+//!
+//! A validator stash registers its TSS server with a [`ServerInfo`]: the server's TSS account
+//! (an sr25519 account the TEE holds the key of), its x25519 public key, its libp2p peer id and
+//! addresses, and a TDX quote whose report data binds all of these to a nonce the TSS account got
+//! from `pallet-attestation`. The quote is checked on chain through [`Config::Attestation`]
+//! before anything is stored, and again when the server changes its info. The pallet keeps the
+//! reverse map TSS account → stash, so other pallets and the TSS nodes can go from the account
+//! that signs TSS messages to the validator behind it.
+//!
+//! ## Lifecycle
+//! `register` → **Active** → `leave` → **Leaving** (still serves the backups it holds, is no
+//! longer chosen as a provider) → removed once [`Config::LeaveDelay`] blocks have passed, either
+//! by the block hook (at most [`Config::MaxRemovalsPerBlock`] per block, FIFO) or by anyone
+//! calling `purge_left`. Governance can `remove` a server at once (kick or slash). Every step is
+//! reported to [`Config::OnServerChange`] (`joined`, `leaving`, `removed`), which the runtime
+//! wires to `pallet-backup` so clients move their backups away in time.
+//!
+//! A registered TSS account gets a sufficient reference in `frame_system`, so an unfunded TSS
+//! account exists and can pass `CheckNonce` for the feeless calls other pallets allow it; the
+//! reference is dropped on removal.
+//!
+//! ## Dependencies
+//! FRAME (`frame-support`, `frame-system`, `sp-runtime`), SCALE and metadata (`parity-scale-codec`,
+//! `scale-info`), `peerseal-primitives` for the hook and registry traits shared with
+//! `pallet-backup`, `pallet-attestation` for [`VerifyAttestation`], and `peerseal-attestation`
+//! for `QuoteContext` and the quote length bound.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+mod mock;
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+mod tests;
+pub mod weights;
+
+pub use weights::WeightInfo;
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{traits::ConstU32, BoundedVec};
+use scale_info::TypeInfo;
+use sp_runtime::{Deserialize, Serialize};
+
+pub use pallet_attestation::VerifyAttestation;
+pub use peerseal_primitives::{OnServerChange, ServerRegistry, ServerStatus};
+
+/// Longest libp2p peer id accepted (an identity-multihash ed25519 peer id is 38 bytes).
+pub const MAX_PEER_ID_LEN: u32 = 64;
+/// Longest single multiaddr (binary encoding) accepted.
+pub const MAX_MULTIADDR_LEN: u32 = 128;
+/// Most multiaddrs one server publishes.
+pub const MAX_MULTIADDRS: u32 = 4;
+/// Longest quote stored; the same bound the attestation library enforces before parsing.
+pub const MAX_QUOTE_LEN: u32 = 16 * 1024;
+
+// The stored quote bound and the verifier's bound must agree, or a quote could be storable but
+// never verifiable (or the other way round).
+const _: () = assert!(MAX_QUOTE_LEN as usize == peerseal_attestation::MAX_QUOTE_LEN);
+
+/// A libp2p peer id, in its binary form.
+pub type PeerIdBytes = BoundedVec<u8, ConstU32<MAX_PEER_ID_LEN>>;
+/// One multiaddr, in its binary form.
+pub type MultiaddrBytes = BoundedVec<u8, ConstU32<MAX_MULTIADDR_LEN>>;
+/// The multiaddrs of a server.
+pub type Multiaddrs = BoundedVec<MultiaddrBytes, ConstU32<MAX_MULTIADDRS>>;
+/// A TDX quote.
+pub type QuoteBytes = BoundedVec<u8, ConstU32<MAX_QUOTE_LEN>>;
+
+/// What a validator publishes about its TSS server.
+///
+/// All variable-length fields are bounded, so an oversized value fails to decode (the call is
+/// rejected before it is dispatched) and `MaxEncodedLen` bounds the storage. In a chain spec
+/// (serde) the fields are camelCase (`tssAccount`, `x25519PublicKey`, `peerId`, `multiaddrs`,
+/// `quote`), byte strings are arrays of numbers, and unknown fields are refused.
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+    Serialize,
+    Deserialize,
+)]
+#[serde(crate = "sp_runtime::serde", rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerInfo<AccountId> {
+    /// The server's TSS account: signs its chain transactions and is bound into its quotes.
+    pub tss_account: AccountId,
+    /// The server's x25519 public key, for encrypted messages to it.
+    pub x25519_public_key: [u8; 32],
+    /// The server's libp2p peer id (its noise identity).
+    pub peer_id: PeerIdBytes,
+    /// Where the server listens.
+    pub multiaddrs: Multiaddrs,
+    /// The TDX quote that attested this info (kept so anyone can re-check it).
+    pub quote: QuoteBytes,
+}
+
+/// Why a server was removed.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+pub enum RemovalReason {
+    /// It asked to leave and its leave delay has passed.
+    Left,
+    /// Governance removed it.
+    Governance,
+}
+
+// The FRAME macros expand to `expect` calls on values that are present by construction (metadata
+// and storage prefix plumbing); no code written here unwraps.
+#[allow(clippy::expect_used, clippy::unwrap_used)]
+#[frame_support::pallet]
+pub mod pallet {
+    use super::*;
+    use alloc::vec::Vec;
+    use frame_support::pallet_prelude::*;
+    use frame_system::pallet_prelude::*;
+    use pallet_attestation::QuoteContext;
+    use sp_runtime::traits::Saturating;
+
+    /// The in-code storage version.
+    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+    #[pallet::pallet]
+    #[pallet::storage_version(STORAGE_VERSION)]
+    pub struct Pallet<T>(_);
+
+    /// Configuration of the registry pallet.
+    #[pallet::config]
+    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+        /// Checks registration quotes and consumes their nonces (`pallet_attestation::Pallet`).
+        type Attestation: VerifyAttestation<Self::AccountId>;
+
+        /// Told when servers join, start leaving and are removed (`pallet_backup::Pallet`, or
+        /// `()` when nobody listens).
+        type OnServerChange: OnServerChange<Self::AccountId>;
+
+        /// Who may remove a server at once (root, a council; sudo on a dev chain).
+        type GovernanceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+        /// Blocks between `leave` and the earliest removal, so clients can move their backups.
+        #[pallet::constant]
+        type LeaveDelay: Get<BlockNumberFor<Self>>;
+
+        /// Most servers registered at the same time; bounds every iteration over servers.
+        #[pallet::constant]
+        type MaxServers: Get<u32>;
+
+        /// Most leave-queue entries the block hook processes per block (bounded hook work).
+        #[pallet::constant]
+        type MaxRemovalsPerBlock: Get<u32>;
+
+        /// Weights of this pallet's calls and hook.
+        type WeightInfo: WeightInfo;
+    }
+
+    /// The server of each validator stash.
+    #[pallet::storage]
+    pub type Servers<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, ServerInfo<T::AccountId>, OptionQuery>;
+
+    /// Status of each registered TSS account.
+    #[pallet::storage]
+    pub type ServerStatusOf<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, ServerStatus, OptionQuery>;
+
+    /// The stash each registered TSS account belongs to (reverse of [`Servers`]).
+    #[pallet::storage]
+    pub type StashOf<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, T::AccountId, OptionQuery>;
+
+    /// The block in which a leaving TSS account called `leave`.
+    #[pallet::storage]
+    pub type LeavingSince<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, BlockNumberFor<T>, OptionQuery>;
+
+    /// Number of registered servers (active and leaving).
+    #[pallet::storage]
+    pub type ServerCount<T: Config> = StorageValue<_, u32, ValueQuery>;
+
+    /// FIFO of `(stash, leaving since)` for the block hook, indexed by a wrapping position.
+    ///
+    /// Entries are pushed in block order and all wait the same `LeaveDelay`, so the head is
+    /// always the first to become due. An entry whose server was removed otherwise (governance,
+    /// `purge_left`) or left again later is recognised by its `leaving since` and skipped.
+    #[pallet::storage]
+    pub type LeaveQueue<T: Config> =
+        StorageMap<_, Twox64Concat, u32, (T::AccountId, BlockNumberFor<T>), OptionQuery>;
+
+    /// `(head, tail)` positions of [`LeaveQueue`]: entries live in `head..tail` (wrapping).
+    #[pallet::storage]
+    pub type LeaveQueueBounds<T: Config> = StorageValue<_, (u32, u32), ValueQuery>;
+
+    /// Events of the registry pallet.
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// `stash` registered the attested TSS server `tss_account`.
+        ServerRegistered {
+            stash: T::AccountId,
+            tss_account: T::AccountId,
+            measurement: pallet_attestation::Measurement,
+        },
+        /// `stash` replaced its server info (re-attested); `old_tss_account` differs from
+        /// `tss_account` when the server changed its account.
+        ServerInfoChanged {
+            stash: T::AccountId,
+            old_tss_account: T::AccountId,
+            tss_account: T::AccountId,
+            measurement: pallet_attestation::Measurement,
+        },
+        /// `stash`'s server started leaving; it can be removed from block `removable_at` on.
+        ServerLeaving {
+            stash: T::AccountId,
+            tss_account: T::AccountId,
+            removable_at: BlockNumberFor<T>,
+        },
+        /// `stash`'s server is gone.
+        ServerRemoved { stash: T::AccountId, tss_account: T::AccountId, reason: RemovalReason },
+    }
+
+    /// Errors of the registry pallet. Quote failures arrive as `pallet-attestation` errors.
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The stash already has a server; use `change_server_info`.
+        AlreadyRegistered,
+        /// The TSS account already belongs to a registered server.
+        TssAccountInUse,
+        /// The stash has no registered server.
+        UnknownServer,
+        /// `MaxServers` servers are registered already.
+        TooManyServers,
+        /// The server is already leaving.
+        AlreadyLeaving,
+        /// The server is leaving; a leaving server cannot change its info.
+        ServerLeaving,
+        /// The server is not leaving, so there is nothing to purge.
+        NotLeaving,
+        /// The server's leave delay has not passed yet.
+        LeaveDelayNotPassed,
+        /// The leave queue's position counter is exhausted (2^32 entries pending); cannot
+        /// happen with a sane `MaxServers`.
+        LeaveQueueFull,
+    }
+
+    /// Servers present from the first block.
+    #[pallet::genesis_config]
+    #[derive(frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// `(stash, server info)` pairs, registered as Active WITHOUT quote verification: the
+        /// chain spec is the trust root at genesis (dev chains pre-register their servers).
+        pub servers: Vec<(T::AccountId, ServerInfo<T::AccountId>)>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            // Panics stop a chain from starting with a broken spec (FRAME's convention for
+            // invalid genesis); they cannot happen after genesis.
+            for (stash, info) in &self.servers {
+                assert!(!Servers::<T>::contains_key(stash), "genesis: stash registered twice");
+                assert!(
+                    !StashOf::<T>::contains_key(&info.tss_account),
+                    "genesis: TSS account registered twice"
+                );
+                assert!(
+                    ServerCount::<T>::get() < T::MaxServers::get(),
+                    "genesis: more servers than MaxServers"
+                );
+                Pallet::<T>::insert_server(stash, info.clone());
+            }
+        }
+    }
+
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+            let (processed, removed) = Self::process_leave_queue(now);
+            T::WeightInfo::on_initialize(processed, removed)
+        }
+
+        fn integrity_test() {
+            assert!(T::MaxServers::get() > 0, "MaxServers must be > 0");
+            assert!(
+                T::MaxRemovalsPerBlock::get() > 0,
+                "MaxRemovalsPerBlock must be > 0 or leaving servers are never removed by the hook"
+            );
+        }
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Register the signer's (a validator stash's) TSS server.
+        ///
+        /// `server_info.quote` must be a quote with context `Register` binding
+        /// `server_info.tss_account`, `x25519_public_key` and `peer_id` to the nonce the TSS
+        /// account obtained with `pallet_attestation::request_attestation`; the nonce is consumed.
+        /// The TSS account gets a sufficient reference. Emits [`Event::ServerRegistered`] and
+        /// calls `OnServerChange::joined`.
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::register().saturating_add(T::Attestation::verify_weight()))]
+        pub fn register(
+            origin: OriginFor<T>,
+            server_info: ServerInfo<T::AccountId>,
+        ) -> DispatchResult {
+            let stash = ensure_signed(origin)?;
+            ensure!(!Servers::<T>::contains_key(&stash), Error::<T>::AlreadyRegistered);
+            ensure!(
+                !StashOf::<T>::contains_key(&server_info.tss_account),
+                Error::<T>::TssAccountInUse
+            );
+            ensure!(ServerCount::<T>::get() < T::MaxServers::get(), Error::<T>::TooManyServers);
+            let verified = Self::verify(&server_info, QuoteContext::Register)?;
+            let tss_account = server_info.tss_account.clone();
+            Self::insert_server(&stash, server_info);
+            Self::deposit_event(Event::ServerRegistered {
+                stash,
+                tss_account,
+                measurement: verified.measurement,
+            });
+            Ok(())
+        }
+
+        /// Replace the signer's server info (new keys, addresses, image, or TSS account).
+        ///
+        /// Re-attested: the quote must have context `ChangeServerInfo` and bind the NEW info to
+        /// the new TSS account's pending nonce. A leaving server cannot change its info. When
+        /// the TSS account changes, the reverse map and sufficient references move with it and
+        /// `OnServerChange` sees the old account `removed` and the new one `joined`. Emits
+        /// [`Event::ServerInfoChanged`].
+        #[pallet::call_index(1)]
+        #[pallet::weight(
+            T::WeightInfo::change_server_info().saturating_add(T::Attestation::verify_weight())
+        )]
+        pub fn change_server_info(
+            origin: OriginFor<T>,
+            server_info: ServerInfo<T::AccountId>,
+        ) -> DispatchResult {
+            let stash = ensure_signed(origin)?;
+            let old = Servers::<T>::get(&stash).ok_or(Error::<T>::UnknownServer)?;
+            ensure!(
+                ServerStatusOf::<T>::get(&old.tss_account) == Some(ServerStatus::Active),
+                Error::<T>::ServerLeaving
+            );
+            let account_changes = old.tss_account != server_info.tss_account;
+            if account_changes {
+                ensure!(
+                    !StashOf::<T>::contains_key(&server_info.tss_account),
+                    Error::<T>::TssAccountInUse
+                );
+            }
+            let verified = Self::verify(&server_info, QuoteContext::ChangeServerInfo)?;
+            let new_account = server_info.tss_account.clone();
+            if account_changes {
+                StashOf::<T>::remove(&old.tss_account);
+                ServerStatusOf::<T>::remove(&old.tss_account);
+                StashOf::<T>::insert(&new_account, &stash);
+                ServerStatusOf::<T>::insert(&new_account, ServerStatus::Active);
+                frame_system::Pallet::<T>::inc_sufficients(&new_account);
+                frame_system::Pallet::<T>::dec_sufficients(&old.tss_account);
+            }
+            Servers::<T>::insert(&stash, server_info);
+            if account_changes {
+                T::OnServerChange::removed(&old.tss_account);
+                T::OnServerChange::joined(&new_account);
+            }
+            Self::deposit_event(Event::ServerInfoChanged {
+                stash,
+                old_tss_account: old.tss_account,
+                tss_account: new_account,
+                measurement: verified.measurement,
+            });
+            Ok(())
+        }
+
+        /// Start leaving: the signer's server becomes `Leaving`.
+        ///
+        /// A leaving server stays registered and keeps serving the backups it holds, but is no
+        /// longer offered as a provider. It is removed after `LeaveDelay` blocks by the block
+        /// hook or by `purge_left`. Emits [`Event::ServerLeaving`] and calls
+        /// `OnServerChange::leaving`.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::leave())]
+        pub fn leave(origin: OriginFor<T>) -> DispatchResult {
+            let stash = ensure_signed(origin)?;
+            let info = Servers::<T>::get(&stash).ok_or(Error::<T>::UnknownServer)?;
+            let tss_account = info.tss_account;
+            ensure!(
+                ServerStatusOf::<T>::get(&tss_account) == Some(ServerStatus::Active),
+                Error::<T>::AlreadyLeaving
+            );
+            let now = frame_system::Pallet::<T>::block_number();
+            let (head, tail) = LeaveQueueBounds::<T>::get();
+            let next_tail = tail.wrapping_add(1);
+            // The queue is a ring over u32 positions; a full ring would overwrite its head.
+            ensure!(next_tail != head, Error::<T>::LeaveQueueFull);
+            LeaveQueue::<T>::insert(tail, (stash.clone(), now));
+            LeaveQueueBounds::<T>::put((head, next_tail));
+            ServerStatusOf::<T>::insert(&tss_account, ServerStatus::Leaving);
+            LeavingSince::<T>::insert(&tss_account, now);
+            T::OnServerChange::leaving(&tss_account);
+            Self::deposit_event(Event::ServerLeaving {
+                stash,
+                tss_account,
+                removable_at: now.saturating_add(T::LeaveDelay::get()),
+            });
+            Ok(())
+        }
+
+        /// Remove `stash`'s leaving server whose leave delay has passed (anyone may call).
+        ///
+        /// The block hook does the same on its own; this call is for when its per-block budget
+        /// falls behind. Emits [`Event::ServerRemoved`] with reason `Left` and calls
+        /// `OnServerChange::removed`.
+        #[pallet::call_index(3)]
+        #[pallet::weight(T::WeightInfo::purge_left())]
+        pub fn purge_left(origin: OriginFor<T>, stash: T::AccountId) -> DispatchResult {
+            ensure_signed(origin)?;
+            let info = Servers::<T>::get(&stash).ok_or(Error::<T>::UnknownServer)?;
+            let since = LeavingSince::<T>::get(&info.tss_account).ok_or(Error::<T>::NotLeaving)?;
+            let now = frame_system::Pallet::<T>::block_number();
+            ensure!(
+                since.saturating_add(T::LeaveDelay::get()) <= now,
+                Error::<T>::LeaveDelayNotPassed
+            );
+            Self::do_remove(&stash, RemovalReason::Left);
+            Ok(())
+        }
+
+        /// Remove `stash`'s server at once, active or leaving (governance: kick or slash).
+        ///
+        /// Emits [`Event::ServerRemoved`] with reason `Governance` and calls
+        /// `OnServerChange::removed`.
+        #[pallet::call_index(4)]
+        #[pallet::weight(T::WeightInfo::remove())]
+        pub fn remove(origin: OriginFor<T>, stash: T::AccountId) -> DispatchResult {
+            T::GovernanceOrigin::ensure_origin(origin)?;
+            ensure!(Servers::<T>::contains_key(&stash), Error::<T>::UnknownServer);
+            Self::do_remove(&stash, RemovalReason::Governance);
+            Ok(())
+        }
+    }
+
+    impl<T: Config> Pallet<T> {
+        /// Checks `info.quote` for `context` through the attestation pallet (consuming the TSS
+        /// account's nonce on success).
+        fn verify(
+            info: &ServerInfo<T::AccountId>,
+            context: QuoteContext,
+        ) -> Result<pallet_attestation::VerifiedQuote, DispatchError> {
+            T::Attestation::verify_and_consume(
+                &info.tss_account,
+                context,
+                &info.x25519_public_key,
+                Some(info.peer_id.as_slice()),
+                info.quote.as_slice(),
+            )
+        }
+
+        /// Stores a new Active server with its reverse maps and sufficient reference, and tells
+        /// the listeners. Callers have checked stash, account and count.
+        pub(crate) fn insert_server(stash: &T::AccountId, info: ServerInfo<T::AccountId>) {
+            let tss_account = info.tss_account.clone();
+            StashOf::<T>::insert(&tss_account, stash);
+            ServerStatusOf::<T>::insert(&tss_account, ServerStatus::Active);
+            Servers::<T>::insert(stash, info);
+            ServerCount::<T>::mutate(|count| *count = count.saturating_add(1));
+            frame_system::Pallet::<T>::inc_sufficients(&tss_account);
+            T::OnServerChange::joined(&tss_account);
+        }
+
+        /// Removes `stash`'s server and everything pointing at it, drops the sufficient
+        /// reference and tells the listeners. No-op when there is no server.
+        fn do_remove(stash: &T::AccountId, reason: RemovalReason) {
+            let Some(info) = Servers::<T>::take(stash) else { return };
+            let tss_account = info.tss_account;
+            StashOf::<T>::remove(&tss_account);
+            ServerStatusOf::<T>::remove(&tss_account);
+            LeavingSince::<T>::remove(&tss_account);
+            ServerCount::<T>::mutate(|count| *count = count.saturating_sub(1));
+            frame_system::Pallet::<T>::dec_sufficients(&tss_account);
+            T::OnServerChange::removed(&tss_account);
+            Self::deposit_event(Event::ServerRemoved { stash: stash.clone(), tss_account, reason });
+        }
+
+        /// Pops due entries off the leave queue, at most `MaxRemovalsPerBlock`, removing the
+        /// servers that are still in the leaving episode the entry recorded. Returns
+        /// `(entries processed, servers removed)` for the weight.
+        pub(crate) fn process_leave_queue(now: BlockNumberFor<T>) -> (u32, u32) {
+            let (mut head, tail) = LeaveQueueBounds::<T>::get();
+            let budget = T::MaxRemovalsPerBlock::get();
+            let delay = T::LeaveDelay::get();
+            let (mut processed, mut removed) = (0u32, 0u32);
+            while head != tail && processed < budget {
+                let entry = LeaveQueue::<T>::get(head);
+                if let Some((_, since)) = &entry {
+                    if since.saturating_add(delay) > now {
+                        break;
+                    }
+                }
+                LeaveQueue::<T>::remove(head);
+                head = head.wrapping_add(1);
+                processed = processed.saturating_add(1);
+                let Some((stash, since)) = entry else { continue };
+                let still_same_episode = Servers::<T>::get(&stash)
+                    .and_then(|info| LeavingSince::<T>::get(&info.tss_account))
+                    == Some(since);
+                if still_same_episode {
+                    Self::do_remove(&stash, RemovalReason::Left);
+                    removed = removed.saturating_add(1);
+                }
+            }
+            if processed > 0 {
+                LeaveQueueBounds::<T>::put((head, tail));
+            }
+            (processed, removed)
+        }
+
+        /// The server of `stash`, if any.
+        pub fn server(stash: &T::AccountId) -> Option<ServerInfo<T::AccountId>> {
+            Servers::<T>::get(stash)
+        }
+
+        /// The stash and server info behind a TSS account, if it is registered.
+        pub fn server_by_tss(
+            tss_account: &T::AccountId,
+        ) -> Option<(T::AccountId, ServerInfo<T::AccountId>)> {
+            let stash = StashOf::<T>::get(tss_account)?;
+            let info = Servers::<T>::get(&stash)?;
+            Some((stash, info))
+        }
+    }
+
+    impl<T: Config> ServerRegistry<T::AccountId> for Pallet<T> {
+        fn status(tss_account: &T::AccountId) -> Option<ServerStatus> {
+            ServerStatusOf::<T>::get(tss_account)
+        }
+
+        /// At most `MaxServers` entries are iterated.
+        fn active_servers() -> Vec<T::AccountId> {
+            ServerStatusOf::<T>::iter()
+                .filter(|(_, status)| *status == ServerStatus::Active)
+                .map(|(account, _)| account)
+                .collect()
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Mock quotes for machines without TDX: tdx-quote's `mock` builder, signed with P-256 keys
+//! derived from a seed. Signing is RFC 6979 deterministic, so the same seed and report data give
+//! byte-identical quotes (dev genesis relies on this).
+
+use super::{ProviderError, QuoteProvider};
+use crate::{
+    dev::{compress, mock_attestation_signing_key, mock_pck_claim, mock_pck_signing_key},
+    types::PckKey,
+    REPORT_DATA_LEN,
+};
+use p256::ecdsa::SigningKey;
+use std::vec::Vec;
+use tdx_quote::Quote;
+
+/// Builds mock quotes. Its quotes verify only on a chain in [`crate::PckMode::Dev`] whose
+/// allow-list holds [`MockQuoteProvider::pck_key`], and only if the mock measurement (all
+/// registers zero, [`crate::mock_measurement`]) is accepted.
+pub struct MockQuoteProvider {
+    // `SigningKey` zeroizes its scalar on drop.
+    attestation_key: SigningKey,
+    pck: SigningKey,
+    pck_key: PckKey,
+}
+
+impl MockQuoteProvider {
+    /// A provider whose keys are derived from `seed`. Logs a warning: choosing this provider is a
+    /// dev setting and must never go unnoticed on a real deployment.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let pck = mock_pck_signing_key(&seed);
+        let pck_key = compress(pck.verifying_key());
+        log::warn!(
+            "MOCK TDX QUOTE PROVIDER SELECTED: quotes are signed with keys derived from a seed and \
+             prove nothing about the hardware or software. Dev and test chains only. Mock PCK: 0x{}",
+            hex::encode(pck_key.0)
+        );
+        MockQuoteProvider { attestation_key: mock_attestation_signing_key(&seed), pck, pck_key }
+    }
+
+    /// The provider with the shared dev seed [`crate::DEV_MOCK_PCK_SEED`].
+    pub fn dev() -> Self {
+        Self::from_seed(crate::DEV_MOCK_PCK_SEED)
+    }
+
+    /// The PCK public key that signs this provider's QE reports: what a dev chain must allow.
+    pub fn pck_key(&self) -> PckKey {
+        self.pck_key
+    }
+
+    /// Builds the quote for `report_data`; infallible, unlike hardware.
+    pub fn mock_quote(&self, report_data: &[u8; REPORT_DATA_LEN]) -> Vec<u8> {
+        Quote::mock(
+            self.attestation_key.clone(),
+            self.pck.clone(),
+            *report_data,
+            mock_pck_claim(&self.pck_key),
+        )
+        .as_bytes()
+    }
+}
+
+impl QuoteProvider for MockQuoteProvider {
+    fn quote(&self, report_data: &[u8; REPORT_DATA_LEN]) -> Result<Vec<u8>, ProviderError> {
+        Ok(self.mock_quote(report_data))
+    }
+}
+
+impl core::fmt::Debug for MockQuoteProvider {
+    // Only the public PCK: the signing keys must never reach a log.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MockQuoteProvider").field("pck_key", &self.pck_key).finish_non_exhaustive()
+    }
+}

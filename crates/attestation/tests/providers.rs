@@ -1,0 +1,240 @@
+//! Quote providers: the mock (deterministic, logged loudly, verifiable under a dev policy) and
+//! configfs-tsm against a temporary directory that imitates the kernel's attribute files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use peerseal_attestation::{
+    dev_mock_pck, mock_pck_key, report_data, verify_quote, ConfigfsTsmProvider, MockQuoteProvider,
+    ProviderError, QuoteProvider, DEV_MOCK_PCK_SEED, MAX_QUOTE_LEN, TDX_TSM_PROVIDER,
+};
+use std::{
+    fs,
+    path::Path,
+    sync::{Mutex, OnceLock},
+};
+
+// ---- capturing logger (one per test binary) ----
+
+struct Capture(Mutex<Vec<(log::Level, String)>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        self.0.lock().unwrap().push((record.level(), record.args().to_string()));
+    }
+    fn flush(&self) {}
+}
+
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<&'static Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
+        log::set_logger(capture).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+        capture
+    })
+}
+
+// ---- mock provider ----
+
+#[test]
+fn selecting_the_mock_provider_logs_a_warning() {
+    let capture = capture();
+    let provider = MockQuoteProvider::from_seed([0x31; 32]);
+    let logs = capture.0.lock().unwrap();
+    let warning = logs
+        .iter()
+        .find(|(level, text)| {
+            *level == log::Level::Warn && text.contains("MOCK TDX QUOTE PROVIDER")
+        })
+        .expect("a warning is logged at construction");
+    assert!(warning.1.contains(&hex::encode(provider.pck_key().0)), "names the mock PCK");
+}
+
+#[test]
+fn mock_quotes_are_deterministic_per_seed_and_report_data() {
+    let rd = report_data(&register_binding());
+    let a = MockQuoteProvider::from_seed([1; 32]);
+    let b = MockQuoteProvider::from_seed([1; 32]);
+    let c = MockQuoteProvider::from_seed([2; 32]);
+    assert_eq!(a.quote(&rd).unwrap(), b.quote(&rd).unwrap());
+    assert_ne!(a.quote(&rd).unwrap(), c.quote(&rd).unwrap());
+    assert_ne!(a.quote(&rd).unwrap(), a.quote(&[0u8; 64]).unwrap());
+    assert_eq!(a.pck_key(), mock_pck_key(&[1; 32]));
+    assert_ne!(a.pck_key(), c.pck_key());
+    assert_eq!(MockQuoteProvider::dev().pck_key(), dev_mock_pck());
+    assert_eq!(mock_pck_key(&DEV_MOCK_PCK_SEED), dev_mock_pck());
+}
+
+#[test]
+fn mock_quote_from_another_seed_needs_its_own_pck_allowed() {
+    let binding = register_binding();
+    let provider = MockQuoteProvider::from_seed([9; 32]);
+    let quote = provider.quote(&report_data(&binding)).unwrap();
+    assert_eq!(
+        verify_quote(&quote, &binding, &dev_policy()),
+        Err(peerseal_attestation::VerifyError::PckNotAllowed)
+    );
+    let allowed = [provider.pck_key()];
+    let policy = peerseal_attestation::Policy { allowed_mock_pcks: &allowed, ..dev_policy() };
+    assert_eq!(verify_quote(&quote, &binding, &policy).unwrap().pck, provider.pck_key());
+}
+
+#[test]
+fn mock_provider_debug_shows_no_secret() {
+    let provider = MockQuoteProvider::dev();
+    let text = format!("{provider:?}");
+    assert!(text.contains("pck_key"));
+    assert!(!text.contains("attestation_key") && !text.contains("SigningKey"), "{text}");
+}
+
+// ---- configfs-tsm against a fake directory ----
+
+/// Lays out `root/entry` the way the kernel does after `mkdir`, with a pre-computed `outblob`
+/// (a plain directory cannot compute a quote when `inblob` is written).
+fn fake_entry(root: &Path, entry: &str, provider: &str, generation: &str, outblob: &[u8]) {
+    let dir = root.join(entry);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("provider"), provider).unwrap();
+    fs::write(dir.join("generation"), generation).unwrap();
+    fs::write(dir.join("inblob"), b"").unwrap();
+    fs::write(dir.join("outblob"), outblob).unwrap();
+}
+
+#[test]
+fn configfs_provider_writes_inblob_and_returns_the_verifiable_quote() {
+    let root = tempfile::tempdir().unwrap();
+    let binding = register_binding();
+    let rd = report_data(&binding);
+    let quote = quote_for(&binding);
+    fake_entry(root.path(), "e", "tdx_guest\n", "7\n", &quote);
+    let provider = ConfigfsTsmProvider::with_root_and_entry(root.path(), "e", TDX_TSM_PROVIDER);
+    let got = provider.quote(&rd).unwrap();
+    assert_eq!(got, quote);
+    assert_eq!(fs::read(root.path().join("e/inblob")).unwrap(), rd.to_vec());
+    assert!(verify_quote(&got, &binding, &dev_policy()).is_ok());
+}
+
+#[test]
+fn configfs_provider_missing_root_is_unavailable() {
+    let root = tempfile::tempdir().unwrap();
+    let missing = root.path().join("no-tsm-here");
+    let provider = ConfigfsTsmProvider::with_root(&missing);
+    match provider.quote(&[0u8; 64]) {
+        Err(ProviderError::Unavailable { path }) => assert_eq!(path, missing),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[test]
+fn configfs_provider_creates_its_entry_and_fails_typed_when_no_kernel_fills_it() {
+    let root = tempfile::tempdir().unwrap();
+    let provider = ConfigfsTsmProvider::with_root(root.path());
+    let err = provider.quote(&[0u8; 64]).unwrap_err();
+    assert!(provider.entry_path().is_dir(), "mkdir of the entry happened");
+    assert!(
+        provider.entry_path().file_name().unwrap().to_string_lossy().starts_with("peerseal-"),
+        "entry named after the process"
+    );
+    match err {
+        ProviderError::Io { path, .. } => assert!(path.ends_with("provider")),
+        other => panic!("expected Io on the provider attribute, got {other:?}"),
+    }
+}
+
+#[test]
+fn configfs_provider_rejects_another_tee() {
+    let root = tempfile::tempdir().unwrap();
+    fake_entry(root.path(), "e", "sev_guest\n", "0\n", &[]);
+    let provider = ConfigfsTsmProvider::with_root_and_entry(root.path(), "e", TDX_TSM_PROVIDER);
+    match provider.quote(&[0u8; 64]) {
+        Err(ProviderError::WrongProvider { expected, found }) => {
+            assert_eq!(expected, "tdx_guest");
+            assert_eq!(found, "sev_guest");
+        }
+        other => panic!("expected WrongProvider, got {other:?}"),
+    }
+}
+
+#[test]
+fn configfs_provider_rejects_a_quote_for_other_report_data() {
+    let root = tempfile::tempdir().unwrap();
+    fake_entry(root.path(), "e", "tdx_guest", "1", &quote_for(&register_binding()));
+    let provider = ConfigfsTsmProvider::with_root_and_entry(root.path(), "e", TDX_TSM_PROVIDER);
+    assert!(matches!(provider.quote(&[0u8; 64]), Err(ProviderError::ReportDataMismatch)));
+    // A short outblob cannot carry report data at all.
+    fake_entry(root.path(), "short", "tdx_guest", "1", b"short");
+    let provider = ConfigfsTsmProvider::with_root_and_entry(root.path(), "short", TDX_TSM_PROVIDER);
+    assert!(matches!(provider.quote(&[0u8; 64]), Err(ProviderError::ReportDataMismatch)));
+}
+
+#[test]
+fn configfs_provider_bounds_the_quote_it_reads() {
+    let root = tempfile::tempdir().unwrap();
+    let mut huge = quote_for(&register_binding());
+    huge.resize(MAX_QUOTE_LEN + 1, 0);
+    fake_entry(root.path(), "e", "tdx_guest", "1", &huge);
+    let provider = ConfigfsTsmProvider::with_root_and_entry(root.path(), "e", TDX_TSM_PROVIDER);
+    assert!(matches!(
+        provider.quote(&report_data(&register_binding())),
+        Err(ProviderError::QuoteTooLarge)
+    ));
+}
+
+#[test]
+fn configfs_provider_rejects_a_bad_generation() {
+    let root = tempfile::tempdir().unwrap();
+    fake_entry(root.path(), "e", "tdx_guest", "seven", &quote_for(&register_binding()));
+    let provider = ConfigfsTsmProvider::with_root_and_entry(root.path(), "e", TDX_TSM_PROVIDER);
+    assert!(matches!(
+        provider.quote(&report_data(&register_binding())),
+        Err(ProviderError::BadGeneration)
+    ));
+}
+
+#[test]
+fn configfs_provider_detects_a_concurrent_writer() {
+    // `generation` as a FIFO fed by a thread that hands out a new number each time the file is
+    // opened: exactly what a second writer bumping the counter looks like.
+    let root = tempfile::tempdir().unwrap();
+    let binding = register_binding();
+    fake_entry(root.path(), "e", "tdx_guest", "", &quote_for(&binding));
+    let generation = root.path().join("e/generation");
+    fs::remove_file(&generation).unwrap();
+    let status = std::process::Command::new("mkfifo").arg(&generation).status().unwrap();
+    assert!(status.success());
+    let fifo = generation.clone();
+    std::thread::spawn(move || {
+        for n in 1u64.. {
+            // Opening for write blocks until the provider opens for read.
+            let Ok(()) = fs::write(&fifo, format!("{n}\n")) else { return };
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    let provider = ConfigfsTsmProvider::with_root_and_entry(root.path(), "e", TDX_TSM_PROVIDER);
+    match provider.quote(&report_data(&binding)) {
+        Err(ProviderError::GenerationChanged { before, after }) => assert!(after > before),
+        other => panic!("expected GenerationChanged, got {other:?}"),
+    }
+}
+
+#[test]
+fn configfs_provider_removes_only_the_entry_it_created() {
+    let root = tempfile::tempdir().unwrap();
+    let provider = ConfigfsTsmProvider::with_root_and_entry(root.path(), "mine", TDX_TSM_PROVIDER);
+    assert!(provider.quote(&[0u8; 64]).is_err(), "an empty directory is no kernel");
+    assert!(root.path().join("mine").is_dir());
+    drop(provider);
+    assert!(!root.path().join("mine").exists(), "created entry removed on drop");
+
+    fake_entry(root.path(), "theirs", "tdx_guest", "1", b"");
+    let provider =
+        ConfigfsTsmProvider::with_root_and_entry(root.path(), "theirs", TDX_TSM_PROVIDER);
+    let _ = provider.quote(&[0u8; 64]);
+    drop(provider);
+    assert!(root.path().join("theirs/provider").exists(), "pre-existing entry left alone");
+}

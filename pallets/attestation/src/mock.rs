@@ -1,0 +1,107 @@
+//! A minimal runtime (System + Attestation) for the unit tests, with a dev-style genesis: the mock
+//! measurement accepted, the dev mock PCK allowed, PCK mode `Dev`.
+
+use crate as pallet_attestation;
+use frame_support::{
+    derive_impl,
+    traits::{ConstU32, ConstU64},
+};
+use frame_system::EnsureRoot;
+use peerseal_attestation::{
+    mock_measurement, report_data, Binding, MockQuoteProvider, QuoteProvider, DEV_MOCK_PCK_SEED,
+};
+use sp_runtime::{traits::IdentityLookup, AccountId32, BuildStorage};
+
+use crate::{PckMode, QuoteContext};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+    pub enum Test {
+        System: frame_system,
+        Attestation: pallet_attestation,
+    }
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+    type Block = Block;
+    type AccountId = AccountId32;
+    type Lookup = IdentityLookup<AccountId32>;
+}
+
+/// Blocks a nonce stays usable in the mock.
+pub const NONCE_LIFETIME: u64 = 10;
+/// List bounds of the mock, small so the "too many" errors are reachable.
+pub const MAX_LIST: u32 = 3;
+
+impl pallet_attestation::Config for Test {
+    type GovernanceOrigin = EnsureRoot<AccountId32>;
+    type NonceLifetime = ConstU64<NONCE_LIFETIME>;
+    type MaxAcceptedMeasurements = ConstU32<MAX_LIST>;
+    type MaxMockPcks = ConstU32<MAX_LIST>;
+    type WeightInfo = ();
+}
+
+/// Account with all bytes `n`.
+pub fn account(n: u8) -> AccountId32 {
+    AccountId32::new([n; 32])
+}
+
+/// The dev mock quote provider (its PCK is allowed in genesis).
+pub fn dev_provider() -> MockQuoteProvider {
+    MockQuoteProvider::from_seed(DEV_MOCK_PCK_SEED)
+}
+
+/// What the quotes in the tests bind unless a test says otherwise.
+pub const PUBLIC_KEY: [u8; 32] = [7u8; 32];
+/// Peer id bytes bound by the register-context quotes of the tests.
+pub const PEER_ID: &[u8] = b"test-peer-id";
+
+/// A quote from `provider` binding `(context, who, PUBLIC_KEY, PEER_ID, nonce)`.
+pub fn quote_with(
+    provider: &MockQuoteProvider,
+    context: QuoteContext,
+    who: &AccountId32,
+    public_key: &[u8; 32],
+    nonce: &[u8; 32],
+) -> Vec<u8> {
+    let binding =
+        Binding { context, account: who.as_ref(), public_key, peer_id: Some(PEER_ID), nonce };
+    provider.quote(&report_data(&binding)).expect("mock provider always produces a quote")
+}
+
+/// A valid register quote for `who`'s current pending nonce.
+pub fn register_quote(who: &AccountId32) -> Vec<u8> {
+    let (nonce, _) = Attestation::pending_nonce(who).expect("test requested a nonce first");
+    quote_with(&dev_provider(), QuoteContext::Register, who, &PUBLIC_KEY, &nonce)
+}
+
+/// Test externalities with the dev policy in genesis, at block 1 (events are kept from there).
+pub fn new_test_ext() -> sp_io::TestExternalities {
+    let storage = RuntimeGenesisConfig {
+        system: Default::default(),
+        attestation: pallet_attestation::GenesisConfig {
+            accepted_measurements: vec![mock_measurement()],
+            allowed_mock_pcks: vec![dev_provider().pck_key()],
+            pck_mode: PckMode::Dev,
+            _config: Default::default(),
+        },
+    }
+    .build_storage()
+    .expect("mock genesis is valid");
+    let mut ext = sp_io::TestExternalities::new(storage);
+    ext.execute_with(|| System::set_block_number(1));
+    ext
+}
+
+/// The events this pallet deposited, oldest first.
+pub fn attestation_events() -> Vec<pallet_attestation::Event<Test>> {
+    System::events()
+        .into_iter()
+        .filter_map(|record| match record.event {
+            RuntimeEvent::Attestation(event) => Some(event),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,506 @@
+//! Unit tests of `pallet-attestation` on the mock runtime, with real mock TDX quotes.
+
+use crate::{
+    map_verify_error, mock::*, AcceptedMeasurements, AllowedMockPcks, Error, Event, Measurement,
+    PckKey, PckMode, PckPolicyMode, PendingNonces, QuoteContext, VerifyAttestation, VerifyError,
+};
+use codec::Encode;
+use frame_support::{assert_noop, assert_ok, storage::with_storage_layer};
+use peerseal_attestation::{mock_measurement, MockQuoteProvider, MAX_QUOTE_LEN};
+use sp_runtime::{BuildStorage, DispatchError, DispatchResult};
+
+fn m(n: u8) -> Measurement {
+    Measurement([n; 32])
+}
+
+fn pck(n: u8) -> PckKey {
+    let mut bytes = [n; 33];
+    bytes[0] = 0x02;
+    PckKey(bytes)
+}
+
+fn verify(
+    who: &sp_runtime::AccountId32,
+    quote: &[u8],
+) -> Result<crate::VerifiedQuote, DispatchError> {
+    <Attestation as VerifyAttestation<_>>::verify_and_consume(
+        who,
+        QuoteContext::Register,
+        &PUBLIC_KEY,
+        Some(PEER_ID),
+        quote,
+    )
+}
+
+fn request(who: &sp_runtime::AccountId32) -> [u8; 32] {
+    assert_ok!(Attestation::request_attestation(RuntimeOrigin::signed(who.clone())));
+    Attestation::pending_nonce(who).expect("nonce was just issued").0
+}
+
+#[test]
+fn genesis_sets_the_policy() {
+    new_test_ext().execute_with(|| {
+        assert_eq!(AcceptedMeasurements::<Test>::get().into_inner(), vec![mock_measurement()]);
+        assert_eq!(AllowedMockPcks::<Test>::get().into_inner(), vec![dev_provider().pck_key()]);
+        assert_eq!(PckPolicyMode::<Test>::get(), PckMode::Dev);
+        let (measurements, mode, pcks) = Attestation::policy_snapshot();
+        assert_eq!(measurements, vec![mock_measurement()]);
+        assert_eq!(mode, PckMode::Dev);
+        assert_eq!(pcks, vec![dev_provider().pck_key()]);
+    });
+}
+
+#[test]
+fn empty_genesis_defaults_to_production_mode() {
+    let storage = RuntimeGenesisConfig::default().build_storage().expect("default genesis");
+    sp_io::TestExternalities::new(storage).execute_with(|| {
+        assert_eq!(PckPolicyMode::<Test>::get(), PckMode::Production);
+        assert!(AcceptedMeasurements::<Test>::get().is_empty());
+    });
+}
+
+#[test]
+#[should_panic(expected = "duplicate accepted measurement")]
+fn genesis_rejects_duplicate_measurements() {
+    let _ = RuntimeGenesisConfig {
+        system: Default::default(),
+        attestation: crate::GenesisConfig {
+            accepted_measurements: vec![m(1), m(1)],
+            allowed_mock_pcks: vec![],
+            pck_mode: PckMode::Production,
+            _config: Default::default(),
+        },
+    }
+    .build_storage();
+}
+
+#[test]
+#[should_panic(expected = "too many mock PCK keys")]
+fn genesis_rejects_too_many_mock_pcks() {
+    let _ = RuntimeGenesisConfig {
+        system: Default::default(),
+        attestation: crate::GenesisConfig {
+            accepted_measurements: vec![],
+            allowed_mock_pcks: (0..=MAX_LIST as u8).map(pck).collect(),
+            pck_mode: PckMode::Dev,
+            _config: Default::default(),
+        },
+    }
+    .build_storage();
+}
+
+#[test]
+fn accept_and_revoke_measurement() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Attestation::accept_measurement(RuntimeOrigin::root(), m(1)));
+        assert!(AcceptedMeasurements::<Test>::get().contains(&m(1)));
+        assert_eq!(
+            attestation_events().last(),
+            Some(&Event::MeasurementAccepted { measurement: m(1) })
+        );
+
+        assert_ok!(Attestation::revoke_measurement(RuntimeOrigin::root(), m(1)));
+        assert!(!AcceptedMeasurements::<Test>::get().contains(&m(1)));
+        assert_eq!(
+            attestation_events().last(),
+            Some(&Event::MeasurementRevoked { measurement: m(1) })
+        );
+        // The genesis measurement is untouched.
+        assert!(AcceptedMeasurements::<Test>::get().contains(&mock_measurement()));
+    });
+}
+
+#[test]
+fn accept_measurement_errors() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Attestation::accept_measurement(RuntimeOrigin::signed(account(1)), m(1)),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Attestation::accept_measurement(RuntimeOrigin::root(), mock_measurement()),
+            Error::<Test>::MeasurementAlreadyAccepted
+        );
+        // Genesis holds one; fill up to the bound.
+        for n in 1..MAX_LIST as u8 {
+            assert_ok!(Attestation::accept_measurement(RuntimeOrigin::root(), m(n)));
+        }
+        assert_noop!(
+            Attestation::accept_measurement(RuntimeOrigin::root(), m(99)),
+            Error::<Test>::TooManyMeasurements
+        );
+    });
+}
+
+#[test]
+fn revoke_measurement_errors() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Attestation::revoke_measurement(RuntimeOrigin::signed(account(1)), mock_measurement()),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Attestation::revoke_measurement(RuntimeOrigin::root(), m(42)),
+            Error::<Test>::MeasurementNotFound
+        );
+    });
+}
+
+#[test]
+fn allow_and_disallow_mock_pck() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Attestation::allow_mock_pck(RuntimeOrigin::root(), pck(1)));
+        assert!(AllowedMockPcks::<Test>::get().contains(&pck(1)));
+        assert_eq!(attestation_events().last(), Some(&Event::MockPckAllowed { pck: pck(1) }));
+
+        assert_ok!(Attestation::disallow_mock_pck(RuntimeOrigin::root(), pck(1)));
+        assert!(!AllowedMockPcks::<Test>::get().contains(&pck(1)));
+        assert_eq!(attestation_events().last(), Some(&Event::MockPckDisallowed { pck: pck(1) }));
+    });
+}
+
+#[test]
+fn mock_pck_errors() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Attestation::allow_mock_pck(RuntimeOrigin::signed(account(1)), pck(1)),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Attestation::disallow_mock_pck(RuntimeOrigin::signed(account(1)), pck(1)),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Attestation::allow_mock_pck(RuntimeOrigin::root(), dev_provider().pck_key()),
+            Error::<Test>::MockPckAlreadyAllowed
+        );
+        assert_noop!(
+            Attestation::disallow_mock_pck(RuntimeOrigin::root(), pck(9)),
+            Error::<Test>::MockPckNotFound
+        );
+        for n in 1..MAX_LIST as u8 {
+            assert_ok!(Attestation::allow_mock_pck(RuntimeOrigin::root(), pck(n)));
+        }
+        assert_noop!(
+            Attestation::allow_mock_pck(RuntimeOrigin::root(), pck(99)),
+            Error::<Test>::TooManyMockPcks
+        );
+    });
+}
+
+#[test]
+fn set_pck_mode_works_and_needs_governance() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Attestation::set_pck_mode(RuntimeOrigin::signed(account(1)), PckMode::Production),
+            DispatchError::BadOrigin
+        );
+        assert_ok!(Attestation::set_pck_mode(RuntimeOrigin::root(), PckMode::Production));
+        assert_eq!(PckPolicyMode::<Test>::get(), PckMode::Production);
+        assert_eq!(
+            attestation_events().last(),
+            Some(&Event::PckModeSet { mode: PckMode::Production })
+        );
+    });
+}
+
+#[test]
+fn request_attestation_issues_unique_expiring_nonces() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        let first = request(&alice);
+        let (stored, expires_at) = PendingNonces::<Test>::get(&alice).expect("stored");
+        assert_eq!(stored, first);
+        assert_eq!(expires_at, 1 + NONCE_LIFETIME);
+        assert_eq!(
+            attestation_events().last(),
+            Some(&Event::AttestationRequested { who: alice.clone(), nonce: first, expires_at })
+        );
+
+        // Same account, same block: a new nonce replaces the old one and differs from it.
+        let second = request(&alice);
+        assert_ne!(first, second);
+        assert_eq!(Attestation::pending_nonce(&alice).map(|p| p.0), Some(second));
+
+        // Another account in the same block gets yet another nonce.
+        let bob_nonce = request(&account(2));
+        assert_ne!(bob_nonce, second);
+        assert_ne!(bob_nonce, first);
+    });
+}
+
+#[test]
+fn request_attestation_needs_a_signed_origin() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Attestation::request_attestation(RuntimeOrigin::none()),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Attestation::request_attestation(RuntimeOrigin::root()),
+            DispatchError::BadOrigin
+        );
+    });
+}
+
+#[test]
+fn valid_quote_verifies_once() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        request(&alice);
+        let quote = register_quote(&alice);
+        let verified = verify(&alice, &quote).expect("a valid mock quote verifies");
+        assert_eq!(verified.measurement, mock_measurement());
+        assert_eq!(verified.pck, dev_provider().pck_key());
+        assert!(PendingNonces::<Test>::get(&alice).is_none(), "the nonce is consumed");
+        assert_eq!(
+            attestation_events().last(),
+            Some(&Event::AttestationVerified {
+                who: alice.clone(),
+                context: QuoteContext::Register,
+                measurement: mock_measurement(),
+                pck: dev_provider().pck_key(),
+            })
+        );
+        // Replaying the same quote fails: the nonce is gone.
+        assert_eq!(verify(&alice, &quote), Err(Error::<Test>::NoPendingNonce.into()));
+    });
+}
+
+#[test]
+fn verify_without_request_fails() {
+    new_test_ext().execute_with(|| {
+        let quote =
+            quote_with(&dev_provider(), QuoteContext::Register, &account(1), &PUBLIC_KEY, &[0; 32]);
+        assert_eq!(verify(&account(1), &quote), Err(Error::<Test>::NoPendingNonce.into()));
+    });
+}
+
+#[test]
+fn nonce_is_usable_until_expires_at_inclusive() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        request(&alice);
+        let quote = register_quote(&alice);
+        System::set_block_number(1 + NONCE_LIFETIME);
+        assert_ok!(verify(&alice, &quote));
+    });
+}
+
+#[test]
+fn expired_nonce_is_rejected() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        request(&alice);
+        let quote = register_quote(&alice);
+        System::set_block_number(2 + NONCE_LIFETIME);
+        assert_eq!(verify(&alice, &quote), Err(Error::<Test>::NonceExpired.into()));
+    });
+}
+
+#[test]
+fn quote_for_a_replaced_nonce_is_stale() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        request(&alice);
+        let old_quote = register_quote(&alice);
+        request(&alice);
+        assert_eq!(verify(&alice, &old_quote), Err(Error::<Test>::QuoteNonceMismatch.into()));
+    });
+}
+
+#[test]
+fn failed_verification_in_an_extrinsic_keeps_the_nonce() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        let nonce = request(&alice);
+        let bad = quote_with(&dev_provider(), QuoteContext::Recover, &alice, &PUBLIC_KEY, &nonce);
+        // Dispatch runs inside a storage layer; emulate it.
+        let result: DispatchResult = with_storage_layer(|| verify(&alice, &bad).map(|_| ()));
+        assert_eq!(result, Err(Error::<Test>::ReportDataMismatch.into()));
+        assert_eq!(Attestation::pending_nonce(&alice).map(|p| p.0), Some(nonce));
+        // The honest quote for the same nonce still works afterwards.
+        assert_ok!(verify(&alice, &register_quote(&alice)));
+    });
+}
+
+#[test]
+fn binding_mismatches_are_rejected() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        let nonce = request(&alice);
+        let provider = dev_provider();
+        let mismatch = Err(Error::<Test>::ReportDataMismatch.into());
+        // Wrong context.
+        let q = quote_with(&provider, QuoteContext::ChangeServerInfo, &alice, &PUBLIC_KEY, &nonce);
+        assert_eq!(verify(&alice, &q), mismatch);
+        // Wrong public key.
+        let q = quote_with(&provider, QuoteContext::Register, &alice, &[8; 32], &nonce);
+        assert_eq!(verify(&alice, &q), mismatch);
+        // Quote bound to another account, presented for alice.
+        let q = quote_with(&provider, QuoteContext::Register, &account(2), &PUBLIC_KEY, &nonce);
+        assert_eq!(verify(&alice, &q), mismatch);
+        // Wrong peer id.
+        let q = register_quote(&alice);
+        assert_eq!(
+            <Attestation as VerifyAttestation<_>>::verify_and_consume(
+                &alice,
+                QuoteContext::Register,
+                &PUBLIC_KEY,
+                Some(b"another-peer"),
+                &q,
+            ),
+            mismatch
+        );
+        // None of these consumed the nonce.
+        assert_ok!(verify(&alice, &q));
+    });
+}
+
+#[test]
+fn revoked_measurement_is_rejected() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Attestation::revoke_measurement(RuntimeOrigin::root(), mock_measurement()));
+        let alice = account(1);
+        request(&alice);
+        assert_eq!(
+            verify(&alice, &register_quote(&alice)),
+            Err(Error::<Test>::MeasurementNotAccepted.into())
+        );
+    });
+}
+
+#[test]
+fn unknown_mock_pck_is_rejected() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        let nonce = request(&alice);
+        let stranger = MockQuoteProvider::from_seed([0x55; 32]);
+        assert_ne!(stranger.pck_key(), dev_provider().pck_key());
+        let q = quote_with(&stranger, QuoteContext::Register, &alice, &PUBLIC_KEY, &nonce);
+        assert_eq!(verify(&alice, &q), Err(Error::<Test>::PckNotAllowed.into()));
+        // Once governance allows it, the same quote passes.
+        assert_ok!(Attestation::allow_mock_pck(RuntimeOrigin::root(), stranger.pck_key()));
+        assert_ok!(verify(&alice, &q));
+    });
+}
+
+#[test]
+fn disallowed_mock_pck_is_rejected() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Attestation::disallow_mock_pck(RuntimeOrigin::root(), dev_provider().pck_key()));
+        let alice = account(1);
+        request(&alice);
+        assert_eq!(
+            verify(&alice, &register_quote(&alice)),
+            Err(Error::<Test>::PckNotAllowed.into())
+        );
+    });
+}
+
+#[test]
+fn production_mode_rejects_mock_quotes() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Attestation::set_pck_mode(RuntimeOrigin::root(), PckMode::Production));
+        let alice = account(1);
+        request(&alice);
+        assert_eq!(
+            verify(&alice, &register_quote(&alice)),
+            Err(Error::<Test>::PckChainInvalid.into())
+        );
+    });
+}
+
+#[test]
+fn malformed_quotes_are_rejected() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        request(&alice);
+        let good = register_quote(&alice);
+
+        assert_eq!(verify(&alice, &[]), Err(Error::<Test>::QuoteEmpty.into()));
+        assert_eq!(
+            verify(&alice, &vec![0xAB; MAX_QUOTE_LEN + 1]),
+            Err(Error::<Test>::QuoteTooLarge.into())
+        );
+        assert_eq!(
+            verify(&alice, &good[..good.len() / 2]),
+            Err(Error::<Test>::QuoteTruncated.into())
+        );
+
+        // A flipped byte inside the signed body (the report data is at its end, the
+        // measurement registers in the middle) breaks the attestation key's signature.
+        let mut tampered = good.clone();
+        tampered[200] ^= 0x01;
+        assert_eq!(verify(&alice, &tampered), Err(Error::<Test>::QuoteBadSignature.into()));
+
+        // All of these left the nonce in place.
+        assert_ok!(verify(&alice, &good));
+    });
+}
+
+#[test]
+fn every_verify_error_has_its_own_pallet_error() {
+    let all = [
+        VerifyError::Empty,
+        VerifyError::TooLarge,
+        VerifyError::Truncated,
+        VerifyError::TrailingData,
+        VerifyError::UnsupportedVersion,
+        VerifyError::UnsupportedKeyType,
+        VerifyError::NotTdx,
+        VerifyError::Malformed,
+        VerifyError::UnsupportedCertificationData,
+        VerifyError::BadSignature,
+        VerifyError::AttestationKeyMismatch,
+        VerifyError::DebugTd,
+        VerifyError::PckChainInvalid,
+        VerifyError::PckSignatureInvalid,
+        VerifyError::PckNotAllowed,
+        VerifyError::MeasurementNotAccepted,
+        VerifyError::ReportDataMismatch { nonce_ok: false, binding_ok: true },
+        VerifyError::ReportDataMismatch { nonce_ok: true, binding_ok: false },
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for err in all {
+        let mapped = map_verify_error::<Test>(err).encode();
+        assert!(seen.insert(mapped), "{err:?} shares its pallet error with another failure");
+    }
+    // Neither policy nor nonce errors are reused for quote failures.
+    for other in [
+        Error::<Test>::NoPendingNonce,
+        Error::<Test>::NonceExpired,
+        Error::<Test>::MeasurementNotFound,
+        Error::<Test>::MockPckNotFound,
+    ] {
+        assert!(!seen.contains(&other.encode()));
+    }
+}
+
+#[test]
+fn genesis_config_reads_chain_spec_json() {
+    // The shape a chain spec / genesis preset uses: camelCase keys, hex byte strings.
+    let measurement = mock_measurement();
+    let pck = dev_provider().pck_key();
+    let json = format!(
+        r#"{{"acceptedMeasurements":["0x{}"],"allowedMockPcks":["0x{}"],"pckMode":"Dev"}}"#,
+        hex_of(&measurement.0),
+        hex_of(&pck.0)
+    );
+    let config: crate::GenesisConfig<Test> = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(config.accepted_measurements, vec![measurement]);
+    assert_eq!(config.allowed_mock_pcks, vec![pck]);
+    assert_eq!(config.pck_mode, PckMode::Dev);
+
+    let back = serde_json::to_string(&config).expect("serialisable");
+    let again: crate::GenesisConfig<Test> = serde_json::from_str(&back).expect("round trip");
+    assert_eq!(again.accepted_measurements, config.accepted_measurements);
+
+    // Unknown keys are refused rather than silently ignored.
+    assert!(serde_json::from_str::<crate::GenesisConfig<Test>>(r#"{"pckMode":"Dev","typo":1}"#)
+        .is_err());
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,488 @@
+//! Unit tests of `pallet-backup` against the mock runtime: every call, every error, the events,
+//! the reverse index, staleness, the feeless predicates and the queries.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::{mock::*, Assignments, ClientCount, ClientsOf, Confirmations, Error, Event};
+use codec::{Decode, Encode};
+use frame_support::{assert_noop, assert_ok, dispatch::CheckIfFeeless};
+use peerseal_primitives::rendezvous;
+use sp_runtime::DispatchError;
+
+const COMMIT: [u8; 32] = [7; 32];
+
+fn providers(list: &[(u64, u8)]) -> crate::ProvidersOf<Test> {
+    list.to_vec().try_into().unwrap()
+}
+
+fn signed(who: u64) -> RuntimeOrigin {
+    RuntimeOrigin::signed(who)
+}
+
+fn record(
+    client: u64,
+    epoch: u64,
+    threshold: u8,
+    list: &[(u64, u8)],
+) -> sp_runtime::DispatchResult {
+    Backup::record_backup(signed(client), epoch, threshold, providers(list), COMMIT)
+}
+
+fn clients_of(provider: u64) -> Vec<u64> {
+    let mut clients = Backup::clients_of(&provider);
+    clients.sort();
+    clients
+}
+
+fn backup_events() -> Vec<Event<Test>> {
+    System::events()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            RuntimeEvent::Backup(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---- record_backup ----
+
+#[test]
+fn record_backup_stores_assignment_index_and_event() {
+    new_test_ext().execute_with(|| {
+        System::set_block_number(5);
+        assert_ok!(record(1, 1, 2, &[(2, 1), (3, 2), (4, 3)]));
+
+        let a = Assignments::<Test>::get(1).unwrap();
+        assert_eq!(a.epoch, 1);
+        assert_eq!(a.threshold, 2);
+        assert_eq!(a.providers.to_vec(), vec![(2, 1), (3, 2), (4, 3)]);
+        assert_eq!(a.commitment, COMMIT);
+        assert_eq!(a.recorded_at, 5);
+        assert!(!a.stale);
+        for p in [2, 3, 4] {
+            assert!(ClientsOf::<Test>::contains_key(p, 1));
+            assert_eq!(ClientCount::<Test>::get(p), 1);
+        }
+        assert!(!ClientsOf::<Test>::contains_key(5, 1));
+        System::assert_last_event(
+            Event::BackupRecorded {
+                client: 1,
+                epoch: 1,
+                threshold: 2,
+                providers: providers(&[(2, 1), (3, 2), (4, 3)]),
+                commitment: COMMIT,
+            }
+            .into(),
+        );
+    });
+}
+
+#[test]
+fn record_backup_rejects_unsigned_origins() {
+    new_test_ext().execute_with(|| {
+        for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
+            assert_noop!(
+                Backup::record_backup(origin, 1, 1, providers(&[(2, 1)]), COMMIT),
+                DispatchError::BadOrigin
+            );
+        }
+    });
+}
+
+#[test]
+fn record_backup_requires_registered_client() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(record(99, 1, 1, &[(2, 1)]), Error::<Test>::NotRegistered);
+        // A leaving server is still registered and may still record its own backup.
+        start_leaving(1);
+        assert_ok!(record(1, 1, 1, &[(2, 1)]));
+    });
+}
+
+#[test]
+fn record_backup_rejects_stale_epoch() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(record(1, 5, 1, &[(2, 1)]));
+        assert_noop!(record(1, 5, 1, &[(3, 1)]), Error::<Test>::StaleEpoch);
+        assert_noop!(record(1, 4, 1, &[(3, 1)]), Error::<Test>::StaleEpoch);
+        assert_ok!(record(1, 6, 1, &[(3, 1)]));
+        // Epoch 0 is fine for a first record.
+        assert_ok!(record(2, 0, 1, &[(3, 1)]));
+    });
+}
+
+#[test]
+fn record_backup_rejects_empty_providers() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(record(1, 1, 1, &[]), Error::<Test>::NoProviders);
+    });
+}
+
+#[test]
+fn record_backup_rejects_zero_threshold() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(record(1, 1, 0, &[(2, 1)]), Error::<Test>::ZeroThreshold);
+    });
+}
+
+#[test]
+fn record_backup_rejects_threshold_above_providers() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(record(1, 1, 3, &[(2, 1), (3, 2)]), Error::<Test>::ThresholdAboveProviders);
+        assert_ok!(record(1, 1, 2, &[(2, 1), (3, 2)]));
+    });
+}
+
+#[test]
+fn record_backup_rejects_duplicate_provider() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(record(1, 1, 1, &[(2, 1), (3, 2), (2, 3)]), Error::<Test>::DuplicateProvider);
+    });
+}
+
+#[test]
+fn record_backup_rejects_duplicate_share_index() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            record(1, 1, 1, &[(2, 1), (3, 2), (4, 1)]),
+            Error::<Test>::DuplicateShareIndex
+        );
+    });
+}
+
+#[test]
+fn record_backup_rejects_self_as_provider() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(record(1, 1, 1, &[(2, 1), (1, 2)]), Error::<Test>::SelfAsProvider);
+    });
+}
+
+#[test]
+fn record_backup_rejects_unknown_provider() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(record(1, 1, 1, &[(2, 1), (42, 2)]), Error::<Test>::ProviderNotRegistered);
+    });
+}
+
+#[test]
+fn record_backup_rejects_leaving_provider() {
+    new_test_ext().execute_with(|| {
+        start_leaving(3);
+        assert_noop!(record(1, 1, 1, &[(2, 1), (3, 2)]), Error::<Test>::ProviderLeaving);
+    });
+}
+
+#[test]
+fn record_backup_rejects_full_provider_but_keeps_existing_clients() {
+    new_test_ext().execute_with(|| {
+        // MaxClientsPerProvider = 3.
+        for client in [1, 2, 3] {
+            assert_ok!(record(client, 1, 1, &[(6, 1)]));
+        }
+        assert_eq!(ClientCount::<Test>::get(6), 3);
+        assert_noop!(record(4, 1, 1, &[(5, 1), (6, 2)]), Error::<Test>::ProviderFull);
+        // A client that 6 already serves may record again with 6.
+        assert_ok!(record(1, 2, 1, &[(6, 1), (5, 2)]));
+        assert_eq!(ClientCount::<Test>::get(6), 3);
+        // Once a client moves away, there is room again.
+        assert_ok!(record(2, 2, 1, &[(5, 1)]));
+        assert_eq!(ClientCount::<Test>::get(6), 2);
+        assert_ok!(record(4, 1, 1, &[(5, 1), (6, 2)]));
+    });
+}
+
+#[test]
+fn too_many_providers_do_not_decode() {
+    // MaxProviders = 4: a call carrying five providers is rejected by the codec, before dispatch.
+    let encode_call = |n: u8| {
+        let list: Vec<(u64, u8)> = (0..n).map(|i| (u64::from(i) + 2, i)).collect();
+        let mut bytes = vec![0u8]; // call index of record_backup
+        bytes.extend(1u64.encode());
+        bytes.extend(1u8.encode());
+        bytes.extend(list.encode());
+        bytes.extend(COMMIT.encode());
+        bytes
+    };
+    assert!(crate::Call::<Test>::decode(&mut &encode_call(4)[..]).is_ok());
+    assert!(crate::Call::<Test>::decode(&mut &encode_call(5)[..]).is_err());
+    let five: Vec<(u64, u8)> = (0..5).map(|i| (i + 2, i as u8)).collect();
+    assert!(crate::ProvidersOf::<Test>::try_from(five).is_err());
+}
+
+#[test]
+fn replacing_an_assignment_keeps_the_reverse_index_exact() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(record(1, 1, 2, &[(2, 1), (3, 2)]));
+        assert_ok!(record(5, 1, 1, &[(2, 1)]));
+        assert_ok!(Backup::confirm_backup(signed(2), 1, 1));
+        assert_ok!(Backup::confirm_backup(signed(3), 1, 1));
+
+        assert_ok!(record(1, 2, 2, &[(3, 7), (4, 8)]));
+        assert_eq!(clients_of(2), vec![5]);
+        assert_eq!(ClientCount::<Test>::get(2), 1);
+        assert_eq!(clients_of(3), vec![1]);
+        assert_eq!(ClientCount::<Test>::get(3), 1);
+        assert_eq!(clients_of(4), vec![1]);
+        assert_eq!(ClientCount::<Test>::get(4), 1);
+        // Confirmations of the old epoch are gone, for kept and dropped providers alike.
+        assert_eq!(Confirmations::<Test>::get(1, 2), None);
+        assert_eq!(Confirmations::<Test>::get(1, 3), None);
+        assert!(Backup::confirmed_by(&1).is_empty());
+
+        // Dropping the last client of a provider removes its count entry entirely.
+        assert_ok!(record(5, 2, 1, &[(4, 1)]));
+        assert!(clients_of(2).is_empty());
+        assert!(!ClientCount::<Test>::contains_key(2));
+        assert_eq!(ClientCount::<Test>::get(4), 2);
+    });
+}
+
+// ---- confirm_backup ----
+
+#[test]
+fn confirm_backup_records_confirmation_and_event() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(record(1, 3, 2, &[(2, 1), (3, 2)]));
+        assert_ok!(Backup::confirm_backup(signed(3), 1, 3));
+        assert_eq!(Confirmations::<Test>::get(1, 3), Some(3));
+        assert_eq!(Backup::confirmed_by(&1), vec![3]);
+        System::assert_last_event(
+            Event::BackupConfirmed { client: 1, provider: 3, epoch: 3 }.into(),
+        );
+        assert_ok!(Backup::confirm_backup(signed(2), 1, 3));
+        assert_eq!(Backup::confirmed_by(&1), vec![2, 3]);
+    });
+}
+
+#[test]
+fn confirm_backup_errors() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(Backup::confirm_backup(RuntimeOrigin::root(), 1, 1), DispatchError::BadOrigin);
+        assert_noop!(Backup::confirm_backup(signed(2), 1, 1), Error::<Test>::NoAssignment);
+        assert_ok!(record(1, 3, 1, &[(2, 1)]));
+        assert_noop!(Backup::confirm_backup(signed(99), 1, 3), Error::<Test>::NotRegistered);
+        assert_noop!(Backup::confirm_backup(signed(2), 1, 2), Error::<Test>::EpochMismatch);
+        assert_noop!(Backup::confirm_backup(signed(2), 1, 4), Error::<Test>::EpochMismatch);
+        assert_noop!(Backup::confirm_backup(signed(3), 1, 3), Error::<Test>::NotAProvider);
+        assert_ok!(Backup::confirm_backup(signed(2), 1, 3));
+        assert_noop!(Backup::confirm_backup(signed(2), 1, 3), Error::<Test>::AlreadyConfirmed);
+    });
+}
+
+// ---- report_recovery ----
+
+#[test]
+fn report_recovery_emits_audit_event() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(record(1, 9, 1, &[(2, 1), (3, 2)]));
+        assert_ok!(Backup::report_recovery(signed(1), 3, 9));
+        System::assert_last_event(Event::KeyRecovered { client: 1, provider: 3, epoch: 9 }.into());
+        // Reporting changes no state.
+        assert_eq!(Assignments::<Test>::get(1).unwrap().epoch, 9);
+    });
+}
+
+#[test]
+fn report_recovery_errors() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Backup::report_recovery(RuntimeOrigin::none(), 2, 1),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(Backup::report_recovery(signed(99), 2, 1), Error::<Test>::NotRegistered);
+        assert_noop!(Backup::report_recovery(signed(1), 2, 1), Error::<Test>::NoAssignment);
+        assert_ok!(record(1, 2, 1, &[(2, 1)]));
+        assert_noop!(Backup::report_recovery(signed(1), 2, 1), Error::<Test>::EpochMismatch);
+        assert_noop!(Backup::report_recovery(signed(1), 3, 2), Error::<Test>::NotAProvider);
+    });
+}
+
+// ---- registry hooks ----
+
+#[test]
+fn leaving_provider_names_its_clients_without_changing_state() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(record(1, 1, 1, &[(3, 1)]));
+        assert_ok!(record(2, 1, 1, &[(3, 1), (4, 2)]));
+        assert_ok!(record(5, 1, 1, &[(4, 1)]));
+        start_leaving(3);
+        let Some(Event::ProviderLeaving { provider, mut clients }) = backup_events().pop() else {
+            panic!("expected ProviderLeaving, got {:?}", backup_events());
+        };
+        clients.sort();
+        assert_eq!((provider, clients), (3, vec![1, 2]));
+        assert!(!Assignments::<Test>::get(1).unwrap().stale);
+        assert_eq!(clients_of(3), vec![1, 2]);
+        // A leaving provider still confirms what it holds.
+        assert_ok!(Backup::confirm_backup(signed(3), 1, 1));
+    });
+}
+
+#[test]
+fn removed_provider_emits_provider_left_and_marks_assignments_stale() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(record(1, 1, 1, &[(3, 1), (4, 2)]));
+        assert_ok!(record(2, 1, 1, &[(3, 1)]));
+        assert_ok!(record(5, 1, 1, &[(4, 1)]));
+        assert_ok!(Backup::confirm_backup(signed(3), 1, 1));
+        assert_ok!(Backup::confirm_backup(signed(4), 1, 1));
+
+        remove(3);
+        let events = backup_events();
+        let left: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ProviderLeft { provider, clients } => Some((*provider, clients.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(left.len(), 1);
+        let (provider, mut clients) = left[0].clone();
+        clients.sort();
+        assert_eq!((provider, clients), (3, vec![1, 2]));
+
+        assert!(Assignments::<Test>::get(1).unwrap().stale);
+        assert!(Assignments::<Test>::get(2).unwrap().stale);
+        assert!(!Assignments::<Test>::get(5).unwrap().stale);
+        assert!(clients_of(3).is_empty());
+        assert!(!ClientCount::<Test>::contains_key(3));
+        assert_eq!(Confirmations::<Test>::get(1, 3), None);
+        assert_eq!(Confirmations::<Test>::get(1, 4), Some(1));
+        // 3 had no assignment of its own.
+        assert!(!events.iter().any(|e| matches!(e, Event::BackupDropped { .. })));
+
+        // The client re-backs up: fresh, not stale, and the index stays exact.
+        assert_ok!(record(1, 2, 1, &[(4, 1), (6, 2)]));
+        assert!(!Assignments::<Test>::get(1).unwrap().stale);
+        assert_eq!(clients_of(4), vec![1, 5]);
+        assert_eq!(ClientCount::<Test>::get(4), 2);
+        assert_eq!(clients_of(6), vec![1]);
+        assert!(!ClientCount::<Test>::contains_key(3));
+    });
+}
+
+#[test]
+fn removed_server_without_clients_still_reports_empty_provider_left() {
+    new_test_ext().execute_with(|| {
+        remove(6);
+        assert_eq!(backup_events(), vec![Event::ProviderLeft { provider: 6, clients: vec![] }]);
+    });
+}
+
+#[test]
+fn removed_client_drops_its_assignment_and_frees_its_providers() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(record(1, 4, 2, &[(2, 1), (3, 2)]));
+        assert_ok!(Backup::confirm_backup(signed(2), 1, 4));
+        remove(1);
+        assert_eq!(Assignments::<Test>::get(1), None);
+        assert!(clients_of(2).is_empty() && clients_of(3).is_empty());
+        assert!(!ClientCount::<Test>::contains_key(2));
+        assert_eq!(Confirmations::<Test>::get(1, 2), None);
+        System::assert_last_event(
+            Event::BackupDropped { client: 1, epoch: 4, providers: vec![2, 3] }.into(),
+        );
+    });
+}
+
+// ---- queries ----
+
+#[test]
+fn candidate_providers_follow_rendezvous_and_skip_self_leaving_and_full() {
+    new_test_ext().execute_with(|| {
+        let encoded = |ids: &[u64]| ids.iter().map(|a| a.encode()).collect::<Vec<_>>();
+        let expected = |client: u64, ids: &[u64], epoch: u64| -> Vec<u64> {
+            rendezvous::order(&client.encode(), &encoded(ids), epoch)
+                .into_iter()
+                .map(|b| u64::decode(&mut &b[..]).unwrap())
+                .collect()
+        };
+        let got = Backup::candidate_providers(&1, 3);
+        assert_eq!(got, expected(1, &[2, 3, 4, 5, 6], 3));
+        assert!(!got.contains(&1));
+
+        start_leaving(4);
+        assert_eq!(Backup::candidate_providers(&1, 3), expected(1, &[2, 3, 5, 6], 3));
+
+        // Fill provider 6 (3 clients); it disappears for others but not for its own clients.
+        for client in [2, 3, 5] {
+            assert_ok!(record(client, 1, 1, &[(6, 1)]));
+        }
+        assert_eq!(Backup::candidate_providers(&1, 3), expected(1, &[2, 3, 5], 3));
+        assert_eq!(Backup::candidate_providers(&2, 3), expected(2, &[1, 3, 5, 6], 3));
+
+        // A server that joins becomes a candidate; joining emits nothing.
+        let before = System::events().len();
+        join(7);
+        assert_eq!(System::events().len(), before);
+        assert_eq!(Backup::candidate_providers(&1, 3), expected(1, &[2, 3, 5, 7], 3));
+    });
+}
+
+#[test]
+fn assignment_info_reports_assignment_and_confirmations() {
+    new_test_ext().execute_with(|| {
+        assert_eq!(Backup::assignment_info(&1), None);
+        System::set_block_number(12);
+        assert_ok!(record(1, 2, 1, &[(2, 1), (3, 2)]));
+        assert_ok!(Backup::confirm_backup(signed(2), 1, 2));
+        let info = Backup::assignment_info(&1).unwrap();
+        assert_eq!(
+            info,
+            crate::runtime_api::AssignmentInfo {
+                epoch: 2,
+                threshold: 1,
+                providers: vec![(2, 1), (3, 2)],
+                commitment: COMMIT,
+                recorded_at: 12,
+                stale: false,
+                confirmed_by: vec![2],
+            }
+        );
+        assert_eq!(Backup::assignment_of(&1).map(|a| a.epoch), Some(2));
+    });
+}
+
+// ---- feeless predicates ----
+
+#[test]
+fn record_backup_is_feeless_only_for_registered_servers_with_valid_calls() {
+    new_test_ext().execute_with(|| {
+        let call = |epoch: u64| crate::Call::<Test>::record_backup {
+            epoch,
+            threshold: 1,
+            providers: providers(&[(2, 1)]),
+            commitment: COMMIT,
+        };
+        assert!(call(1).is_feeless(&signed(1)));
+        assert!(!call(1).is_feeless(&signed(99)), "unregistered signer pays");
+        assert!(!call(1).is_feeless(&RuntimeOrigin::root()));
+        assert_ok!(record(1, 1, 1, &[(2, 1)]));
+        assert!(!call(1).is_feeless(&signed(1)), "a call that would fail pays");
+        assert!(call(2).is_feeless(&signed(1)));
+        let to_self = crate::Call::<Test>::record_backup {
+            epoch: 5,
+            threshold: 1,
+            providers: providers(&[(1, 1)]),
+            commitment: COMMIT,
+        };
+        assert!(!to_self.is_feeless(&signed(1)));
+    });
+}
+
+#[test]
+fn confirm_and_report_are_feeless_only_when_valid() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(record(1, 1, 1, &[(2, 1)]));
+        let confirm = crate::Call::<Test>::confirm_backup { client: 1, epoch: 1 };
+        assert!(confirm.is_feeless(&signed(2)));
+        assert!(!confirm.is_feeless(&signed(3)));
+        assert_ok!(Backup::confirm_backup(signed(2), 1, 1));
+        assert!(!confirm.is_feeless(&signed(2)), "a second confirmation would fail, so it pays");
+
+        let report = crate::Call::<Test>::report_recovery { provider: 2, epoch: 1 };
+        assert!(report.is_feeless(&signed(1)));
+        assert!(!report.is_feeless(&signed(3)));
+        let wrong_epoch = crate::Call::<Test>::report_recovery { provider: 2, epoch: 0 };
+        assert!(!wrong_epoch.is_feeless(&signed(1)));
+    });
+}

@@ -1,0 +1,865 @@
+//! Unit tests of `pallet-registry` on the mock runtime with the real attestation pallet.
+
+use crate::{
+    mock::*, Error, Event, LeaveQueueBounds, LeavingSince, RemovalReason, ServerCount, ServerInfo,
+    ServerRegistry, ServerStatus, ServerStatusOf, Servers, StashOf, MAX_MULTIADDRS,
+    MAX_MULTIADDR_LEN, MAX_PEER_ID_LEN, MAX_QUOTE_LEN,
+};
+use codec::{Decode, Encode};
+use frame_support::{
+    assert_noop, assert_ok, dispatch::GetDispatchInfo, weights::Weight, BoundedVec,
+};
+use pallet_attestation::{weights::VERIFY_QUOTE_ESTIMATE, QuoteContext};
+use peerseal_attestation::mock_measurement;
+use sp_runtime::{AccountId32, BuildStorage, DispatchError};
+
+type AttestationError = pallet_attestation::Error<Test>;
+
+fn sufficients(who: &AccountId32) -> u32 {
+    frame_system::Pallet::<Test>::sufficients(who)
+}
+
+/// Registers server `n` (stash `n`, TSS account `n`) with a valid quote.
+fn register(n: u8) {
+    let server = attested(&tss(n), n, QuoteContext::Register);
+    assert_ok!(Registry::register(RuntimeOrigin::signed(stash(n)), server));
+}
+
+fn assert_nothing_registered(n: u8) {
+    assert!(Servers::<Test>::get(stash(n)).is_none());
+    assert!(StashOf::<Test>::get(tss(n)).is_none());
+    assert!(ServerStatusOf::<Test>::get(tss(n)).is_none());
+    assert_eq!(sufficients(&tss(n)), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// register
+
+#[test]
+fn register_works() {
+    new_test_ext().execute_with(|| {
+        let server = attested(&tss(1), 1, QuoteContext::Register);
+        assert_ok!(Registry::register(RuntimeOrigin::signed(stash(1)), server.clone()));
+
+        assert_eq!(Servers::<Test>::get(stash(1)), Some(server.clone()));
+        assert_eq!(StashOf::<Test>::get(tss(1)), Some(stash(1)));
+        assert_eq!(ServerStatusOf::<Test>::get(tss(1)), Some(ServerStatus::Active));
+        assert_eq!(ServerCount::<Test>::get(), 1);
+        assert_eq!(sufficients(&tss(1)), 1);
+        assert!(frame_system::Pallet::<Test>::account_exists(&tss(1)));
+        assert_eq!(Registry::server_by_tss(&tss(1)), Some((stash(1), server)));
+        assert!(Attestation::pending_nonce(&tss(1)).is_none(), "the nonce is consumed");
+        assert_eq!(take_hooks(), vec![Hook::Joined(tss(1))]);
+        assert_eq!(
+            registry_events().last(),
+            Some(&Event::ServerRegistered {
+                stash: stash(1),
+                tss_account: tss(1),
+                measurement: mock_measurement(),
+            })
+        );
+    });
+}
+
+#[test]
+fn register_needs_a_signed_origin() {
+    new_test_ext().execute_with(|| {
+        let server = attested(&tss(1), 1, QuoteContext::Register);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::none(), server.clone()),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(Registry::register(RuntimeOrigin::root(), server), DispatchError::BadOrigin);
+    });
+}
+
+#[test]
+fn one_server_per_stash() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        take_hooks();
+        let second = attested(&tss(2), 2, QuoteContext::Register);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), second),
+            Error::<Test>::AlreadyRegistered
+        );
+        assert!(take_hooks().is_empty());
+    });
+}
+
+#[test]
+fn tss_account_cannot_be_reused_by_another_stash() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        let same_account = attested(&tss(1), 9, QuoteContext::Register);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(2)), same_account),
+            Error::<Test>::TssAccountInUse
+        );
+        assert!(Servers::<Test>::get(stash(2)).is_none());
+    });
+}
+
+#[test]
+fn register_is_bounded_by_max_servers() {
+    new_test_ext().execute_with(|| {
+        for n in 1..=MAX_SERVERS as u8 {
+            register(n);
+        }
+        let extra = attested(&tss(50), 50, QuoteContext::Register);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(50)), extra),
+            Error::<Test>::TooManyServers
+        );
+    });
+}
+
+#[test]
+fn register_without_nonce_fails() {
+    new_test_ext().execute_with(|| {
+        let mut server = info(&tss(1), 1, Vec::new());
+        server.quote =
+            BoundedVec::truncate_from(quote_for(&server, QuoteContext::Register, &[0; 32]));
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), server),
+            AttestationError::NoPendingNonce
+        );
+        assert_nothing_registered(1);
+    });
+}
+
+#[test]
+fn register_rejects_a_quote_for_another_context() {
+    new_test_ext().execute_with(|| {
+        let server = attested(&tss(1), 1, QuoteContext::ChangeServerInfo);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), server),
+            AttestationError::ReportDataMismatch
+        );
+        assert_nothing_registered(1);
+        assert!(take_hooks().is_empty());
+    });
+}
+
+#[test]
+fn register_rejects_info_that_differs_from_the_quote() {
+    new_test_ext().execute_with(|| {
+        let server = attested(&tss(1), 1, QuoteContext::Register);
+
+        let mut other_key = server.clone();
+        other_key.x25519_public_key = [0xEE; 32];
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), other_key),
+            AttestationError::ReportDataMismatch
+        );
+
+        let mut other_peer = server.clone();
+        other_peer.peer_id = BoundedVec::truncate_from(b"someone-else".to_vec());
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), other_peer),
+            AttestationError::ReportDataMismatch
+        );
+
+        // A quote made for tss(1) presented with tss(2) as the account: tss(2) has no nonce.
+        let mut other_account = server.clone();
+        other_account.tss_account = tss(2);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), other_account.clone()),
+            AttestationError::NoPendingNonce
+        );
+        // ... and with a nonce of its own, the binding still does not match.
+        request_nonce(&tss(2));
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), other_account),
+            AttestationError::QuoteNonceMismatch
+        );
+
+        // Multiaddrs are not bound by the quote: changing them is fine.
+        let mut other_addr = server;
+        other_addr.multiaddrs = BoundedVec::new();
+        assert_ok!(Registry::register(RuntimeOrigin::signed(stash(1)), other_addr));
+    });
+}
+
+#[test]
+fn register_rejects_an_expired_nonce() {
+    new_test_ext().execute_with(|| {
+        let server = attested(&tss(1), 1, QuoteContext::Register);
+        System::set_block_number(2 + NONCE_LIFETIME);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), server),
+            AttestationError::NonceExpired
+        );
+        assert_nothing_registered(1);
+    });
+}
+
+#[test]
+fn register_rejects_a_replayed_quote() {
+    new_test_ext().execute_with(|| {
+        let server = attested(&tss(1), 1, QuoteContext::Register);
+        assert_ok!(Registry::register(RuntimeOrigin::signed(stash(1)), server.clone()));
+        assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(1)));
+        // Same stash, same info, same quote: the nonce was used.
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), server),
+            AttestationError::NoPendingNonce
+        );
+    });
+}
+
+#[test]
+fn register_rejects_tampered_and_garbage_quotes() {
+    new_test_ext().execute_with(|| {
+        let server = attested(&tss(1), 1, QuoteContext::Register);
+
+        let mut tampered = server.clone();
+        tampered.quote[200] ^= 0x01;
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), tampered),
+            AttestationError::QuoteBadSignature
+        );
+
+        let mut empty = server.clone();
+        empty.quote = BoundedVec::new();
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), empty),
+            AttestationError::QuoteEmpty
+        );
+
+        let mut truncated = server.clone();
+        truncated.quote = BoundedVec::truncate_from(server.quote[..100].to_vec());
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), truncated),
+            AttestationError::QuoteTruncated
+        );
+
+        // The failures above kept the nonce (the dispatch was reverted): the real quote works.
+        assert_ok!(Registry::register(RuntimeOrigin::signed(stash(1)), server));
+    });
+}
+
+#[test]
+fn register_rejects_a_revoked_measurement() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Attestation::revoke_measurement(RuntimeOrigin::root(), mock_measurement()));
+        let server = attested(&tss(1), 1, QuoteContext::Register);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(1)), server),
+            AttestationError::MeasurementNotAccepted
+        );
+    });
+}
+
+#[test]
+fn register_weight_includes_quote_verification() {
+    new_test_ext().execute_with(|| {
+        let server = attested(&tss(1), 1, QuoteContext::Register);
+        let call = RuntimeCall::Registry(crate::Call::register { server_info: server.clone() });
+        let weight = call.get_dispatch_info().call_weight;
+        assert!(weight.all_gte(VERIFY_QUOTE_ESTIMATE));
+        assert!(weight.all_gte(<() as pallet_attestation::WeightInfo>::verify_and_consume()));
+        let change = RuntimeCall::Registry(crate::Call::change_server_info { server_info: server });
+        assert!(change.get_dispatch_info().call_weight.all_gte(VERIFY_QUOTE_ESTIMATE));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// bounded fields
+
+/// `ServerInfo`'s wire layout with unbounded fields, to produce oversized encodings.
+#[derive(Encode)]
+struct UnboundedServerInfo {
+    tss_account: AccountId32,
+    x25519_public_key: [u8; 32],
+    peer_id: Vec<u8>,
+    multiaddrs: Vec<Vec<u8>>,
+    quote: Vec<u8>,
+}
+
+impl UnboundedServerInfo {
+    fn at_limits() -> Self {
+        Self {
+            tss_account: tss(1),
+            x25519_public_key: [1; 32],
+            peer_id: vec![1; MAX_PEER_ID_LEN as usize],
+            multiaddrs: vec![vec![2; MAX_MULTIADDR_LEN as usize]; MAX_MULTIADDRS as usize],
+            quote: vec![3; MAX_QUOTE_LEN as usize],
+        }
+    }
+}
+
+fn decodes(raw: &UnboundedServerInfo) -> bool {
+    ServerInfo::<AccountId32>::decode(&mut &raw.encode()[..]).is_ok()
+}
+
+#[test]
+fn server_info_at_its_limits_decodes() {
+    assert!(decodes(&UnboundedServerInfo::at_limits()));
+}
+
+#[test]
+fn oversized_server_info_fields_fail_to_decode() {
+    let mut raw = UnboundedServerInfo::at_limits();
+    raw.peer_id.push(0);
+    assert!(!decodes(&raw), "peer id over {MAX_PEER_ID_LEN} bytes");
+
+    let mut raw = UnboundedServerInfo::at_limits();
+    raw.multiaddrs.push(vec![0; 8]);
+    assert!(!decodes(&raw), "more than {MAX_MULTIADDRS} multiaddrs");
+
+    let mut raw = UnboundedServerInfo::at_limits();
+    raw.multiaddrs[0].push(0);
+    assert!(!decodes(&raw), "multiaddr over {MAX_MULTIADDR_LEN} bytes");
+
+    let mut raw = UnboundedServerInfo::at_limits();
+    raw.quote.push(0);
+    assert!(!decodes(&raw), "quote over {MAX_QUOTE_LEN} bytes");
+}
+
+#[test]
+fn oversized_register_call_fails_to_decode() {
+    // A call is (pallet index, call index, arguments); an oversized argument makes the whole
+    // extrinsic undecodable, so it never reaches dispatch.
+    let ok =
+        RuntimeCall::Registry(crate::Call::register { server_info: info(&tss(1), 1, vec![0; 8]) })
+            .encode();
+    assert!(RuntimeCall::decode(&mut &ok[..]).is_ok());
+
+    let mut raw = UnboundedServerInfo::at_limits();
+    raw.quote.push(0);
+    let mut oversized = ok[..2].to_vec();
+    oversized.extend(raw.encode());
+    assert!(RuntimeCall::decode(&mut &oversized[..]).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// change_server_info
+
+#[test]
+fn change_server_info_keeping_the_account() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        take_hooks();
+        let new_info = attested(&tss(1), 7, QuoteContext::ChangeServerInfo);
+        assert_ok!(Registry::change_server_info(RuntimeOrigin::signed(stash(1)), new_info.clone()));
+        assert_eq!(Servers::<Test>::get(stash(1)), Some(new_info));
+        assert_eq!(StashOf::<Test>::get(tss(1)), Some(stash(1)));
+        assert_eq!(ServerStatusOf::<Test>::get(tss(1)), Some(ServerStatus::Active));
+        assert_eq!(sufficients(&tss(1)), 1);
+        assert_eq!(ServerCount::<Test>::get(), 1);
+        assert!(take_hooks().is_empty(), "same account: no membership change");
+        assert_eq!(
+            registry_events().last(),
+            Some(&Event::ServerInfoChanged {
+                stash: stash(1),
+                old_tss_account: tss(1),
+                tss_account: tss(1),
+                measurement: mock_measurement(),
+            })
+        );
+    });
+}
+
+#[test]
+fn change_server_info_moving_to_a_new_account() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        take_hooks();
+        let new_info = attested(&tss(9), 9, QuoteContext::ChangeServerInfo);
+        assert_ok!(Registry::change_server_info(RuntimeOrigin::signed(stash(1)), new_info.clone()));
+        assert_eq!(Servers::<Test>::get(stash(1)), Some(new_info));
+        assert_eq!(StashOf::<Test>::get(tss(9)), Some(stash(1)));
+        assert_eq!(ServerStatusOf::<Test>::get(tss(9)), Some(ServerStatus::Active));
+        assert!(StashOf::<Test>::get(tss(1)).is_none());
+        assert!(ServerStatusOf::<Test>::get(tss(1)).is_none());
+        assert_eq!(sufficients(&tss(1)), 0);
+        assert_eq!(sufficients(&tss(9)), 1);
+        assert_eq!(ServerCount::<Test>::get(), 1);
+        assert_eq!(take_hooks(), vec![Hook::Removed(tss(1)), Hook::Joined(tss(9))]);
+        assert_eq!(
+            registry_events().last(),
+            Some(&Event::ServerInfoChanged {
+                stash: stash(1),
+                old_tss_account: tss(1),
+                tss_account: tss(9),
+                measurement: mock_measurement(),
+            })
+        );
+        assert_eq!(Registry::active_servers(), vec![tss(9)]);
+    });
+}
+
+#[test]
+fn change_server_info_errors() {
+    new_test_ext().execute_with(|| {
+        let unknown = attested(&tss(1), 1, QuoteContext::ChangeServerInfo);
+        assert_noop!(
+            Registry::change_server_info(RuntimeOrigin::signed(stash(1)), unknown),
+            Error::<Test>::UnknownServer
+        );
+
+        register(1);
+        register(2);
+        // Registration consumed the nonce; without a new request there is none.
+        let mut no_nonce = info(&tss(1), 8, Vec::new());
+        no_nonce.quote = BoundedVec::truncate_from(quote_for(
+            &no_nonce,
+            QuoteContext::ChangeServerInfo,
+            &[0; 32],
+        ));
+        assert_noop!(
+            Registry::change_server_info(RuntimeOrigin::signed(stash(1)), no_nonce),
+            AttestationError::NoPendingNonce
+        );
+        // Taking over another server's TSS account.
+        let theirs = attested(&tss(2), 2, QuoteContext::ChangeServerInfo);
+        assert_noop!(
+            Registry::change_server_info(RuntimeOrigin::signed(stash(1)), theirs),
+            Error::<Test>::TssAccountInUse
+        );
+        // A register-context quote is not valid for a change.
+        let wrong_context = attested(&tss(1), 3, QuoteContext::Register);
+        assert_noop!(
+            Registry::change_server_info(RuntimeOrigin::signed(stash(1)), wrong_context),
+            AttestationError::ReportDataMismatch
+        );
+        // A quote for some other nonce while a fresh one is pending: stale.
+        let mut stale = info(&tss(1), 4, Vec::new());
+        stale.quote =
+            BoundedVec::truncate_from(quote_for(&stale, QuoteContext::ChangeServerInfo, &[0; 32]));
+        assert_noop!(
+            Registry::change_server_info(RuntimeOrigin::signed(stash(1)), stale),
+            AttestationError::QuoteNonceMismatch
+        );
+        // A leaving server cannot change.
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        let while_leaving = attested(&tss(1), 5, QuoteContext::ChangeServerInfo);
+        assert_noop!(
+            Registry::change_server_info(RuntimeOrigin::signed(stash(1)), while_leaving),
+            Error::<Test>::ServerLeaving
+        );
+        let unsigned = attested(&tss(1), 6, QuoteContext::ChangeServerInfo);
+        assert_noop!(
+            Registry::change_server_info(RuntimeOrigin::none(), unsigned),
+            DispatchError::BadOrigin
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// leave, the block hook and purge_left
+
+#[test]
+fn leave_marks_the_server_leaving() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        register(2);
+        take_hooks();
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        assert_eq!(ServerStatusOf::<Test>::get(tss(1)), Some(ServerStatus::Leaving));
+        assert_eq!(LeavingSince::<Test>::get(tss(1)), Some(1));
+        assert_eq!(take_hooks(), vec![Hook::Leaving(tss(1))]);
+        assert_eq!(
+            registry_events().last(),
+            Some(&Event::ServerLeaving {
+                stash: stash(1),
+                tss_account: tss(1),
+                removable_at: 1 + LEAVE_DELAY,
+            })
+        );
+        // Still registered and usable, but no longer active.
+        assert!(Registry::is_registered(&tss(1)));
+        assert!(!Registry::is_active(&tss(1)));
+        assert_eq!(Registry::status(&tss(1)), Some(ServerStatus::Leaving));
+        assert_eq!(Registry::active_servers(), vec![tss(2)]);
+        assert_eq!(sufficients(&tss(1)), 1);
+    });
+}
+
+#[test]
+fn leave_errors() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Registry::leave(RuntimeOrigin::signed(stash(1))),
+            Error::<Test>::UnknownServer
+        );
+        register(1);
+        assert_noop!(Registry::leave(RuntimeOrigin::none()), DispatchError::BadOrigin);
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        assert_noop!(
+            Registry::leave(RuntimeOrigin::signed(stash(1))),
+            Error::<Test>::AlreadyLeaving
+        );
+        // The TSS account is not the stash: it cannot leave on the stash's behalf.
+        assert_noop!(Registry::leave(RuntimeOrigin::signed(tss(1))), Error::<Test>::UnknownServer);
+    });
+}
+
+#[test]
+fn leave_refuses_when_the_queue_ring_is_exhausted() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        // A ring whose tail is one behind its head has no free position (2^32 - 1 entries);
+        // unreachable in practice, but the overwrite must still be refused.
+        LeaveQueueBounds::<Test>::put((5, 4));
+        assert_noop!(
+            Registry::leave(RuntimeOrigin::signed(stash(1))),
+            Error::<Test>::LeaveQueueFull
+        );
+    });
+}
+
+#[test]
+fn leave_queue_positions_wrap_around() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        register(2);
+        LeaveQueueBounds::<Test>::put((u32::MAX, u32::MAX));
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(2))));
+        assert_eq!(LeaveQueueBounds::<Test>::get(), (u32::MAX, 1));
+        run_to_block(1 + LEAVE_DELAY);
+        assert_nothing_registered(1);
+        assert_nothing_registered(2);
+        assert_eq!(LeaveQueueBounds::<Test>::get(), (1, 1));
+    });
+}
+
+#[test]
+fn block_hook_removes_after_the_leave_delay() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        take_hooks();
+        for block in 2..1 + LEAVE_DELAY {
+            run_to_block(block);
+            assert!(Registry::is_registered(&tss(1)), "removed too early, at block {block}");
+        }
+        assert!(take_hooks().is_empty());
+
+        run_to_block(1 + LEAVE_DELAY);
+        assert_nothing_registered(1);
+        assert!(LeavingSince::<Test>::get(tss(1)).is_none());
+        assert_eq!(ServerCount::<Test>::get(), 0);
+        assert!(!frame_system::Pallet::<Test>::account_exists(&tss(1)), "reaped with its last ref");
+        assert_eq!(take_hooks(), vec![Hook::Removed(tss(1))]);
+        assert_eq!(
+            registry_events().last(),
+            Some(&Event::ServerRemoved {
+                stash: stash(1),
+                tss_account: tss(1),
+                reason: RemovalReason::Left,
+            })
+        );
+        let (head, tail) = LeaveQueueBounds::<Test>::get();
+        assert_eq!(head, tail, "the queue is empty");
+    });
+}
+
+#[test]
+fn block_hook_work_is_bounded_per_block() {
+    new_test_ext().execute_with(|| {
+        for n in 1..=4 {
+            register(n);
+            assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(n))));
+        }
+        let due = 1 + LEAVE_DELAY;
+        let weight = run_to_block(due);
+        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(2, 2));
+        assert_eq!(ServerCount::<Test>::get(), 2);
+        assert_nothing_registered(1);
+        assert_nothing_registered(2);
+        assert!(Registry::is_registered(&tss(3)));
+
+        let weight = run_to_block(due + 1);
+        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(2, 2));
+        assert_eq!(ServerCount::<Test>::get(), 0);
+
+        // Nothing left: the hook only reads the queue bounds.
+        let weight = run_to_block(due + 2);
+        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(0, 0));
+    });
+}
+
+#[test]
+fn block_hook_skips_entries_of_servers_already_gone() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        register(2);
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(2))));
+        assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(1)));
+        System::reset_events();
+        take_hooks();
+
+        let weight = run_to_block(1 + LEAVE_DELAY);
+        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(2, 1));
+        assert_eq!(take_hooks(), vec![Hook::Removed(tss(2))], "stash 1 is not removed twice");
+        assert_eq!(registry_events().len(), 1);
+    });
+}
+
+#[test]
+fn block_hook_ignores_an_earlier_leaving_episode() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1)))); // due at 1 + delay
+        System::set_block_number(2);
+        assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(1)));
+        System::set_block_number(3);
+        register(1);
+        System::set_block_number(4);
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1)))); // due at 4 + delay
+
+        run_to_block(1 + LEAVE_DELAY);
+        assert!(Registry::is_registered(&tss(1)), "the old entry must not cut the new delay short");
+        for block in 2 + LEAVE_DELAY..4 + LEAVE_DELAY {
+            run_to_block(block);
+            assert!(Registry::is_registered(&tss(1)));
+        }
+        run_to_block(4 + LEAVE_DELAY);
+        assert!(!Registry::is_registered(&tss(1)));
+    });
+}
+
+#[test]
+fn purge_left_removes_after_the_delay() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        take_hooks();
+        System::set_block_number(LEAVE_DELAY);
+        assert_noop!(
+            Registry::purge_left(RuntimeOrigin::signed(stash(7)), stash(1)),
+            Error::<Test>::LeaveDelayNotPassed
+        );
+        System::set_block_number(1 + LEAVE_DELAY);
+        // Anyone may purge.
+        assert_ok!(Registry::purge_left(RuntimeOrigin::signed(stash(7)), stash(1)));
+        assert_nothing_registered(1);
+        assert_eq!(take_hooks(), vec![Hook::Removed(tss(1))]);
+        assert_eq!(
+            registry_events().last(),
+            Some(&Event::ServerRemoved {
+                stash: stash(1),
+                tss_account: tss(1),
+                reason: RemovalReason::Left,
+            })
+        );
+        // The hook finds the queue entry stale and removes nothing more.
+        let weight = run_to_block(2 + LEAVE_DELAY);
+        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(1, 0));
+        assert!(take_hooks().is_empty());
+    });
+}
+
+#[test]
+fn purge_left_errors() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Registry::purge_left(RuntimeOrigin::signed(stash(7)), stash(1)),
+            Error::<Test>::UnknownServer
+        );
+        register(1);
+        assert_noop!(
+            Registry::purge_left(RuntimeOrigin::signed(stash(7)), stash(1)),
+            Error::<Test>::NotLeaving
+        );
+        assert_noop!(
+            Registry::purge_left(RuntimeOrigin::none(), stash(1)),
+            DispatchError::BadOrigin
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// governance remove
+
+#[test]
+fn governance_removes_an_active_server_at_once() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        take_hooks();
+        assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(1)));
+        assert_nothing_registered(1);
+        assert_eq!(ServerCount::<Test>::get(), 0);
+        assert_eq!(take_hooks(), vec![Hook::Removed(tss(1))]);
+        assert_eq!(
+            registry_events().last(),
+            Some(&Event::ServerRemoved {
+                stash: stash(1),
+                tss_account: tss(1),
+                reason: RemovalReason::Governance,
+            })
+        );
+        // The stash and the account are free again.
+        register(1);
+    });
+}
+
+#[test]
+fn governance_removes_a_leaving_server() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        take_hooks();
+        assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(1)));
+        assert_nothing_registered(1);
+        assert!(LeavingSince::<Test>::get(tss(1)).is_none());
+        assert_eq!(take_hooks(), vec![Hook::Removed(tss(1))]);
+    });
+}
+
+#[test]
+fn remove_errors() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        assert_noop!(
+            Registry::remove(RuntimeOrigin::signed(stash(1)), stash(1)),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Registry::remove(RuntimeOrigin::root(), stash(2)),
+            Error::<Test>::UnknownServer
+        );
+        // A TSS account is not a stash.
+        assert_noop!(Registry::remove(RuntimeOrigin::root(), tss(1)), Error::<Test>::UnknownServer);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// genesis, sufficients and the ServerRegistry view
+
+#[test]
+fn genesis_servers_are_registered_without_quotes() {
+    let servers =
+        vec![(stash(1), info(&tss(1), 1, Vec::new())), (stash(2), info(&tss(2), 2, Vec::new()))];
+    take_hooks();
+    let storage = RuntimeGenesisConfig {
+        registry: crate::GenesisConfig { servers: servers.clone() },
+        ..Default::default()
+    }
+    .build_storage()
+    .expect("valid genesis");
+    assert_eq!(take_hooks(), vec![Hook::Joined(tss(1)), Hook::Joined(tss(2))]);
+    sp_io::TestExternalities::new(storage).execute_with(|| {
+        for (n, (stash_account, server)) in (1u8..).zip(servers) {
+            assert_eq!(Servers::<Test>::get(&stash_account), Some(server));
+            assert_eq!(StashOf::<Test>::get(tss(n)), Some(stash_account));
+            assert_eq!(Registry::status(&tss(n)), Some(ServerStatus::Active));
+            assert_eq!(sufficients(&tss(n)), 1);
+        }
+        assert_eq!(ServerCount::<Test>::get(), 2);
+        let mut active = Registry::active_servers();
+        active.sort();
+        assert_eq!(active, vec![tss(1), tss(2)]);
+    });
+}
+
+#[test]
+fn genesis_servers_leave_and_are_removed_like_any_other() {
+    new_test_ext_with(vec![(stash(1), info(&tss(1), 1, Vec::new()))]).execute_with(|| {
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        run_to_block(1 + LEAVE_DELAY);
+        assert_nothing_registered(1);
+    });
+}
+
+#[test]
+#[should_panic(expected = "TSS account registered twice")]
+fn genesis_rejects_a_shared_tss_account() {
+    let _ = RuntimeGenesisConfig {
+        registry: crate::GenesisConfig {
+            servers: vec![
+                (stash(1), info(&tss(1), 1, Vec::new())),
+                (stash(2), info(&tss(1), 2, Vec::new())),
+            ],
+        },
+        ..Default::default()
+    }
+    .build_storage();
+}
+
+#[test]
+#[should_panic(expected = "stash registered twice")]
+fn genesis_rejects_a_stash_twice() {
+    let _ = RuntimeGenesisConfig {
+        registry: crate::GenesisConfig {
+            servers: vec![
+                (stash(1), info(&tss(1), 1, Vec::new())),
+                (stash(1), info(&tss(2), 2, Vec::new())),
+            ],
+        },
+        ..Default::default()
+    }
+    .build_storage();
+}
+
+#[test]
+fn sufficients_follow_registration() {
+    new_test_ext().execute_with(|| {
+        // An unfunded TSS account does not exist until it is registered ...
+        assert!(!frame_system::Pallet::<Test>::account_exists(&tss(1)));
+        register(1);
+        // ... then exists on its sufficient reference alone (no balance, no provider).
+        assert!(frame_system::Pallet::<Test>::account_exists(&tss(1)));
+        assert_eq!(frame_system::Pallet::<Test>::providers(&tss(1)), 0);
+        assert_eq!(sufficients(&tss(1)), 1);
+
+        // A reference held by someone else survives the removal.
+        frame_system::Pallet::<Test>::inc_sufficients(&tss(1));
+        assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(1)));
+        assert_eq!(sufficients(&tss(1)), 1);
+        assert!(frame_system::Pallet::<Test>::account_exists(&tss(1)));
+    });
+}
+
+#[test]
+fn server_registry_view() {
+    new_test_ext().execute_with(|| {
+        assert_eq!(Registry::status(&tss(1)), None);
+        assert!(!Registry::is_registered(&tss(1)));
+        assert!(!Registry::is_active(&tss(1)));
+        assert!(Registry::active_servers().is_empty());
+        register(1);
+        register(2);
+        register(3);
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(2))));
+        let mut active = Registry::active_servers();
+        active.sort();
+        assert_eq!(active, vec![tss(1), tss(3)]);
+        // Lookups are by TSS account, not by stash.
+        assert_eq!(Registry::status(&stash(1)), None);
+        assert_eq!(Registry::server(&stash(3)).map(|s| s.tss_account), Some(tss(3)));
+    });
+}
+
+#[test]
+fn register_weight_is_not_zero() {
+    // Guards against a weight function silently returning zero.
+    assert!(<() as crate::WeightInfo>::register().all_gt(Weight::zero()));
+    assert!(<() as crate::WeightInfo>::remove().all_gt(Weight::zero()));
+    assert!(<() as pallet_attestation::WeightInfo>::request_attestation().all_gt(Weight::zero()));
+}
+
+#[test]
+fn genesis_config_round_trips_through_json() {
+    let servers = vec![(stash(1), info(&tss(1), 1, vec![1, 2, 3]))];
+    let config = crate::GenesisConfig::<Test> { servers: servers.clone() };
+    let json = serde_json::to_string(&config).expect("serialisable");
+    assert!(json.contains("\"servers\"") && json.contains("\"peerId\""));
+    let back: crate::GenesisConfig<Test> = serde_json::from_str(&json).expect("round trip");
+    assert_eq!(back.servers, servers);
+
+    // An oversized field in a chain spec is refused, like on the wire.
+    let mut value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    value["servers"][0][1]["peerId"] = serde_json::json!(vec![0u8; MAX_PEER_ID_LEN as usize + 1]);
+    let refused = serde_json::from_value::<crate::GenesisConfig<Test>>(value);
+    assert!(refused.is_err());
+
+    // So is a misspelt field.
+    let mut value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    value["servers"][0][1]["peer_id"] = serde_json::json!([1, 2]);
+    assert!(serde_json::from_value::<crate::GenesisConfig<Test>>(value).is_err());
+}

@@ -1,0 +1,150 @@
+//! Weights of `pallet-registry`.
+//!
+//! **These are hand estimates, not benchmark results.** Each figure counts the storage items the
+//! call reads and writes (priced with the runtime's `DbWeight`), adds a fixed compute allowance
+//! and a proof-size allowance from the items' `MaxEncodedLen`, and errs on the high side until
+//! the pallet is benchmarked with `frame-benchmarking`.
+//!
+//! Two costs are charged elsewhere or only approximately:
+//! - quote verification is added by the calls themselves from `VerifyAttestation::verify_weight`;
+//! - the `OnServerChange` listeners (pallet-backup) get a fixed allowance of
+//!   [`HOOK_READS`] reads and [`HOOK_WRITES`] writes per notification. A listener that does more
+//!   work per notification must bound it, or these numbers must grow.
+
+#![allow(unused_parens, unused_imports)]
+
+use core::marker::PhantomData;
+use frame_support::{
+    traits::Get,
+    weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
+};
+
+/// Storage reads allowed for one `OnServerChange` notification.
+pub const HOOK_READS: u64 = 20;
+/// Storage writes allowed for one `OnServerChange` notification.
+pub const HOOK_WRITES: u64 = 20;
+/// Fixed compute allowance of a call (40 µs), hook notifications included.
+const CALL_COMPUTE: u64 = 40_000_000;
+/// Proof size of one `ServerInfo` (quote up to 16 KiB, addresses, keys) plus its key.
+const SERVER_INFO_PROOF: u64 = 17_500;
+/// Proof size of a small map entry (account key + status / stash / block number).
+const SMALL_ENTRY_PROOF: u64 = 100;
+/// Proof size allowed for the listeners of one notification.
+const HOOK_PROOF: u64 = 20 * 200;
+
+fn hook(db: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(0, HOOK_PROOF).saturating_add(db.reads_writes(HOOK_READS, HOOK_WRITES))
+}
+
+/// Weight functions needed by `pallet-registry`.
+pub trait WeightInfo {
+    /// `register`, without the quote check: reads Servers, StashOf, ServerCount, System.Account;
+    /// writes Servers, StashOf, ServerStatusOf, ServerCount, System.Account; one notification.
+    fn register() -> Weight;
+    /// `change_server_info`, without the quote check: reads Servers, ServerStatusOf, StashOf,
+    /// 2× System.Account; writes Servers, 2× StashOf, 2× ServerStatusOf, 2× System.Account;
+    /// two notifications.
+    fn change_server_info() -> Weight;
+    /// `leave`: reads Servers, ServerStatusOf, LeaveQueueBounds; writes LeaveQueue,
+    /// LeaveQueueBounds, ServerStatusOf, LeavingSince; one notification.
+    fn leave() -> Weight;
+    /// `purge_left`: reads Servers, LeavingSince; then one removal.
+    fn purge_left() -> Weight;
+    /// `remove`: reads Servers; then one removal.
+    fn remove() -> Weight;
+    /// The block hook: reads LeaveQueueBounds; per processed entry reads LeaveQueue, Servers,
+    /// LeavingSince and writes LeaveQueue; per removed server one removal; writes the bounds.
+    fn on_initialize(processed: u32, removed: u32) -> Weight;
+}
+
+/// One server removal: writes Servers, StashOf, ServerStatusOf, LeavingSince, ServerCount,
+/// System.Account (read too), one notification.
+fn removal(db: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
+        .saturating_add(db.reads_writes(2, 6))
+        .saturating_add(hook(db))
+}
+
+fn register(db: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
+        .saturating_add(db.reads_writes(4, 5))
+        .saturating_add(hook(db))
+}
+
+fn change_server_info(db: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 5 * SMALL_ENTRY_PROOF)
+        .saturating_add(db.reads_writes(5, 7))
+        .saturating_add(hook(db))
+        .saturating_add(hook(db))
+}
+
+fn leave(db: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
+        .saturating_add(db.reads_writes(3, 4))
+        .saturating_add(hook(db))
+}
+
+fn purge_left(db: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(CALL_COMPUTE, SMALL_ENTRY_PROOF)
+        .saturating_add(db.reads(2))
+        .saturating_add(removal(db))
+}
+
+fn remove(db: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(CALL_COMPUTE, 0).saturating_add(db.reads(1)).saturating_add(removal(db))
+}
+
+fn on_initialize(db: RuntimeDbWeight, processed: u32, removed: u32) -> Weight {
+    let per_entry = Weight::from_parts(5_000_000, SERVER_INFO_PROOF + 2 * SMALL_ENTRY_PROOF)
+        .saturating_add(db.reads_writes(3, 1));
+    Weight::from_parts(2_000_000, SMALL_ENTRY_PROOF)
+        .saturating_add(db.reads_writes(1, 1))
+        .saturating_add(per_entry.saturating_mul(processed.into()))
+        .saturating_add(removal(db).saturating_mul(removed.into()))
+}
+
+/// Estimated weights for a runtime, priced with its `DbWeight`.
+pub struct SubstrateWeight<T>(PhantomData<T>);
+
+impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+    fn register() -> Weight {
+        register(T::DbWeight::get())
+    }
+    fn change_server_info() -> Weight {
+        change_server_info(T::DbWeight::get())
+    }
+    fn leave() -> Weight {
+        leave(T::DbWeight::get())
+    }
+    fn purge_left() -> Weight {
+        purge_left(T::DbWeight::get())
+    }
+    fn remove() -> Weight {
+        remove(T::DbWeight::get())
+    }
+    fn on_initialize(processed: u32, removed: u32) -> Weight {
+        on_initialize(T::DbWeight::get(), processed, removed)
+    }
+}
+
+/// Estimates for tests and runtimes without their own figures, priced as RocksDB.
+impl WeightInfo for () {
+    fn register() -> Weight {
+        register(RocksDbWeight::get())
+    }
+    fn change_server_info() -> Weight {
+        change_server_info(RocksDbWeight::get())
+    }
+    fn leave() -> Weight {
+        leave(RocksDbWeight::get())
+    }
+    fn purge_left() -> Weight {
+        purge_left(RocksDbWeight::get())
+    }
+    fn remove() -> Weight {
+        remove(RocksDbWeight::get())
+    }
+    fn on_initialize(processed: u32, removed: u32) -> Weight {
+        on_initialize(RocksDbWeight::get(), processed, removed)
+    }
+}
