@@ -129,6 +129,9 @@ impl pallet_attestation::Config for Runtime {
     /// Room for several image generations to overlap during upgrades.
     type MaxAcceptedMeasurements = ConstU32<16>;
     type MaxMockPcks = ConstU32<8>;
+    /// Expired nonces pruned per block; each request also prunes two, so this only has to
+    /// absorb bursts.
+    type MaxNoncePrunesPerBlock = ConstU32<16>;
     type WeightInfo = pallet_attestation::weights::SubstrateWeight<Runtime>;
 }
 

@@ -385,47 +385,10 @@ fn produced_blocks_re_execute_to_the_same_state() {
     assert_eq!(free_balance(&mut importer, &stash("ferdie")), genesis::DEV_ENDOWMENT + 5 * UNIT);
 }
 
-#[test]
-fn register_backup_and_remove_provider_end_to_end() {
-    let mut chain = Chain::dev();
+/// Eve's server info with `quote`.
+fn eve_server_info(quote: Vec<u8>) -> ServerInfo<AccountId> {
     let eve = dev("eve");
-    let eve_stash = pair(&eve.stash_uri);
-    let eve_tss = pair(&eve.tss_uri);
-    let alice_tss = pair(&dev("alice").tss_uri);
-    let bob_tss = pair(&dev("bob").tss_uri);
-
-    // Block 1: Eve's stash funds Eve's new TSS account, which must pay for its nonce request.
-    let fund = chain.sign(
-        &eve_stash,
-        RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
-            dest: MultiAddress::Id(tss("eve")),
-            value: 10 * UNIT,
-        }),
-    );
-    let (_, results) = chain.block(vec![fund]);
-    assert_eq!(results, vec![Ok(Ok(()))]);
-
-    // Block 2: the new TSS account asks for an attestation nonce; the node reads it from events.
-    let request = chain
-        .sign(&eve_tss, RuntimeCall::Attestation(pallet_attestation::Call::request_attestation {}));
-    let (_, results) = chain.block(vec![request]);
-    assert_eq!(results, vec![Ok(Ok(()))]);
-    let nonce = chain
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            RuntimeEvent::Attestation(pallet_attestation::Event::AttestationRequested {
-                who,
-                nonce,
-                ..
-            }) if who == tss("eve") => Some(nonce),
-            _ => None,
-        })
-        .expect("AttestationRequested event");
-
-    // Block 3: Eve's stash registers; first with a quote bound to the wrong (zero) nonce, which
-    // is rejected, then with a mock quote bound to the issued nonce.
-    let server_info = |quote: Vec<u8>| ServerInfo::<AccountId> {
+    ServerInfo::<AccountId> {
         tss_account: tss("eve"),
         x25519_public_key: eve.x25519_public,
         peer_id: eve.peer_id.clone().try_into().unwrap(),
@@ -435,21 +398,79 @@ fn register_backup_and_remove_provider_end_to_end() {
         .try_into()
         .unwrap(),
         quote: quote.try_into().unwrap(),
-    };
-    let stale_quote = peerseal_devkeys::dev_registration_quote(&eve);
-    let good_quote = MockQuoteProvider::from_seed(peerseal_attestation::DEV_MOCK_PCK_SEED)
-        .mock_quote(&report_data(&Binding {
+    }
+}
+
+/// The mock quote Eve's TEE, configured for Eve's stash, makes over `nonce`.
+fn eve_register_quote(nonce: &[u8; 32]) -> Vec<u8> {
+    let eve = dev("eve");
+    MockQuoteProvider::from_seed(peerseal_attestation::DEV_MOCK_PCK_SEED).mock_quote(&report_data(
+        &Binding {
             context: QuoteContext::Register,
             account: &eve.tss_account,
             public_key: &eve.x25519_public,
+            stash: Some(&eve.stash_account),
             peer_id: Some(&eve.peer_id),
-            nonce: &nonce,
-        }));
-    let register = |quote| {
-        RuntimeCall::Registry(pallet_registry::Call::register { server_info: server_info(quote) })
-    };
-    let bad = chain.sign(&eve_stash, register(stale_quote));
-    let good = sign_with_nonce(&eve_stash, register(good_quote), 2, chain.genesis_hash);
+            nonce,
+        },
+    ))
+}
+
+fn register_call(info: ServerInfo<AccountId>) -> RuntimeCall {
+    RuntimeCall::Registry(pallet_registry::Call::register { server_info: info })
+}
+
+/// The nonce the last block issued to `stash` for `tss_account`, read from its events as the
+/// TSS node reads it.
+fn issued_nonce(chain: &mut Chain, stash_account: &AccountId, tss_account: &AccountId) -> [u8; 32] {
+    chain
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            RuntimeEvent::Attestation(pallet_attestation::Event::AttestationRequested {
+                stash,
+                tss_account: account,
+                nonce,
+                ..
+            }) if stash == *stash_account && account == *tss_account => Some(nonce),
+            _ => None,
+        })
+        .expect("AttestationRequested event")
+}
+
+fn request_attestation_call(tss_account: AccountId) -> RuntimeCall {
+    RuntimeCall::Attestation(pallet_attestation::Call::request_attestation { tss_account })
+}
+
+#[test]
+fn register_backup_and_remove_provider_end_to_end() {
+    let mut chain = Chain::dev();
+    let eve = dev("eve");
+    let eve_stash = pair(&eve.stash_uri);
+    let alice_tss = pair(&dev("alice").tss_uri);
+    let bob_tss = pair(&dev("bob").tss_uri);
+
+    // Eve's new TSS account is never funded and signs nothing before it is registered.
+    chain.with(|| assert!(!System::account_exists(&tss("eve"))));
+
+    // Block 1: Eve's stash asks for an attestation nonce for its TSS account; the TSS node
+    // reads it from the events.
+    let request = chain.sign(&eve_stash, request_attestation_call(tss("eve")));
+    let (_, results) = chain.block(vec![request]);
+    assert_eq!(results, vec![Ok(Ok(()))]);
+    let nonce = issued_nonce(&mut chain, &stash("eve"), &tss("eve"));
+    chain.with(|| assert!(!System::account_exists(&tss("eve"))));
+
+    // Block 2: Eve's stash registers; first with a quote bound to the wrong (zero) nonce, which
+    // is rejected, then with a mock quote bound to the issued nonce and Eve's stash.
+    let stale_quote = peerseal_devkeys::dev_registration_quote(&eve);
+    let bad = chain.sign(&eve_stash, register_call(eve_server_info(stale_quote)));
+    let good = sign_with_nonce(
+        &eve_stash,
+        register_call(eve_server_info(eve_register_quote(&nonce))),
+        2,
+        chain.genesis_hash,
+    );
     let (_, results) = chain.block(vec![bad, good]);
     assert!(matches!(results[0], Ok(Err(DispatchError::Module(_)))), "{:?}", results[0]);
     assert_eq!(results[1], Ok(Ok(())));
@@ -458,8 +479,12 @@ fn register_backup_and_remove_provider_end_to_end() {
         RuntimeEvent::Registry(pallet_registry::Event::ServerRegistered { tss_account, .. })
             if *tss_account == tss("eve")
     )));
+    chain.with(|| {
+        let account = System::account(tss("eve"));
+        assert_eq!((account.nonce, account.sufficients, account.data.free), (0, 1, 0));
+    });
 
-    // Block 4: Alice's TSS account, which owns nothing, records a backup (feeless), and Bob's
+    // Block 3: Alice's TSS account, which owns nothing, records a backup (feeless), and Bob's
     // TSS account confirms its share (feeless too).
     assert_eq!(free_balance(&mut chain, &tss("alice")), 0);
     let providers = [(tss("bob"), 1), (tss("charlie"), 2), (tss("eve"), 3)];
@@ -505,7 +530,7 @@ fn register_backup_and_remove_provider_end_to_end() {
     assert_eq!((info.epoch, info.threshold, info.stale), (1, 2, false));
     assert_eq!(info.providers, providers.to_vec());
     assert_eq!(info.confirmed_by, vec![tss("bob")]);
-    assert_eq!(info.recorded_at, 4);
+    assert_eq!(info.recorded_at, 3);
     let candidates: Vec<AccountId> = Decode::decode(
         &mut &chain.call("BackupApi_candidate_providers", &(tss("alice"), 2u64).encode())[..],
     )
@@ -520,7 +545,7 @@ fn register_backup_and_remove_provider_end_to_end() {
             .collect();
     assert_eq!(candidates, expected, "every other active server, in rendezvous order");
 
-    // Block 5: Charlie's validator starts leaving; governance (sudo) removes Eve's server.
+    // Block 4: Charlie's validator starts leaving; governance (sudo) removes Eve's server.
     let leave = chain.sign(
         &pair(&dev("charlie").stash_uri),
         RuntimeCall::Registry(pallet_registry::Call::leave {}),
@@ -569,7 +594,7 @@ fn register_backup_and_remove_provider_end_to_end() {
     expected.sort();
     assert_eq!(sorted, expected);
 
-    // Block 6: Alice re-backs up away from the lost provider, still without funds.
+    // Block 5: Alice re-backs up away from the lost provider, still without funds.
     let rebackup =
         chain.sign(&alice_tss, record_backup_call(2, &[(tss("bob"), 1), (tss("dave"), 2)]));
     let (_, results) = chain.block(vec![rebackup]);
@@ -580,6 +605,80 @@ fn register_backup_and_remove_provider_end_to_end() {
         assert_eq!(pallet_backup::Pallet::<Runtime>::clients_of(&tss("charlie")), vec![]);
     });
     assert_eq!(free_balance(&mut chain, &tss("alice")), 0);
+}
+
+#[test]
+fn register_copied_by_another_stash_fails_and_the_honest_one_lands() {
+    let mut chain = Chain::dev();
+    let eve_stash = pair(&dev("eve").stash_uri);
+    let ferdie_stash = pair(&dev("ferdie").stash_uri);
+
+    // Block 1: Eve's stash asks for a nonce for Eve's (unfunded) TSS account.
+    let request = chain.sign(&eve_stash, request_attestation_call(tss("eve")));
+    assert_eq!(chain.block(vec![request]).1, vec![Ok(Ok(()))]);
+    let nonce = issued_nonce(&mut chain, &stash("eve"), &tss("eve"));
+
+    // Block 2: Ferdie saw Eve's `register` in the pool and sends the same call from his own
+    // stash, ahead of Eve's. Then he asks for a nonce of his own for Eve's TSS account and
+    // tries again. Both copies fail; Eve's original registers her server.
+    let honest = register_call(eve_server_info(eve_register_quote(&nonce)));
+    let copy = chain.sign(&ferdie_stash, honest.clone());
+    let ferdie_request =
+        sign_with_nonce(&ferdie_stash, request_attestation_call(tss("eve")), 1, chain.genesis_hash);
+    let copy_again = sign_with_nonce(&ferdie_stash, honest.clone(), 2, chain.genesis_hash);
+    let original = chain.sign(&eve_stash, honest);
+    let (_, results) = chain.block(vec![copy, ferdie_request, copy_again, original]);
+    assert_eq!(
+        results,
+        vec![
+            Ok(Err(pallet_attestation::Error::<Runtime>::NoPendingNonce.into())),
+            Ok(Ok(())),
+            Ok(Err(pallet_attestation::Error::<Runtime>::QuoteNonceMismatch.into())),
+            Ok(Ok(())),
+        ]
+    );
+    chain.with(|| {
+        assert!(pallet_registry::Servers::<Runtime>::get(stash("ferdie")).is_none());
+        assert_eq!(
+            pallet_registry::StashOf::<Runtime>::get(tss("eve")),
+            Some(stash("eve")),
+            "the server belongs to the stash that requested its nonce"
+        );
+    });
+}
+
+#[test]
+fn registry_weights_include_the_backup_hooks() {
+    use frame_support::{dispatch::GetDispatchInfo, weights::Weight};
+    use pallet_backup::WeightInfo as _;
+    use peerseal_primitives::OnServerChange;
+    type BackupWeights = pallet_backup::weights::SubstrateWeight<Runtime>;
+    type Listener = <Runtime as pallet_registry::Config>::OnServerChange;
+
+    // The backup pallet states its worst case for the runtime's bounds (256 clients per
+    // provider, 16 providers per assignment) ...
+    let removed = <Listener as OnServerChange<AccountId>>::removed_weight();
+    let worst_removal = BackupWeights::on_server_removed(256, 16);
+    assert_eq!(Weight::from_parts(removed.ref_time, removed.proof_size), worst_removal);
+    let leaving = <Listener as OnServerChange<AccountId>>::leaving_weight();
+    let worst_leaving = BackupWeights::on_provider_leaving(256);
+    assert_eq!(Weight::from_parts(leaving.ref_time, leaving.proof_size), worst_leaving);
+
+    // ... and every registry call that notifies it charges that much on top of its own work.
+    let weight = |call: pallet_registry::Call<Runtime>| {
+        RuntimeCall::Registry(call).get_dispatch_info().call_weight
+    };
+    let own =
+        <<Runtime as pallet_registry::Config>::WeightInfo as pallet_registry::WeightInfo>::remove();
+    let remove = weight(pallet_registry::Call::remove { stash: stash("eve") });
+    assert!(remove.all_gte(own.saturating_add(worst_removal)), "{remove:?}");
+    let purge = weight(pallet_registry::Call::purge_left { stash: stash("eve") });
+    assert!(purge.all_gte(worst_removal));
+    assert!(weight(pallet_registry::Call::leave {}).all_gte(worst_leaving));
+    let change = weight(pallet_registry::Call::change_server_info {
+        server_info: eve_server_info(Vec::new()),
+    });
+    assert!(change.all_gte(worst_removal));
 }
 
 #[test]
