@@ -1,12 +1,13 @@
 //! TDX attestation for peerseal: what a TSS server's quote must prove and how the chain checks it.
 //!
 //! A TSS server proves it runs an accepted image on genuine TDX hardware by presenting a quote.
-//! This crate defines the 64-byte report data that binds a quote to one purpose, account, key and
-//! chain nonce ([`report_data`]), the [`Measurement`] of an image, and [`verify_quote`], the one
-//! verification path the chain (`pallet-attestation`, `no_std`) and the TSS node share. The PCK
-//! that vouches for the hardware is judged by [`PckMode`], which is data: production requires
-//! Intel's certificate chain, dev requires an allow-listed mock key. With `std` it also provides
-//! [`QuoteProvider`]s: Linux configfs-tsm for real TDs and a loudly logged mock for dev.
+//! This crate defines the 64-byte report data that binds a quote to one purpose, account, key,
+//! owning validator stash (where there is one) and chain nonce ([`report_data`]), the
+//! [`Measurement`] of an image, and [`verify_quote`], the one verification path the chain
+//! (`pallet-attestation`, `no_std`) and the TSS node share. The PCK that vouches for the hardware
+//! is judged by [`PckMode`], which is data: production requires Intel's certificate chain, dev
+//! requires an allow-listed mock key. With `std` it also provides [`QuoteProvider`]s: Linux
+//! configfs-tsm for real TDs and a loudly logged mock for dev.
 //!
 //! Without its default `std` feature the crate is `no_std` + `alloc`, and so is everything it
 //! depends on, tdx-quote's PCK-chain verification included; only the providers need `std`.

@@ -1,15 +1,20 @@
 //! The 64-byte report data a TD puts into its quote, and what it binds.
 //!
-//! Layout: `SHA-256(domain ‖ context ‖ account ‖ public_key ‖ peer_id) ‖ nonce`. The first half
-//! ties the quote to one purpose and one set of keys; the second half is the chain-issued nonce in
-//! the clear, so a verifier can tell a stale nonce apart from a wrong binding. Building and
-//! checking go through the same function, so the two can never drift apart.
+//! Layout: `SHA-256(domain ‖ context ‖ account ‖ public_key ‖ stash ‖ peer_id) ‖ nonce`. The
+//! first half ties the quote to one purpose, one set of keys and (for registrations) the one
+//! validator stash allowed to present it; the second half is the chain-issued nonce in the clear,
+//! so a verifier can tell a stale nonce apart from a wrong binding. Building and checking go
+//! through the same function, so the two can never drift apart.
+//!
+//! Version 2 of the layout added the stash: a registration quote that does not name its stash
+//! can be copied out of a pending transaction and presented by anyone (front-running). The
+//! domain separator carries the version, so a v1 report data never checks under v2.
 
 use crate::{error::VerifyError, types::QuoteContext, REPORT_DATA_LEN};
 use sha2::{Digest, Sha256};
 
 /// Domain separator of the binding hash: no other peerseal hash can produce the same value.
-const REPORT_DATA_DOMAIN: &[u8] = b"peerseal/attestation/report-data/v1";
+const REPORT_DATA_DOMAIN: &[u8] = b"peerseal/attestation/report-data/v2";
 
 /// What the report data of a quote must bind.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -20,6 +25,9 @@ pub struct Binding<'a> {
     pub account: &'a [u8; 32],
     /// The x25519 key (register, change of server info) or the response key (recover).
     pub public_key: &'a [u8; 32],
+    /// The validator stash the server belongs to (register, change of server info): only that
+    /// stash may present the quote. `None` where no stash is involved (recover).
+    pub stash: Option<&'a [u8; 32]>,
     /// The libp2p peer id bytes, where the context publishes one (register).
     pub peer_id: Option<&'a [u8]>,
     /// The nonce the chain issued for this attestation.
@@ -33,6 +41,15 @@ fn binding_hash(binding: &Binding<'_>) -> [u8; 32] {
     hasher.update([binding.context.tag()]);
     hasher.update(binding.account);
     hasher.update(binding.public_key);
+    // A presence byte, then the fixed-size stash when present: "no stash" can never hash like
+    // any stash, and the length of what follows is fixed by that byte.
+    match binding.stash {
+        None => hasher.update([0u8]),
+        Some(stash) => {
+            hasher.update([1u8]);
+            hasher.update(stash);
+        }
+    }
     // The only variable-length field goes last, with a presence byte and a length prefix, so
     // "no peer id" and "empty peer id" hash differently and no field can bleed into another.
     match binding.peer_id {

@@ -31,7 +31,7 @@ const MEASUREMENT_DOMAIN: &[u8] = b"peerseal/attestation/measurement/v1";
     Deserialize,
 )]
 pub enum QuoteContext {
-    /// A validator registers its TSS server (binds TSS account, x25519 key and peer id).
+    /// A validator registers its TSS server (binds TSS account, x25519 key, stash and peer id).
     Register,
     /// A node recovers its key backup (binds TSS account and the response key).
     Recover,

@@ -155,6 +155,7 @@ mod tests {
             context: QuoteContext::Recover,
             account: &KEY,
             public_key: &KEY,
+            stash: None,
             peer_id: None,
             nonce: &NONCE,
         }

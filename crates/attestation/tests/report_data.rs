@@ -40,6 +40,8 @@ fn every_bound_field_changes_the_binding_hash() {
         Binding { context: QuoteContext::ChangeServerInfo, ..base },
         Binding { account: &other, ..base },
         Binding { public_key: &other, ..base },
+        Binding { stash: Some(&other), ..base },
+        Binding { stash: None, ..base },
         Binding { peer_id: Some(&other_peer), ..base },
         Binding { peer_id: None, ..base },
         Binding { peer_id: Some(&[]), ..base },
@@ -66,6 +68,9 @@ fn account_and_key_cannot_be_swapped() {
     let one = report_data(&Binding { account: &a, public_key: &b, ..base });
     let two = report_data(&Binding { account: &b, public_key: &a, ..base });
     assert_ne!(one, two);
+    let three = report_data(&Binding { account: &a, stash: Some(&b), ..base });
+    let four = report_data(&Binding { account: &b, stash: Some(&a), ..base });
+    assert_ne!(three, four);
 }
 
 #[test]

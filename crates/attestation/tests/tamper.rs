@@ -49,8 +49,24 @@ fn wrong_account_is_rejected() {
 }
 
 #[test]
+fn wrong_stash_is_rejected() {
+    // A registration quote copied and presented by another stash, or with the stash left out.
+    let quote = quote_for(&register_binding());
+    let other = [0x04; 32];
+    for stash in [Some(&other), None] {
+        let binding = Binding { stash, ..register_binding() };
+        assert_eq!(verify_quote(&quote, &binding, &dev_policy()), Err(binding_mismatch()));
+    }
+}
+
+#[test]
 fn wrong_response_key_is_rejected() {
-    let recover = Binding { context: QuoteContext::Recover, peer_id: None, ..register_binding() };
+    let recover = Binding {
+        context: QuoteContext::Recover,
+        stash: None,
+        peer_id: None,
+        ..register_binding()
+    };
     let quote = quote_for(&recover);
     assert!(verify_quote(&quote, &recover, &dev_policy()).is_ok());
     let other = [0x03; 32];

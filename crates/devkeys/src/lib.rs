@@ -151,12 +151,13 @@ pub fn dev_identities() -> Vec<DevIdentity> {
 }
 
 /// The binding of a dev registration quote: context `Register`, the identity's TSS account,
-/// x25519 key and peer id, and the zero nonce.
+/// x25519 key, stash and peer id, and the zero nonce.
 pub fn dev_registration_binding(id: &DevIdentity) -> Binding<'_> {
     Binding {
         context: QuoteContext::Register,
         account: &id.tss_account,
         public_key: &id.x25519_public,
+        stash: Some(&id.stash_account),
         peer_id: Some(&id.peer_id),
         nonce: &DEV_REGISTRATION_NONCE,
     }

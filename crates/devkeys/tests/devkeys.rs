@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use peerseal_attestation::{
-    dev_mock_pck, mock_measurement, verify_quote, PckMode, Policy, VerifyError,
+    dev_mock_pck, mock_measurement, verify_quote, Binding, PckMode, Policy, VerifyError,
 };
 use peerseal_devkeys::*;
 use sp_core::{crypto::DeriveJunction, Pair};
@@ -166,6 +166,12 @@ fn registration_quotes_verify_under_the_dev_policy() {
         let other = dev_identity(if id.name == "alice" { "bob" } else { "alice" }).unwrap();
         assert_eq!(
             verify_quote(&quote, &dev_registration_binding(&other), &policy),
+            Err(VerifyError::ReportDataMismatch { nonce_ok: true, binding_ok: false })
+        );
+        // Bound to this identity's stash: the same server presented by another stash fails.
+        let copied = Binding { stash: Some(&other.stash_account), ..dev_registration_binding(&id) };
+        assert_eq!(
+            verify_quote(&quote, &copied, &policy),
             Err(VerifyError::ReportDataMismatch { nonce_ok: true, binding_ok: false })
         );
         // And a production chain rejects it.

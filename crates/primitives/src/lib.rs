@@ -39,10 +39,46 @@ pub enum ServerStatus {
     Leaving,
 }
 
+/// The worst-case cost of one [`OnServerChange`] notification, in the two dimensions FRAME
+/// weighs by: `ref_time` (picoseconds of execution on reference hardware, storage accesses
+/// included) and `proof_size` (bytes of storage proof).
+///
+/// A plain pair of numbers so this crate stays free of FRAME (the TSS node depends on it too); a
+/// FRAME runtime converts it 1:1 with `Weight::from_parts(ref_time, proof_size)`. Arithmetic
+/// saturates, like FRAME's weights.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct HookWeight {
+    /// Execution time in picoseconds on reference hardware, storage accesses included.
+    pub ref_time: u64,
+    /// Storage proof size in bytes.
+    pub proof_size: u64,
+}
+
+impl HookWeight {
+    /// No cost: a listener that does nothing.
+    pub const ZERO: HookWeight = HookWeight { ref_time: 0, proof_size: 0 };
+
+    /// A weight of `ref_time` picoseconds and `proof_size` proof bytes.
+    pub const fn from_parts(ref_time: u64, proof_size: u64) -> Self {
+        HookWeight { ref_time, proof_size }
+    }
+
+    /// Both dimensions added, saturating at `u64::MAX`.
+    pub const fn saturating_add(self, other: HookWeight) -> Self {
+        HookWeight {
+            ref_time: self.ref_time.saturating_add(other.ref_time),
+            proof_size: self.proof_size.saturating_add(other.proof_size),
+        }
+    }
+}
+
 /// Notified by the registry when TSS servers join, start leaving, or are removed.
 ///
 /// Implemented for `()` (nobody listens) and tuples, so a runtime can fan one registry out to
-/// several listeners.
+/// several listeners. Every listener states the worst-case weight of each notification (for any
+/// account, in any state) so the registry can charge it to the call or block hook that triggers
+/// it; `()` costs nothing and a tuple costs the sum of its members. The `*_weight` functions
+/// have no default on purpose: a listener must not be able to forget them.
 pub trait OnServerChange<AccountId> {
     /// `tss_account` has registered (and been attested).
     fn joined(tss_account: &AccountId);
@@ -50,12 +86,28 @@ pub trait OnServerChange<AccountId> {
     fn leaving(tss_account: &AccountId);
     /// `tss_account` is gone (left after its delay, or removed by governance).
     fn removed(tss_account: &AccountId);
+
+    /// Upper bound of the cost of one [`OnServerChange::joined`].
+    fn joined_weight() -> HookWeight;
+    /// Upper bound of the cost of one [`OnServerChange::leaving`].
+    fn leaving_weight() -> HookWeight;
+    /// Upper bound of the cost of one [`OnServerChange::removed`].
+    fn removed_weight() -> HookWeight;
 }
 
 impl<AccountId> OnServerChange<AccountId> for () {
     fn joined(_: &AccountId) {}
     fn leaving(_: &AccountId) {}
     fn removed(_: &AccountId) {}
+    fn joined_weight() -> HookWeight {
+        HookWeight::ZERO
+    }
+    fn leaving_weight() -> HookWeight {
+        HookWeight::ZERO
+    }
+    fn removed_weight() -> HookWeight {
+        HookWeight::ZERO
+    }
 }
 
 impl<AccountId, A: OnServerChange<AccountId>, B: OnServerChange<AccountId>>
@@ -72,6 +124,15 @@ impl<AccountId, A: OnServerChange<AccountId>, B: OnServerChange<AccountId>>
     fn removed(who: &AccountId) {
         A::removed(who);
         B::removed(who);
+    }
+    fn joined_weight() -> HookWeight {
+        A::joined_weight().saturating_add(B::joined_weight())
+    }
+    fn leaving_weight() -> HookWeight {
+        A::leaving_weight().saturating_add(B::leaving_weight())
+    }
+    fn removed_weight() -> HookWeight {
+        A::removed_weight().saturating_add(B::removed_weight())
     }
 }
 
@@ -91,5 +152,57 @@ pub trait ServerRegistry<AccountId> {
     /// Registered and not leaving: may be chosen as a new backup provider.
     fn is_active(tss_account: &AccountId) -> bool {
         Self::status(tss_account) == Some(ServerStatus::Active)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listener with fixed, distinct costs per notification.
+    struct Costly<const R: u64>;
+
+    impl<const R: u64> OnServerChange<u32> for Costly<R> {
+        fn joined(_: &u32) {}
+        fn leaving(_: &u32) {}
+        fn removed(_: &u32) {}
+        fn joined_weight() -> HookWeight {
+            HookWeight::from_parts(R, 1)
+        }
+        fn leaving_weight() -> HookWeight {
+            HookWeight::from_parts(2 * R, 2)
+        }
+        fn removed_weight() -> HookWeight {
+            HookWeight::from_parts(3 * R, 3)
+        }
+    }
+
+    #[test]
+    fn nobody_listening_costs_nothing() {
+        assert_eq!(<() as OnServerChange<u32>>::joined_weight(), HookWeight::ZERO);
+        assert_eq!(<() as OnServerChange<u32>>::leaving_weight(), HookWeight::ZERO);
+        assert_eq!(<() as OnServerChange<u32>>::removed_weight(), HookWeight::ZERO);
+    }
+
+    #[test]
+    fn tuple_listeners_sum_their_weights() {
+        type Both = (Costly<10>, Costly<1000>);
+        assert_eq!(<Both as OnServerChange<u32>>::joined_weight(), HookWeight::from_parts(1010, 2));
+        assert_eq!(
+            <Both as OnServerChange<u32>>::leaving_weight(),
+            HookWeight::from_parts(2020, 4)
+        );
+        assert_eq!(
+            <Both as OnServerChange<u32>>::removed_weight(),
+            HookWeight::from_parts(3030, 6)
+        );
+        type Nested = ((), (Costly<1>, ()));
+        assert_eq!(<Nested as OnServerChange<u32>>::removed_weight(), HookWeight::from_parts(3, 3));
+    }
+
+    #[test]
+    fn hook_weight_addition_saturates() {
+        let max = HookWeight::from_parts(u64::MAX, u64::MAX);
+        assert_eq!(max.saturating_add(HookWeight::from_parts(1, 1)), max);
     }
 }

@@ -4,7 +4,9 @@
 //! makes Alice the sudo key, accepts the mock TDX measurement and the mock PCK derived from
 //! `DEV_MOCK_PCK_SEED` in `PckMode::Dev`, and pre-registers Alice..Dave as TSS servers with the
 //! identities of `peerseal-devkeys`, so a dev chain and dev TSS nodes agree from block 0 without a
-//! registration step. It is deterministic: the same bytes on every call and every machine.
+//! registration step (their mock quotes bind each server to its dev stash, like a registration
+//! quote, over the zero nonce). It is deterministic: the same bytes on every call and every
+//! machine.
 //!
 //! TSS accounts (`//Alice//tss`, ...) are not funded: the registry gives each registered TSS
 //! account a sufficient reference, which is all `CheckNonce` needs, and their backup calls are

@@ -4,17 +4,40 @@
 //! keeps a set of accepted image measurements ([`AcceptedMeasurements`], several at once so an
 //! image upgrade can overlap the old one), an allow-list of mock PCK keys for dev chains
 //! ([`AllowedMockPcks`]) and the PCK mode ([`PckPolicyMode`]: full Intel certificate chain in
-//! production, allow-list in dev — the mode is data, never a compile-time switch). A TSS account
-//! asks for a fresh nonce with [`Pallet::request_attestation`], puts it into its quote's report
-//! data, and another pallet (the registry) checks the quote through [`VerifyAttestation`], which
-//! consumes the nonce.
+//! production, allow-list in dev — the mode is data, never a compile-time switch). A validator
+//! *stash* asks for a fresh nonce for its TSS server's account with
+//! [`Pallet::request_attestation`]; the TSS server puts the nonce and the stash into its quote's
+//! report data, and another pallet (the registry) checks the quote through
+//! [`VerifyAttestation`], which consumes the nonce.
+//!
+//! ## Who asks for a nonce, and why the stash
+//! `request_attestation(tss_account)` is signed by the stash, not by the TSS account:
+//! - a new TSS account owns nothing and has no provider or sufficient reference before it is
+//!   registered, so `CheckNonce` would reject any transaction it signs; the funded stash asks on
+//!   its behalf and the TSS account never has to be funded;
+//! - the nonce is recorded as issued *to that stash for that TSS account*, and only that stash
+//!   can present a quote against it. A `register` copied out of the transaction pool and sent
+//!   from another stash finds no nonce (or another one) and fails. As a second, independent
+//!   lock the quote's report data also binds the stash (`peerseal_attestation::Binding::stash`),
+//!   so even a nonce the attacker asked for itself is useless with the honest server's quote.
 //!
 //! ## Nonces
-//! A nonce is `blake2_256(domain ‖ parent hash ‖ account ‖ counter)`: unique thanks to the
-//! per-pallet counter and not known before the parent block exists, which is what freshness needs
-//! (the nonce is public, it is not a secret). One pending nonce per account; a new request
-//! replaces the old one. It is usable up to and including block `expires_at` (request block +
-//! [`Config::NonceLifetime`]).
+//! A nonce is `blake2_256(domain ‖ parent hash ‖ stash ‖ TSS account ‖ counter)`: unique thanks
+//! to the per-pallet counter and not known before the parent block exists, which is what
+//! freshness needs (the nonce is public, it is not a secret). It is usable up to and including
+//! block `expires_at` (request block + [`Config::NonceLifetime`]).
+//!
+//! **Bounded storage.** [`PendingNonces`] is keyed by the stash and holds one nonce per stash: a
+//! new request by the same stash replaces the old one (for whichever TSS account). Requests from
+//! other stashes never touch it, so nobody can cancel an honest stash's nonce. Every request is
+//! also appended to [`NonceExpiryQueue`]; since all nonces live equally long, the queue is in
+//! expiry order, and expired entries are removed from its head by the block hook (at most
+//! [`Config::MaxNoncePrunesPerBlock`] per block) and by every `request_attestation` (at most
+//! [`PRUNES_PER_REQUEST`], charged to the requester). A pruning step deletes the pending nonce
+//! only if it is still the one the entry recorded. So the queue holds at most the requests of the
+//! last `NonceLifetime` blocks plus a backlog that every request and every block shrinks, and
+//! [`PendingNonces`] holds at most one entry per stash that is either unexpired or queued for
+//! removal. Each request costs its signer a transaction fee.
 //!
 //! **Single use, consumed on success.** A successful verification removes the nonce, so a quote
 //! can never be replayed. A failed verification does not consume it: FRAME reverts every storage
@@ -52,18 +75,45 @@ use alloc::vec::Vec;
 use frame_support::{pallet_prelude::DispatchError, weights::Weight};
 
 /// Domain separation for nonce derivation; bump the version if the formula changes.
-pub const NONCE_DOMAIN: &[u8] = b"peerseal/attestation-nonce/v1";
+pub const NONCE_DOMAIN: &[u8] = b"peerseal/attestation-nonce/v2";
+
+/// Most expired queue entries one `request_attestation` prunes (its weight includes them), so
+/// requests clean up at least as fast as they add once anything has expired.
+pub const PRUNES_PER_REQUEST: u32 = 2;
+
+/// A nonce issued to a stash for one TSS account.
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Debug,
+    codec::Encode,
+    codec::Decode,
+    codec::DecodeWithMemTracking,
+    scale_info::TypeInfo,
+    codec::MaxEncodedLen,
+)]
+pub struct PendingNonce<AccountId, BlockNumber> {
+    /// The TSS account the quote must bind (the server being attested).
+    pub tss_account: AccountId,
+    /// The nonce the quote's report data must carry.
+    pub nonce: [u8; 32],
+    /// The last block in which the nonce is usable.
+    pub expires_at: BlockNumber,
+}
 
 /// Quote verification as other pallets see it.
 ///
 /// The registry calls this during `register` and `change_server_info`; a runtime can swap in a
 /// different implementation (for example one that also checks a revocation list).
 pub trait VerifyAttestation<AccountId> {
-    /// Checks `quote` against the pending nonce of `account` (consuming it on success) and the
-    /// current policy. The quote's report data must bind `context`, `account`, `public_key` and
+    /// Checks `quote` against the nonce pending for `stash` (consuming it on success) and the
+    /// current policy. The nonce must have been issued to `stash` for `tss_account`, and the
+    /// quote's report data must bind `context`, `tss_account`, `public_key`, `stash` and
     /// `peer_id` (see `peerseal_attestation::report_data`).
     fn verify_and_consume(
-        account: &AccountId,
+        stash: &AccountId,
+        tss_account: &AccountId,
         context: QuoteContext,
         public_key: &[u8; 32],
         peer_id: Option<&[u8]>,
@@ -115,6 +165,10 @@ pub mod pallet {
         #[pallet::constant]
         type MaxMockPcks: Get<u32>;
 
+        /// Most expiry-queue entries the block hook prunes per block (bounded hook work).
+        #[pallet::constant]
+        type MaxNoncePrunesPerBlock: Get<u32>;
+
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
     }
@@ -139,10 +193,27 @@ pub mod pallet {
     #[pallet::storage]
     pub type PckPolicyMode<T: Config> = StorageValue<_, PckMode, ValueQuery, DefaultPckMode>;
 
-    /// The one pending nonce of each account and the last block it is usable in.
+    /// The one pending nonce of each stash: for which TSS account, and until which block.
     #[pallet::storage]
-    pub type PendingNonces<T: Config> =
-        StorageMap<_, Blake2_128Concat, T::AccountId, ([u8; 32], BlockNumberFor<T>), OptionQuery>;
+    pub type PendingNonces<T: Config> = StorageMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        PendingNonce<T::AccountId, BlockNumberFor<T>>,
+        OptionQuery,
+    >;
+
+    /// FIFO of `(stash, expires_at)`, one entry per request, indexed by a wrapping position.
+    ///
+    /// All nonces live `NonceLifetime` blocks, so the head is always the first to expire. An
+    /// entry whose nonce was consumed or replaced is recognised by its `expires_at` and skipped.
+    #[pallet::storage]
+    pub type NonceExpiryQueue<T: Config> =
+        StorageMap<_, Twox64Concat, u32, (T::AccountId, BlockNumberFor<T>), OptionQuery>;
+
+    /// `(head, tail)` positions of [`NonceExpiryQueue`]: entries live in `head..tail` (wrapping).
+    #[pallet::storage]
+    pub type NonceExpiryQueueBounds<T: Config> = StorageValue<_, (u32, u32), ValueQuery>;
 
     /// Number of nonces issued so far; part of the nonce preimage so two nonces never collide.
     #[pallet::storage]
@@ -162,11 +233,19 @@ pub mod pallet {
         MockPckDisallowed { pck: PckKey },
         /// Governance set the PCK mode.
         PckModeSet { mode: PckMode },
-        /// `who` got a fresh nonce for its quote's report data, usable until block `expires_at`.
-        AttestationRequested { who: T::AccountId, nonce: [u8; 32], expires_at: BlockNumberFor<T> },
-        /// A quote of `who` passed verification for `context`; its nonce is consumed.
+        /// `stash` got a fresh nonce for the quote of its server `tss_account`, usable until
+        /// block `expires_at`; it replaces any nonce `stash` had.
+        AttestationRequested {
+            stash: T::AccountId,
+            tss_account: T::AccountId,
+            nonce: [u8; 32],
+            expires_at: BlockNumberFor<T>,
+        },
+        /// A quote of `tss_account`, presented by `stash`, passed verification for `context`;
+        /// the nonce is consumed.
         AttestationVerified {
-            who: T::AccountId,
+            stash: T::AccountId,
+            tss_account: T::AccountId,
             context: QuoteContext,
             measurement: Measurement,
             pck: PckKey,
@@ -176,10 +255,13 @@ pub mod pallet {
     /// Errors of the attestation pallet. Every quote check failure has its own variant.
     #[pallet::error]
     pub enum Error<T> {
-        /// The account has no pending nonce: it never called `request_attestation`, or the nonce
-        /// was already used (a replayed quote).
+        /// The stash has no pending nonce: it never called `request_attestation`, the nonce was
+        /// already used (a replayed quote), or it expired and was pruned. Also what another
+        /// stash gets when it presents a copy of someone else's registration.
         NoPendingNonce,
-        /// The account's nonce is past its `expires_at` block; request a new one.
+        /// The stash's pending nonce was issued for another TSS account than the one presented.
+        NonceForOtherAccount,
+        /// The stash's nonce is past its `expires_at` block; request a new one.
         NonceExpired,
         /// The quote is empty.
         QuoteEmpty,
@@ -216,8 +298,8 @@ pub mod pallet {
         /// The quote's report data carries another nonce than the account's pending one (a quote
         /// made for an older request, or a replay).
         QuoteNonceMismatch,
-        /// The quote's report data does not bind the expected context, account, public key and
-        /// peer id.
+        /// The quote's report data does not bind the expected context, TSS account, public key,
+        /// stash and peer id.
         ReportDataMismatch,
         /// The measurement is already accepted.
         MeasurementAlreadyAccepted,
@@ -231,6 +313,9 @@ pub mod pallet {
         MockPckNotFound,
         /// `MaxMockPcks` keys are allowed already; remove one first.
         TooManyMockPcks,
+        /// The expiry queue's position counter is exhausted (2^32 entries pending); cannot
+        /// happen while the block hook runs.
+        NonceQueueFull,
     }
 
     /// Initial policy of a chain (a dev chain accepts the mock measurement and the dev mock PCK
@@ -273,12 +358,23 @@ pub mod pallet {
 
     #[pallet::hooks]
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        /// Prunes expired nonces from the head of the expiry queue, at most
+        /// `MaxNoncePrunesPerBlock`.
+        fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+            let (processed, removed) = Self::prune_expired(now, T::MaxNoncePrunesPerBlock::get());
+            T::WeightInfo::on_initialize(processed, removed)
+        }
+
         fn integrity_test() {
             assert!(
                 !T::NonceLifetime::get().is_zero(),
                 "NonceLifetime must be at least one block, or no nonce could ever be used"
             );
             assert!(T::MaxAcceptedMeasurements::get() > 0, "MaxAcceptedMeasurements must be > 0");
+            assert!(
+                T::MaxNoncePrunesPerBlock::get() > 0,
+                "MaxNoncePrunesPerBlock must be > 0 or the block hook never prunes"
+            );
         }
     }
 
@@ -373,39 +469,100 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Issue a fresh nonce to the signer, the account its quote will bind (the TSS account).
+        /// Issue a fresh nonce to the signer (a validator stash) for the quote of its TSS
+        /// server `tss_account`.
         ///
-        /// Replaces any nonce the signer still had. The nonce is usable up to and including
-        /// block `expires_at = now + NonceLifetime` and is consumed by a successful
-        /// verification. Emits [`Event::AttestationRequested`] carrying the nonce, which the
-        /// TSS node reads from the block's events.
+        /// The TSS account signs nothing, so it needs no funds before registration. Replaces
+        /// any nonce the signer still had (one per stash). The nonce is usable up to and
+        /// including block `expires_at = now + NonceLifetime`, only by the signer and only for
+        /// `tss_account`, and is consumed by a successful verification. Also prunes up to
+        /// [`PRUNES_PER_REQUEST`] expired nonces of anyone. Emits
+        /// [`Event::AttestationRequested`] carrying the nonce, which the TSS node reads from
+        /// the block's events (it quotes only nonces requested by its own stash).
         #[pallet::call_index(5)]
         #[pallet::weight(T::WeightInfo::request_attestation())]
-        pub fn request_attestation(origin: OriginFor<T>) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            let (nonce, expires_at) = Self::issue_nonce(&who);
-            Self::deposit_event(Event::AttestationRequested { who, nonce, expires_at });
+        pub fn request_attestation(
+            origin: OriginFor<T>,
+            tss_account: T::AccountId,
+        ) -> DispatchResult {
+            let stash = ensure_signed(origin)?;
+            let (nonce, expires_at) = Self::issue_nonce(&stash, &tss_account)?;
+            // After issuing, so a refused request changes nothing; the new entry expires in the
+            // future and is never pruned here.
+            Self::prune_expired(frame_system::Pallet::<T>::block_number(), PRUNES_PER_REQUEST);
+            Self::deposit_event(Event::AttestationRequested {
+                stash,
+                tss_account,
+                nonce,
+                expires_at,
+            });
             Ok(())
         }
     }
 
     impl<T: Config> Pallet<T> {
-        /// Derives, stores and returns a new nonce for `who` with its last usable block.
-        pub(crate) fn issue_nonce(who: &T::AccountId) -> ([u8; 32], BlockNumberFor<T>) {
+        /// Derives, stores (replacing the stash's previous one) and queues a new nonce issued
+        /// to `stash` for `tss_account`; returns it with its last usable block.
+        pub(crate) fn issue_nonce(
+            stash: &T::AccountId,
+            tss_account: &T::AccountId,
+        ) -> Result<([u8; 32], BlockNumberFor<T>), DispatchError> {
+            let (head, tail) = NonceExpiryQueueBounds::<T>::get();
+            let next_tail = tail.wrapping_add(1);
+            // The queue is a ring over u32 positions; a full ring would overwrite its head.
+            ensure!(next_tail != head, Error::<T>::NonceQueueFull);
             let counter = NonceCounter::<T>::get();
             // 2^64 requests cannot happen; wrapping keeps the arithmetic total.
             NonceCounter::<T>::put(counter.wrapping_add(1));
             let parent = frame_system::Pallet::<T>::parent_hash();
-            let mut preimage = Vec::with_capacity(NONCE_DOMAIN.len() + 32 + 32 + 8);
+            let mut preimage = Vec::with_capacity(NONCE_DOMAIN.len() + 32 + 2 * 32 + 8);
             preimage.extend_from_slice(NONCE_DOMAIN);
             parent.encode_to(&mut preimage);
-            who.encode_to(&mut preimage);
+            stash.encode_to(&mut preimage);
+            tss_account.encode_to(&mut preimage);
             preimage.extend_from_slice(&counter.to_le_bytes());
             let nonce = sp_crypto_hashing::blake2_256(&preimage);
             let expires_at =
                 frame_system::Pallet::<T>::block_number().saturating_add(T::NonceLifetime::get());
-            PendingNonces::<T>::insert(who, (nonce, expires_at));
-            (nonce, expires_at)
+            PendingNonces::<T>::insert(
+                stash,
+                PendingNonce { tss_account: tss_account.clone(), nonce, expires_at },
+            );
+            NonceExpiryQueue::<T>::insert(tail, (stash.clone(), expires_at));
+            NonceExpiryQueueBounds::<T>::put((head, next_tail));
+            Ok((nonce, expires_at))
+        }
+
+        /// Pops expired entries (`expires_at < now`) off the head of the expiry queue, at most
+        /// `budget`, deleting each stash's pending nonce if it is still the one the entry
+        /// recorded. Returns `(entries processed, nonces removed)` for the weight.
+        pub(crate) fn prune_expired(now: BlockNumberFor<T>, budget: u32) -> (u32, u32) {
+            let (mut head, tail) = NonceExpiryQueueBounds::<T>::get();
+            let (mut processed, mut removed) = (0u32, 0u32);
+            while head != tail && processed < budget {
+                let entry = NonceExpiryQueue::<T>::get(head);
+                if let Some((_, expires_at)) = &entry {
+                    if *expires_at >= now {
+                        break;
+                    }
+                }
+                NonceExpiryQueue::<T>::remove(head);
+                head = head.wrapping_add(1);
+                processed = processed.saturating_add(1);
+                let Some((stash, expires_at)) = entry else { continue };
+                // A consumed nonce is gone; a replaced one has a later `expires_at` (or the
+                // same one, when replaced in the same block: then it is expired too).
+                let still_this_one = PendingNonces::<T>::get(&stash)
+                    .is_some_and(|pending| pending.expires_at == expires_at);
+                if still_this_one {
+                    PendingNonces::<T>::remove(&stash);
+                    removed = removed.saturating_add(1);
+                }
+            }
+            if processed > 0 {
+                NonceExpiryQueueBounds::<T>::put((head, tail));
+            }
+            (processed, removed)
         }
 
         /// The whole policy, for the TSS node (through a runtime API or storage queries): the
@@ -418,9 +575,11 @@ pub mod pallet {
             )
         }
 
-        /// The pending nonce of `who` and its last usable block, if any.
-        pub fn pending_nonce(who: &T::AccountId) -> Option<([u8; 32], BlockNumberFor<T>)> {
-            PendingNonces::<T>::get(who)
+        /// The nonce pending for `stash` (for which TSS account, until which block), if any.
+        pub fn pending_nonce(
+            stash: &T::AccountId,
+        ) -> Option<PendingNonce<T::AccountId, BlockNumberFor<T>>> {
+            PendingNonces::<T>::get(stash)
         }
     }
 }
@@ -455,24 +614,30 @@ impl<T: Config> VerifyAttestation<T::AccountId> for Pallet<T>
 where
     T::AccountId: AsRef<[u8; 32]>,
 {
+    /// On-chain verification always binds the presenting stash: every nonce here was requested
+    /// by a stash, and only that stash may present the quote.
     fn verify_and_consume(
-        account: &T::AccountId,
+        stash: &T::AccountId,
+        tss_account: &T::AccountId,
         context: QuoteContext,
         public_key: &[u8; 32],
         peer_id: Option<&[u8]>,
         quote: &[u8],
     ) -> Result<VerifiedQuote, DispatchError> {
-        let (nonce, expires_at) =
-            PendingNonces::<T>::get(account).ok_or(Error::<T>::NoPendingNonce)?;
-        if frame_system::Pallet::<T>::block_number() > expires_at {
+        let pending = PendingNonces::<T>::get(stash).ok_or(Error::<T>::NoPendingNonce)?;
+        if pending.tss_account != *tss_account {
+            return Err(Error::<T>::NonceForOtherAccount.into());
+        }
+        if frame_system::Pallet::<T>::block_number() > pending.expires_at {
             return Err(Error::<T>::NonceExpired.into());
         }
         let binding = peerseal_attestation::Binding {
             context,
-            account: account.as_ref(),
+            account: tss_account.as_ref(),
             public_key,
+            stash: Some(stash.as_ref()),
             peer_id,
-            nonce: &nonce,
+            nonce: &pending.nonce,
         };
         let measurements = AcceptedMeasurements::<T>::get();
         let pcks = AllowedMockPcks::<T>::get();
@@ -484,9 +649,11 @@ where
         let verified = peerseal_attestation::verify_quote(quote, &binding, &policy)
             .map_err(map_verify_error::<T>)?;
         // Consumed only now: see the crate docs for why a failure keeps the nonce.
-        PendingNonces::<T>::remove(account);
+        // Its expiry-queue entry stays behind and is skipped when it reaches the head.
+        PendingNonces::<T>::remove(stash);
         Self::deposit_event(Event::AttestationVerified {
-            who: account.clone(),
+            stash: stash.clone(),
+            tss_account: tss_account.clone(),
             context,
             measurement: verified.measurement,
             pck: verified.pck,

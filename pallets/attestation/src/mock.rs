@@ -34,18 +34,28 @@ impl frame_system::Config for Test {
 pub const NONCE_LIFETIME: u64 = 10;
 /// List bounds of the mock, small so the "too many" errors are reachable.
 pub const MAX_LIST: u32 = 3;
+/// Expired nonces the block hook prunes per block, small so the bound is observable.
+pub const MAX_PRUNES_PER_BLOCK: u32 = 2;
 
 impl pallet_attestation::Config for Test {
     type GovernanceOrigin = EnsureRoot<AccountId32>;
     type NonceLifetime = ConstU64<NONCE_LIFETIME>;
     type MaxAcceptedMeasurements = ConstU32<MAX_LIST>;
     type MaxMockPcks = ConstU32<MAX_LIST>;
+    type MaxNoncePrunesPerBlock = ConstU32<MAX_PRUNES_PER_BLOCK>;
     type WeightInfo = ();
 }
 
-/// Account with all bytes `n`.
+/// Account with all bytes `n` (the tests use these as validator stashes).
 pub fn account(n: u8) -> AccountId32 {
     AccountId32::new([n; 32])
+}
+
+/// The TSS account of the server of `stash` in the tests (distinct from every stash).
+pub fn server(stash: &AccountId32) -> AccountId32 {
+    let mut bytes: [u8; 32] = *stash.as_ref();
+    bytes[0] ^= 0x80;
+    AccountId32::new(bytes)
 }
 
 /// The dev mock quote provider (its PCK is allowed in genesis).
@@ -58,23 +68,49 @@ pub const PUBLIC_KEY: [u8; 32] = [7u8; 32];
 /// Peer id bytes bound by the register-context quotes of the tests.
 pub const PEER_ID: &[u8] = b"test-peer-id";
 
-/// A quote from `provider` binding `(context, who, PUBLIC_KEY, PEER_ID, nonce)`.
-pub fn quote_with(
+/// A quote from `provider` binding `(context, tss_account, public_key, stash, PEER_ID, nonce)`.
+pub fn quote_binding(
     provider: &MockQuoteProvider,
     context: QuoteContext,
-    who: &AccountId32,
+    stash: Option<&AccountId32>,
+    tss_account: &AccountId32,
     public_key: &[u8; 32],
     nonce: &[u8; 32],
 ) -> Vec<u8> {
-    let binding =
-        Binding { context, account: who.as_ref(), public_key, peer_id: Some(PEER_ID), nonce };
+    let binding = Binding {
+        context,
+        account: tss_account.as_ref(),
+        public_key,
+        stash: stash.map(|s| s.as_ref()),
+        peer_id: Some(PEER_ID),
+        nonce,
+    };
     provider.quote(&report_data(&binding)).expect("mock provider always produces a quote")
 }
 
-/// A valid register quote for `who`'s current pending nonce.
-pub fn register_quote(who: &AccountId32) -> Vec<u8> {
-    let (nonce, _) = Attestation::pending_nonce(who).expect("test requested a nonce first");
-    quote_with(&dev_provider(), QuoteContext::Register, who, &PUBLIC_KEY, &nonce)
+/// A quote from `provider` for `stash`'s server: binds `(context, server(stash), public_key,
+/// stash, PEER_ID, nonce)`.
+pub fn quote_with(
+    provider: &MockQuoteProvider,
+    context: QuoteContext,
+    stash: &AccountId32,
+    public_key: &[u8; 32],
+    nonce: &[u8; 32],
+) -> Vec<u8> {
+    quote_binding(provider, context, Some(stash), &server(stash), public_key, nonce)
+}
+
+/// A valid register quote for `stash`'s current pending nonce.
+pub fn register_quote(stash: &AccountId32) -> Vec<u8> {
+    let pending = Attestation::pending_nonce(stash).expect("test requested a nonce first");
+    quote_binding(
+        &dev_provider(),
+        QuoteContext::Register,
+        Some(stash),
+        &pending.tss_account,
+        &PUBLIC_KEY,
+        &pending.nonce,
+    )
 }
 
 /// Test externalities with the dev policy in genesis, at block 1 (events are kept from there).

@@ -2,10 +2,11 @@
 
 use crate::{
     map_verify_error, mock::*, AcceptedMeasurements, AllowedMockPcks, Error, Event, Measurement,
-    PckKey, PckMode, PckPolicyMode, PendingNonces, QuoteContext, VerifyAttestation, VerifyError,
+    NonceExpiryQueue, NonceExpiryQueueBounds, PckKey, PckMode, PckPolicyMode, PendingNonce,
+    PendingNonces, QuoteContext, VerifyAttestation, VerifyError, WeightInfo, PRUNES_PER_REQUEST,
 };
 use codec::Encode;
-use frame_support::{assert_noop, assert_ok, storage::with_storage_layer};
+use frame_support::{assert_noop, assert_ok, storage::with_storage_layer, traits::Hooks};
 use peerseal_attestation::{mock_measurement, MockQuoteProvider, MAX_QUOTE_LEN};
 use sp_runtime::{BuildStorage, DispatchError, DispatchResult};
 
@@ -19,12 +20,23 @@ fn pck(n: u8) -> PckKey {
     PckKey(bytes)
 }
 
+/// Verifies `quote` as presented by `stash` for its server `server(stash)`.
 fn verify(
-    who: &sp_runtime::AccountId32,
+    stash: &sp_runtime::AccountId32,
+    quote: &[u8],
+) -> Result<crate::VerifiedQuote, DispatchError> {
+    verify_for(stash, &server(stash), quote)
+}
+
+/// Verifies `quote` as presented by `stash` for `tss_account`.
+fn verify_for(
+    stash: &sp_runtime::AccountId32,
+    tss_account: &sp_runtime::AccountId32,
     quote: &[u8],
 ) -> Result<crate::VerifiedQuote, DispatchError> {
     <Attestation as VerifyAttestation<_>>::verify_and_consume(
-        who,
+        stash,
+        tss_account,
         QuoteContext::Register,
         &PUBLIC_KEY,
         Some(PEER_ID),
@@ -32,9 +44,24 @@ fn verify(
     )
 }
 
-fn request(who: &sp_runtime::AccountId32) -> [u8; 32] {
-    assert_ok!(Attestation::request_attestation(RuntimeOrigin::signed(who.clone())));
-    Attestation::pending_nonce(who).expect("nonce was just issued").0
+/// `stash` requests a nonce for its server `server(stash)`.
+fn request(stash: &sp_runtime::AccountId32) -> [u8; 32] {
+    request_for(stash, &server(stash))
+}
+
+/// `stash` requests a nonce for `tss_account`.
+fn request_for(stash: &sp_runtime::AccountId32, tss_account: &sp_runtime::AccountId32) -> [u8; 32] {
+    assert_ok!(Attestation::request_attestation(
+        RuntimeOrigin::signed(stash.clone()),
+        tss_account.clone()
+    ));
+    Attestation::pending_nonce(stash).expect("nonce was just issued").nonce
+}
+
+/// Moves to block `n` and runs the pallet's block hook there; returns the hook's weight.
+fn run_to_block(n: u64) -> frame_support::weights::Weight {
+    System::set_block_number(n);
+    <Attestation as Hooks<u64>>::on_initialize(n)
 }
 
 #[test]
@@ -209,20 +236,32 @@ fn request_attestation_issues_unique_expiring_nonces() {
     new_test_ext().execute_with(|| {
         let alice = account(1);
         let first = request(&alice);
-        let (stored, expires_at) = PendingNonces::<Test>::get(&alice).expect("stored");
-        assert_eq!(stored, first);
-        assert_eq!(expires_at, 1 + NONCE_LIFETIME);
+        let pending = PendingNonces::<Test>::get(&alice).expect("stored under the stash");
+        assert_eq!(
+            pending,
+            PendingNonce {
+                tss_account: server(&alice),
+                nonce: first,
+                expires_at: 1 + NONCE_LIFETIME
+            }
+        );
+        assert!(PendingNonces::<Test>::get(server(&alice)).is_none(), "not under the TSS account");
         assert_eq!(
             attestation_events().last(),
-            Some(&Event::AttestationRequested { who: alice.clone(), nonce: first, expires_at })
+            Some(&Event::AttestationRequested {
+                stash: alice.clone(),
+                tss_account: server(&alice),
+                nonce: first,
+                expires_at: 1 + NONCE_LIFETIME,
+            })
         );
 
-        // Same account, same block: a new nonce replaces the old one and differs from it.
+        // Same stash, same block: a new nonce replaces the old one and differs from it.
         let second = request(&alice);
         assert_ne!(first, second);
-        assert_eq!(Attestation::pending_nonce(&alice).map(|p| p.0), Some(second));
+        assert_eq!(Attestation::pending_nonce(&alice).map(|p| p.nonce), Some(second));
 
-        // Another account in the same block gets yet another nonce.
+        // Another stash in the same block gets yet another nonce.
         let bob_nonce = request(&account(2));
         assert_ne!(bob_nonce, second);
         assert_ne!(bob_nonce, first);
@@ -233,13 +272,209 @@ fn request_attestation_issues_unique_expiring_nonces() {
 fn request_attestation_needs_a_signed_origin() {
     new_test_ext().execute_with(|| {
         assert_noop!(
-            Attestation::request_attestation(RuntimeOrigin::none()),
+            Attestation::request_attestation(RuntimeOrigin::none(), account(0x81)),
             DispatchError::BadOrigin
         );
         assert_noop!(
-            Attestation::request_attestation(RuntimeOrigin::root()),
+            Attestation::request_attestation(RuntimeOrigin::root(), account(0x81)),
             DispatchError::BadOrigin
         );
+    });
+}
+
+#[test]
+fn an_account_without_funds_or_references_needs_no_transaction_for_its_nonce() {
+    new_test_ext().execute_with(|| {
+        // The TSS account does not even exist on chain; its stash asks on its behalf.
+        let tss = server(&account(1));
+        assert!(!System::account_exists(&tss));
+        request(&account(1));
+        assert_ok!(verify(&account(1), &register_quote(&account(1))));
+        assert!(!System::account_exists(&tss), "verification does not need the account either");
+    });
+}
+
+#[test]
+fn one_pending_nonce_per_stash_whatever_the_tss_account() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        request_for(&alice, &account(0x91));
+        let second = request_for(&alice, &account(0x92));
+        assert_eq!(PendingNonces::<Test>::iter().count(), 1);
+        assert_eq!(
+            Attestation::pending_nonce(&alice).map(|p| (p.tss_account, p.nonce)),
+            Some((account(0x92), second))
+        );
+    });
+}
+
+#[test]
+fn another_stash_cannot_use_or_disturb_a_nonce() {
+    new_test_ext().execute_with(|| {
+        let (honest, attacker) = (account(1), account(2));
+        let nonce = request(&honest);
+        let quote = register_quote(&honest);
+
+        // The attacker presents the honest quote for the honest server: it has no nonce.
+        assert_eq!(
+            verify_for(&attacker, &server(&honest), &quote),
+            Err(Error::<Test>::NoPendingNonce.into())
+        );
+        // With a nonce of its own for the honest server, the quote's nonce is not that one.
+        request_for(&attacker, &server(&honest));
+        assert_eq!(
+            verify_for(&attacker, &server(&honest), &quote),
+            Err(Error::<Test>::QuoteNonceMismatch.into())
+        );
+        // The attacker's request did not replace the honest stash's nonce.
+        assert_eq!(Attestation::pending_nonce(&honest).map(|p| p.nonce), Some(nonce));
+        assert_ok!(verify(&honest, &quote));
+    });
+}
+
+#[test]
+fn quote_must_bind_the_presenting_stash() {
+    new_test_ext().execute_with(|| {
+        let (honest, attacker) = (account(1), account(2));
+        // The attacker got a nonce for the honest server and a genuine quote over it, but the
+        // honest TEE binds its own stash (or, in an old-style quote, no stash at all).
+        let nonce = request_for(&attacker, &server(&honest));
+        let provider = dev_provider();
+        let mismatch = Err(Error::<Test>::ReportDataMismatch.into());
+        for stash in [Some(&honest), None] {
+            let quote = quote_binding(
+                &provider,
+                QuoteContext::Register,
+                stash,
+                &server(&honest),
+                &PUBLIC_KEY,
+                &nonce,
+            );
+            assert_eq!(verify_for(&attacker, &server(&honest), &quote), mismatch);
+        }
+        let own = quote_binding(
+            &provider,
+            QuoteContext::Register,
+            Some(&attacker),
+            &server(&honest),
+            &PUBLIC_KEY,
+            &nonce,
+        );
+        assert_ok!(verify_for(&attacker, &server(&honest), &own));
+    });
+}
+
+#[test]
+fn nonce_issued_for_another_tss_account_is_rejected() {
+    new_test_ext().execute_with(|| {
+        let alice = account(1);
+        let nonce = request_for(&alice, &account(0x91));
+        let quote = quote_binding(
+            &dev_provider(),
+            QuoteContext::Register,
+            Some(&alice),
+            &account(0x92),
+            &PUBLIC_KEY,
+            &nonce,
+        );
+        assert_eq!(
+            verify_for(&alice, &account(0x92), &quote),
+            Err(Error::<Test>::NonceForOtherAccount.into())
+        );
+        assert!(Attestation::pending_nonce(&alice).is_some());
+    });
+}
+
+#[test]
+fn block_hook_prunes_expired_nonces_in_bounded_steps() {
+    new_test_ext().execute_with(|| {
+        for n in 1..=5 {
+            request(&account(n));
+        }
+        // Still usable at `expires_at`: nothing is pruned.
+        let weight = run_to_block(1 + NONCE_LIFETIME);
+        assert_eq!(weight, <() as WeightInfo>::on_initialize(0, 0));
+        assert_eq!(PendingNonces::<Test>::iter().count(), 5);
+
+        // One block later all five are expired; the hook removes MAX_PRUNES_PER_BLOCK a block.
+        let weight = run_to_block(2 + NONCE_LIFETIME);
+        assert_eq!(weight, <() as WeightInfo>::on_initialize(2, 2));
+        assert_eq!(PendingNonces::<Test>::iter().count(), 3);
+        assert!(PendingNonces::<Test>::get(account(1)).is_none());
+        assert!(PendingNonces::<Test>::get(account(3)).is_some());
+        run_to_block(3 + NONCE_LIFETIME);
+        let weight = run_to_block(4 + NONCE_LIFETIME);
+        assert_eq!(weight, <() as WeightInfo>::on_initialize(1, 1));
+        assert_eq!(PendingNonces::<Test>::iter().count(), 0);
+        assert_eq!(NonceExpiryQueue::<Test>::iter().count(), 0);
+        let (head, tail) = NonceExpiryQueueBounds::<Test>::get();
+        assert_eq!((head, tail), (5, 5));
+        assert_eq!(run_to_block(5 + NONCE_LIFETIME), <() as WeightInfo>::on_initialize(0, 0));
+    });
+}
+
+#[test]
+fn pruning_skips_consumed_and_replaced_nonces() {
+    new_test_ext().execute_with(|| {
+        let (alice, bob) = (account(1), account(2));
+        request(&alice);
+        request(&bob);
+        assert_ok!(verify(&bob, &register_quote(&bob))); // consumed
+        System::set_block_number(3);
+        let renewed = request(&alice); // replaces, expires later
+        let weight = run_to_block(2 + NONCE_LIFETIME);
+        // Two stale entries processed, nothing removed: alice's renewed nonce survives.
+        assert_eq!(weight, <() as WeightInfo>::on_initialize(2, 0));
+        assert_eq!(Attestation::pending_nonce(&alice).map(|p| p.nonce), Some(renewed));
+        run_to_block(4 + NONCE_LIFETIME);
+        assert!(Attestation::pending_nonce(&alice).is_none());
+    });
+}
+
+#[test]
+fn requests_prune_expired_nonces_too() {
+    new_test_ext().execute_with(|| {
+        for n in 1..=3 {
+            request(&account(n));
+        }
+        // No block hook runs here: the request path alone cleans up behind itself.
+        System::set_block_number(2 + NONCE_LIFETIME);
+        request(&account(9));
+        assert_eq!(PendingNonces::<Test>::iter().count(), 1 + 3 - PRUNES_PER_REQUEST as usize);
+        assert!(PendingNonces::<Test>::get(account(1)).is_none());
+        assert!(PendingNonces::<Test>::get(account(2)).is_none());
+        request(&account(9));
+        assert!(PendingNonces::<Test>::get(account(3)).is_none());
+        assert_eq!(PendingNonces::<Test>::iter().count(), 1);
+        // The request's weight covers that pruning.
+        assert!(<() as WeightInfo>::request_attestation()
+            .all_gte(<() as WeightInfo>::on_initialize(PRUNES_PER_REQUEST, PRUNES_PER_REQUEST)));
+    });
+}
+
+#[test]
+fn request_refuses_when_the_queue_ring_is_exhausted() {
+    new_test_ext().execute_with(|| {
+        // A ring whose tail is one behind its head has no free position (2^32 - 1 entries);
+        // unreachable in practice, but the overwrite must still be refused.
+        NonceExpiryQueueBounds::<Test>::put((5, 4));
+        assert_noop!(
+            Attestation::request_attestation(RuntimeOrigin::signed(account(1)), account(0x81)),
+            Error::<Test>::NonceQueueFull
+        );
+    });
+}
+
+#[test]
+fn queue_positions_wrap_around() {
+    new_test_ext().execute_with(|| {
+        NonceExpiryQueueBounds::<Test>::put((u32::MAX, u32::MAX));
+        request(&account(1));
+        request(&account(2));
+        assert_eq!(NonceExpiryQueueBounds::<Test>::get(), (u32::MAX, 1));
+        run_to_block(2 + NONCE_LIFETIME);
+        assert_eq!(PendingNonces::<Test>::iter().count(), 0);
+        assert_eq!(NonceExpiryQueueBounds::<Test>::get(), (1, 1));
     });
 }
 
@@ -256,7 +491,8 @@ fn valid_quote_verifies_once() {
         assert_eq!(
             attestation_events().last(),
             Some(&Event::AttestationVerified {
-                who: alice.clone(),
+                stash: alice.clone(),
+                tss_account: server(&alice),
                 context: QuoteContext::Register,
                 measurement: mock_measurement(),
                 pck: dev_provider().pck_key(),
@@ -318,7 +554,7 @@ fn failed_verification_in_an_extrinsic_keeps_the_nonce() {
         // Dispatch runs inside a storage layer; emulate it.
         let result: DispatchResult = with_storage_layer(|| verify(&alice, &bad).map(|_| ()));
         assert_eq!(result, Err(Error::<Test>::ReportDataMismatch.into()));
-        assert_eq!(Attestation::pending_nonce(&alice).map(|p| p.0), Some(nonce));
+        assert_eq!(Attestation::pending_nonce(&alice).map(|p| p.nonce), Some(nonce));
         // The honest quote for the same nonce still works afterwards.
         assert_ok!(verify(&alice, &register_quote(&alice)));
     });
@@ -345,6 +581,7 @@ fn binding_mismatches_are_rejected() {
         assert_eq!(
             <Attestation as VerifyAttestation<_>>::verify_and_consume(
                 &alice,
+                &server(&alice),
                 QuoteContext::Register,
                 &PUBLIC_KEY,
                 Some(b"another-peer"),
@@ -469,6 +706,7 @@ fn every_verify_error_has_its_own_pallet_error() {
     // Neither policy nor nonce errors are reused for quote failures.
     for other in [
         Error::<Test>::NoPendingNonce,
+        Error::<Test>::NonceForOtherAccount,
         Error::<Test>::NonceExpired,
         Error::<Test>::MeasurementNotFound,
         Error::<Test>::MockPckNotFound,

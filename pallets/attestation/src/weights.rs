@@ -15,7 +15,7 @@
 use core::marker::PhantomData;
 use frame_support::{
     traits::Get,
-    weights::{constants::RocksDbWeight, Weight},
+    weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
 };
 
 /// Compute allowance for one quote verification: 40 ms of reference time, and 20 KiB of proof
@@ -42,12 +42,40 @@ pub trait WeightInfo {
     fn disallow_mock_pck() -> Weight;
     /// `set_pck_mode`: writes `PckPolicyMode`.
     fn set_pck_mode() -> Weight;
-    /// `request_attestation`: reads `ParentHash`, `NonceCounter`; writes `NonceCounter`,
-    /// `PendingNonces`.
+    /// `request_attestation`: prunes up to `PRUNES_PER_REQUEST` expired nonces (see
+    /// [`WeightInfo::on_initialize`]); reads `NonceExpiryQueueBounds`, `NonceCounter`,
+    /// `ParentHash`; writes `NonceCounter`, `PendingNonces`, one `NonceExpiryQueue` entry,
+    /// `NonceExpiryQueueBounds`.
     fn request_attestation() -> Weight;
     /// `VerifyAttestation::verify_and_consume`: reads `PendingNonces`, `AcceptedMeasurements`,
     /// `AllowedMockPcks`, `PckPolicyMode`; writes `PendingNonces`; verifies one quote.
     fn verify_and_consume() -> Weight;
+    /// Pruning `processed` expiry-queue entries, `removed` of which still held their pending
+    /// nonce: reads the bounds; per entry reads the entry and `PendingNonces` and deletes the
+    /// entry; per removed nonce deletes it; writes the bounds.
+    fn on_initialize(processed: u32, removed: u32) -> Weight;
+}
+
+/// Proof size of one `PendingNonces` entry (key + TSS account + nonce + block) or queue entry.
+const NONCE_ENTRY_PROOF: u64 = 160;
+
+/// [`WeightInfo::on_initialize`] priced with `db`.
+fn prune(db: RuntimeDbWeight, processed: u32, removed: u32) -> Weight {
+    let per_entry =
+        Weight::from_parts(2_000_000, 2 * NONCE_ENTRY_PROOF).saturating_add(db.reads_writes(2, 1));
+    let per_removal = Weight::from_parts(1_000_000, 0).saturating_add(db.writes(1));
+    Weight::from_parts(2_000_000, 64)
+        .saturating_add(db.reads_writes(1, 1))
+        .saturating_add(per_entry.saturating_mul(processed.into()))
+        .saturating_add(per_removal.saturating_mul(removed.into()))
+}
+
+/// [`WeightInfo::request_attestation`] priced with `db`: the issue itself plus a full prune.
+fn request(db: RuntimeDbWeight) -> Weight {
+    // Hashing ~130 bytes is negligible next to the storage accesses.
+    Weight::from_parts(SMALL_CALL, 64 + 3 * NONCE_ENTRY_PROOF)
+        .saturating_add(db.reads_writes(3, 4))
+        .saturating_add(prune(db, crate::PRUNES_PER_REQUEST, crate::PRUNES_PER_REQUEST))
 }
 
 /// Estimated weights for a runtime, using its `DbWeight` and its list bounds.
@@ -72,9 +100,7 @@ impl<T: frame_system::Config + crate::Config> WeightInfo for SubstrateWeight<T> 
         Weight::from_parts(SMALL_CALL, 0).saturating_add(T::DbWeight::get().writes(1))
     }
     fn request_attestation() -> Weight {
-        // Hashing ~100 bytes is negligible next to the storage accesses.
-        Weight::from_parts(SMALL_CALL, 2 * 64 + 2 * 96)
-            .saturating_add(T::DbWeight::get().reads_writes(2, 2))
+        request(T::DbWeight::get())
     }
     fn verify_and_consume() -> Weight {
         let policy = list_proof(T::MaxAcceptedMeasurements::get().into(), 32)
@@ -82,6 +108,9 @@ impl<T: frame_system::Config + crate::Config> WeightInfo for SubstrateWeight<T> 
         VERIFY_QUOTE_ESTIMATE
             .saturating_add(Weight::from_parts(0, policy))
             .saturating_add(T::DbWeight::get().reads_writes(4, 1))
+    }
+    fn on_initialize(processed: u32, removed: u32) -> Weight {
+        prune(T::DbWeight::get(), processed, removed)
     }
 }
 
@@ -105,12 +134,14 @@ impl WeightInfo for () {
         Weight::from_parts(SMALL_CALL, 0).saturating_add(RocksDbWeight::get().writes(1))
     }
     fn request_attestation() -> Weight {
-        Weight::from_parts(SMALL_CALL, 2 * 64 + 2 * 96)
-            .saturating_add(RocksDbWeight::get().reads_writes(2, 2))
+        request(RocksDbWeight::get())
     }
     fn verify_and_consume() -> Weight {
         VERIFY_QUOTE_ESTIMATE
             .saturating_add(Weight::from_parts(0, list_proof(16, 32) + list_proof(16, 33)))
             .saturating_add(RocksDbWeight::get().reads_writes(4, 1))
+    }
+    fn on_initialize(processed: u32, removed: u32) -> Weight {
+        prune(RocksDbWeight::get(), processed, removed)
     }
 }

@@ -35,7 +35,9 @@
 //! An assignment holds at most `MaxProviders` providers (the call parameter is a bounded vector,
 //! so a longer list does not even decode), and a provider serves at most `MaxClientsPerProvider`
 //! clients ([`Error::ProviderFull`]); that second bound is what keeps the registry hooks, which
-//! walk one provider's clients, bounded.
+//! walk one provider's clients, bounded. The pallet reports the hooks' worst-case weight for
+//! those bounds (`OnServerChange::leaving_weight` / `removed_weight`, from [`WeightInfo`]), and
+//! the registry charges it to the call or block hook that triggers the notification.
 //!
 //! ## Queries
 //!
@@ -67,7 +69,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
     pallet_prelude::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
-use peerseal_primitives::{Epoch, ServerRegistry};
+use peerseal_primitives::{Epoch, HookWeight, ServerRegistry};
 use scale_info::TypeInfo;
 
 /// One backup provider of an assignment: its TSS account and the share index it holds.
@@ -625,6 +627,11 @@ pub mod pallet {
     }
 }
 
+/// A FRAME weight as the registry-neutral [`HookWeight`] it is reported as.
+fn hook_weight(weight: frame_support::weights::Weight) -> HookWeight {
+    HookWeight::from_parts(weight.ref_time(), weight.proof_size())
+}
+
 impl<T: Config> peerseal_primitives::OnServerChange<T::AccountId> for Pallet<T> {
     /// A new server holds no backups yet: nothing to do.
     fn joined(_: &T::AccountId) {}
@@ -640,5 +647,24 @@ impl<T: Config> peerseal_primitives::OnServerChange<T::AccountId> for Pallet<T> 
     /// `MaxClientsPerProvider + MaxProviders` entries.
     fn removed(tss_account: &T::AccountId) {
         Self::server_removed(tss_account)
+    }
+
+    /// `joined` touches no storage and emits nothing.
+    fn joined_weight() -> HookWeight {
+        HookWeight::ZERO
+    }
+
+    /// A provider serving the most clients it may (`MaxClientsPerProvider`).
+    fn leaving_weight() -> HookWeight {
+        hook_weight(T::WeightInfo::on_provider_leaving(T::MaxClientsPerProvider::get()))
+    }
+
+    /// A server that serves `MaxClientsPerProvider` clients and has `MaxProviders` providers
+    /// of its own.
+    fn removed_weight() -> HookWeight {
+        hook_weight(T::WeightInfo::on_server_removed(
+            T::MaxClientsPerProvider::get(),
+            T::MaxProviders::get(),
+        ))
     }
 }

@@ -299,6 +299,24 @@ fn report_recovery_errors() {
 // ---- registry hooks ----
 
 #[test]
+fn hook_weights_state_the_worst_case_for_the_configured_bounds() {
+    use crate::WeightInfo;
+    use peerseal_primitives::{HookWeight, OnServerChange};
+    let as_hook =
+        |w: frame_support::weights::Weight| HookWeight::from_parts(w.ref_time(), w.proof_size());
+    // The mock allows 3 clients per provider and 4 providers per assignment.
+    assert_eq!(<Backup as OnServerChange<u64>>::joined_weight(), HookWeight::ZERO);
+    let leaving = <Backup as OnServerChange<u64>>::leaving_weight();
+    assert_eq!(leaving, as_hook(<() as WeightInfo>::on_provider_leaving(3)));
+    let removed = <Backup as OnServerChange<u64>>::removed_weight();
+    assert_eq!(removed, as_hook(<() as WeightInfo>::on_server_removed(3, 4)));
+    // The worst case really is worse than a provider without clients.
+    let empty = as_hook(<() as WeightInfo>::on_server_removed(0, 0));
+    assert!(removed.ref_time > empty.ref_time && removed.proof_size > empty.proof_size);
+    assert!(leaving.ref_time > as_hook(<() as WeightInfo>::on_provider_leaving(0)).ref_time);
+}
+
+#[test]
 fn leaving_provider_names_its_clients_without_changing_state() {
     new_test_ext().execute_with(|| {
         assert_ok!(record(1, 1, 1, &[(3, 1)]));

@@ -2,11 +2,36 @@
 //!
 //! A validator stash registers its TSS server with a [`ServerInfo`]: the server's TSS account
 //! (an sr25519 account the TEE holds the key of), its x25519 public key, its libp2p peer id and
-//! addresses, and a TDX quote whose report data binds all of these to a nonce the TSS account got
-//! from `pallet-attestation`. The quote is checked on chain through [`Config::Attestation`]
-//! before anything is stored, and again when the server changes its info. The pallet keeps the
-//! reverse map TSS account → stash, so other pallets and the TSS nodes can go from the account
-//! that signs TSS messages to the validator behind it.
+//! addresses, and a TDX quote whose report data binds all of these, and the stash, to a nonce the
+//! stash got from `pallet-attestation`. The quote is checked on chain through
+//! [`Config::Attestation`] before anything is stored, and again when the server changes its
+//! info. The pallet keeps the reverse map TSS account → stash, so other pallets and the TSS nodes
+//! can go from the account that signs TSS messages to the validator behind it.
+//!
+//! ## Registration flow, and why the stash is bound twice
+//! 1. The stash signs `pallet_attestation::request_attestation(tss_account)`; the nonce is
+//!    issued to that stash for that TSS account (event `AttestationRequested`).
+//! 2. The TSS server, configured with its operator's stash, quotes
+//!    `(Register, tss_account, x25519 key, stash, peer id) ‖ nonce` — only for nonces its own
+//!    stash requested.
+//! 3. The stash signs `register(server_info)` (or `change_server_info`, context
+//!    `ChangeServerInfo`). Verification looks up the nonce *pending for the signing stash*,
+//!    requires that it was issued for `server_info.tss_account`, and checks the quote binds the
+//!    signing stash; success consumes the nonce.
+//!
+//! The TSS account signs nothing before it is registered, so it never needs funds (a new
+//! account without providers or sufficients would fail `CheckNonce`).
+//!
+//! Without a stash in the picture, anyone who saw a pending `register` could copy it from their
+//! own stash and take ownership of an honest server (front-running). Two independent checks stop
+//! that: (a) the nonce belongs to the stash that requested it, so the copy finds no nonce, or a
+//! different one; (b) the quote's report data names the stash (`peerseal_attestation::Binding`
+//! v2), so even an attacker that gets a genuine TEE to quote the attacker's own nonce cannot use
+//! it unless that TEE was configured for the attacker's stash — the attestation then says the
+//! TEE *agreed* to be owned by the presenting stash. (a) alone would leave the ownership
+//! decision to the TSS node's off-chain bookkeeping of which nonce it quotes; (b) makes it
+//! part of what the hardware signs and the chain checks. The cost is one field more in the
+//! binding, and the genesis quotes of the dev chain binding the dev stashes.
 //!
 //! ## Lifecycle
 //! `register` → **Active** → `leave` → **Leaving** (still serves the backups it holds, is no
@@ -15,6 +40,14 @@
 //! calling `purge_left`. Governance can `remove` a server at once (kick or slash). Every step is
 //! reported to [`Config::OnServerChange`] (`joined`, `leaving`, `removed`), which the runtime
 //! wires to `pallet-backup` so clients move their backups away in time.
+//!
+//! ## Weights of the listeners
+//! Each listener states the worst-case weight of each notification
+//! (`OnServerChange::joined_weight` / `leaving_weight` / `removed_weight`; pallet-backup derives
+//! them from its bounds). Every call adds the weights of the notifications it may send
+//! (`register`: joined; `change_server_info`: removed + joined; `leave`: leaving; `purge_left`,
+//! `remove`: removed), and the block hook adds `removed_weight` per server it removes. The
+//! registry's own [`WeightInfo`] covers only its own storage work.
 //!
 //! A registered TSS account gets a sufficient reference in `frame_system`, so an unfunded TSS
 //! account exists and can pass `CheckNonce` for the feeless calls other pallets allow it; the
@@ -47,7 +80,7 @@ use scale_info::TypeInfo;
 use sp_runtime::{Deserialize, Serialize};
 
 pub use pallet_attestation::VerifyAttestation;
-pub use peerseal_primitives::{OnServerChange, ServerRegistry, ServerStatus};
+pub use peerseal_primitives::{HookWeight, OnServerChange, ServerRegistry, ServerStatus};
 
 /// Longest libp2p peer id accepted (an identity-multihash ed25519 peer id is 38 bytes).
 pub const MAX_PEER_ID_LEN: u32 = 64;
@@ -102,6 +135,11 @@ pub struct ServerInfo<AccountId> {
     pub multiaddrs: Multiaddrs,
     /// The TDX quote that attested this info (kept so anyone can re-check it).
     pub quote: QuoteBytes,
+}
+
+/// A listener's [`HookWeight`] as a FRAME weight (the same two dimensions).
+pub fn hook_weight(weight: HookWeight) -> frame_support::weights::Weight {
+    frame_support::weights::Weight::from_parts(weight.ref_time, weight.proof_size)
 }
 
 /// Why a server was removed.
@@ -294,14 +332,28 @@ pub mod pallet {
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
         fn on_initialize(now: BlockNumberFor<T>) -> Weight {
             let (processed, removed) = Self::process_leave_queue(now);
-            T::WeightInfo::on_initialize(processed, removed)
+            let listeners =
+                hook_weight(T::OnServerChange::removed_weight()).saturating_mul(u64::from(removed));
+            T::WeightInfo::on_initialize(processed, removed).saturating_add(listeners)
         }
 
         fn integrity_test() {
             assert!(T::MaxServers::get() > 0, "MaxServers must be > 0");
+            let max_removals = T::MaxRemovalsPerBlock::get();
             assert!(
-                T::MaxRemovalsPerBlock::get() > 0,
+                max_removals > 0,
                 "MaxRemovalsPerBlock must be > 0 or leaving servers are never removed by the hook"
+            );
+            // The hook's weight is mandatory: its worst case (every processed entry a removal,
+            // every removal notifying listeners at their worst) must fit in a block.
+            let worst = T::WeightInfo::on_initialize(max_removals, max_removals).saturating_add(
+                hook_weight(T::OnServerChange::removed_weight())
+                    .saturating_mul(u64::from(max_removals)),
+            );
+            let max_block = <T as frame_system::Config>::BlockWeights::get().max_block;
+            assert!(
+                worst.all_lte(max_block),
+                "MaxRemovalsPerBlock × (removal + listeners' removed_weight) exceeds a block"
             );
         }
     }
@@ -311,12 +363,14 @@ pub mod pallet {
         /// Register the signer's (a validator stash's) TSS server.
         ///
         /// `server_info.quote` must be a quote with context `Register` binding
-        /// `server_info.tss_account`, `x25519_public_key` and `peer_id` to the nonce the TSS
-        /// account obtained with `pallet_attestation::request_attestation`; the nonce is consumed.
-        /// The TSS account gets a sufficient reference. Emits [`Event::ServerRegistered`] and
-        /// calls `OnServerChange::joined`.
+        /// `server_info.tss_account`, `x25519_public_key`, the signing stash and `peer_id` to
+        /// the nonce the signing stash obtained for `server_info.tss_account` with
+        /// `pallet_attestation::request_attestation(tss_account)`; the nonce is consumed. A
+        /// copy of this call sent by another stash fails (see the crate docs). The TSS account
+        /// gets a sufficient reference. Emits [`Event::ServerRegistered`] and calls
+        /// `OnServerChange::joined`.
         #[pallet::call_index(0)]
-        #[pallet::weight(T::WeightInfo::register().saturating_add(T::Attestation::verify_weight()))]
+        #[pallet::weight(Pallet::<T>::register_weight())]
         pub fn register(
             origin: OriginFor<T>,
             server_info: ServerInfo<T::AccountId>,
@@ -328,7 +382,7 @@ pub mod pallet {
                 Error::<T>::TssAccountInUse
             );
             ensure!(ServerCount::<T>::get() < T::MaxServers::get(), Error::<T>::TooManyServers);
-            let verified = Self::verify(&server_info, QuoteContext::Register)?;
+            let verified = Self::verify(&stash, &server_info, QuoteContext::Register)?;
             let tss_account = server_info.tss_account.clone();
             Self::insert_server(&stash, server_info);
             Self::deposit_event(Event::ServerRegistered {
@@ -341,19 +395,18 @@ pub mod pallet {
 
         /// Replace the signer's server info (new keys, addresses, image, or TSS account).
         ///
-        /// Re-attested: the quote must have context `ChangeServerInfo` and bind the NEW info to
-        /// the new TSS account's pending nonce. A leaving server cannot change its info. When
-        /// the TSS account changes, the reverse map and sufficient references move with it and
-        /// `OnServerChange` sees the old account `removed` and the new one `joined`. Emits
-        /// [`Event::ServerInfoChanged`].
+        /// Re-attested: the quote must have context `ChangeServerInfo` and bind the NEW info and
+        /// the signing stash to the nonce the signing stash requested for the new (or same) TSS
+        /// account. A leaving server cannot change its info. When the TSS account changes, the
+        /// reverse map and sufficient references move with it and `OnServerChange` sees the old
+        /// account `removed` and the new one `joined`; otherwise no notification is sent and the
+        /// listeners' share of the weight is refunded. Emits [`Event::ServerInfoChanged`].
         #[pallet::call_index(1)]
-        #[pallet::weight(
-            T::WeightInfo::change_server_info().saturating_add(T::Attestation::verify_weight())
-        )]
+        #[pallet::weight(Pallet::<T>::change_server_info_weight())]
         pub fn change_server_info(
             origin: OriginFor<T>,
             server_info: ServerInfo<T::AccountId>,
-        ) -> DispatchResult {
+        ) -> DispatchResultWithPostInfo {
             let stash = ensure_signed(origin)?;
             let old = Servers::<T>::get(&stash).ok_or(Error::<T>::UnknownServer)?;
             ensure!(
@@ -367,7 +420,7 @@ pub mod pallet {
                     Error::<T>::TssAccountInUse
                 );
             }
-            let verified = Self::verify(&server_info, QuoteContext::ChangeServerInfo)?;
+            let verified = Self::verify(&stash, &server_info, QuoteContext::ChangeServerInfo)?;
             let new_account = server_info.tss_account.clone();
             if account_changes {
                 StashOf::<T>::remove(&old.tss_account);
@@ -388,7 +441,14 @@ pub mod pallet {
                 tss_account: new_account,
                 measurement: verified.measurement,
             });
-            Ok(())
+            if account_changes {
+                Ok(().into())
+            } else {
+                // No notification was sent: refund the listeners' share of the weight.
+                let actual = T::WeightInfo::change_server_info()
+                    .saturating_add(T::Attestation::verify_weight());
+                Ok(Some(actual).into())
+            }
         }
 
         /// Start leaving: the signer's server becomes `Leaving`.
@@ -398,7 +458,9 @@ pub mod pallet {
         /// hook or by `purge_left`. Emits [`Event::ServerLeaving`] and calls
         /// `OnServerChange::leaving`.
         #[pallet::call_index(2)]
-        #[pallet::weight(T::WeightInfo::leave())]
+        #[pallet::weight(
+            T::WeightInfo::leave().saturating_add(hook_weight(T::OnServerChange::leaving_weight()))
+        )]
         pub fn leave(origin: OriginFor<T>) -> DispatchResult {
             let stash = ensure_signed(origin)?;
             let info = Servers::<T>::get(&stash).ok_or(Error::<T>::UnknownServer)?;
@@ -431,7 +493,10 @@ pub mod pallet {
         /// falls behind. Emits [`Event::ServerRemoved`] with reason `Left` and calls
         /// `OnServerChange::removed`.
         #[pallet::call_index(3)]
-        #[pallet::weight(T::WeightInfo::purge_left())]
+        #[pallet::weight(
+            T::WeightInfo::purge_left()
+                .saturating_add(hook_weight(T::OnServerChange::removed_weight()))
+        )]
         pub fn purge_left(origin: OriginFor<T>, stash: T::AccountId) -> DispatchResult {
             ensure_signed(origin)?;
             let info = Servers::<T>::get(&stash).ok_or(Error::<T>::UnknownServer)?;
@@ -450,7 +515,9 @@ pub mod pallet {
         /// Emits [`Event::ServerRemoved`] with reason `Governance` and calls
         /// `OnServerChange::removed`.
         #[pallet::call_index(4)]
-        #[pallet::weight(T::WeightInfo::remove())]
+        #[pallet::weight(
+            T::WeightInfo::remove().saturating_add(hook_weight(T::OnServerChange::removed_weight()))
+        )]
         pub fn remove(origin: OriginFor<T>, stash: T::AccountId) -> DispatchResult {
             T::GovernanceOrigin::ensure_origin(origin)?;
             ensure!(Servers::<T>::contains_key(&stash), Error::<T>::UnknownServer);
@@ -460,13 +527,31 @@ pub mod pallet {
     }
 
     impl<T: Config> Pallet<T> {
-        /// Checks `info.quote` for `context` through the attestation pallet (consuming the TSS
-        /// account's nonce on success).
+        /// Weight of `register`: own work, the quote check and one `joined` notification.
+        pub fn register_weight() -> Weight {
+            T::WeightInfo::register()
+                .saturating_add(T::Attestation::verify_weight())
+                .saturating_add(hook_weight(T::OnServerChange::joined_weight()))
+        }
+
+        /// Weight of `change_server_info`: own work, the quote check, and (worst case, the TSS
+        /// account changes) one `removed` and one `joined` notification.
+        pub fn change_server_info_weight() -> Weight {
+            T::WeightInfo::change_server_info()
+                .saturating_add(T::Attestation::verify_weight())
+                .saturating_add(hook_weight(T::OnServerChange::removed_weight()))
+                .saturating_add(hook_weight(T::OnServerChange::joined_weight()))
+        }
+
+        /// Checks `info.quote` for `context` as presented by `stash` through the attestation
+        /// pallet (consuming the nonce `stash` requested for `info.tss_account` on success).
         fn verify(
+            stash: &T::AccountId,
             info: &ServerInfo<T::AccountId>,
             context: QuoteContext,
         ) -> Result<pallet_attestation::VerifiedQuote, DispatchError> {
             T::Attestation::verify_and_consume(
+                stash,
                 &info.tss_account,
                 context,
                 &info.x25519_public_key,

@@ -5,7 +5,7 @@
 //! can see exactly which notifications the registry sent.
 
 use crate as pallet_registry;
-use crate::{Multiaddrs, OnServerChange, ServerInfo};
+use crate::{HookWeight, Multiaddrs, OnServerChange, ServerInfo};
 use core::cell::RefCell;
 use frame_support::{
     derive_impl,
@@ -48,6 +48,7 @@ impl pallet_attestation::Config for Test {
     type NonceLifetime = ConstU64<NONCE_LIFETIME>;
     type MaxAcceptedMeasurements = ConstU32<4>;
     type MaxMockPcks = ConstU32<4>;
+    type MaxNoncePrunesPerBlock = ConstU32<4>;
     type WeightInfo = ();
 }
 
@@ -73,6 +74,15 @@ thread_local! {
     static HOOKS: RefCell<Vec<Hook>> = const { RefCell::new(Vec::new()) };
 }
 
+/// What [`RecordingHooks`] declares each notification costs: far above anything the registry's
+/// own weights contain, so a weight that forgets a notification is visibly too small, yet small
+/// enough that the block hook's worst case fits the mock's one-second block (integrity test).
+pub const JOINED_WEIGHT: HookWeight = HookWeight::from_parts(30_000_000_000, 30_000);
+/// See [`JOINED_WEIGHT`].
+pub const LEAVING_WEIGHT: HookWeight = HookWeight::from_parts(50_000_000_000, 50_000);
+/// See [`JOINED_WEIGHT`].
+pub const REMOVED_WEIGHT: HookWeight = HookWeight::from_parts(70_000_000_000, 70_000);
+
 /// Records every notification in a thread-local list (tests run one per thread).
 pub struct RecordingHooks;
 
@@ -85,6 +95,15 @@ impl OnServerChange<AccountId32> for RecordingHooks {
     }
     fn removed(who: &AccountId32) {
         HOOKS.with(|h| h.borrow_mut().push(Hook::Removed(who.clone())));
+    }
+    fn joined_weight() -> HookWeight {
+        JOINED_WEIGHT
+    }
+    fn leaving_weight() -> HookWeight {
+        LEAVING_WEIGHT
+    }
+    fn removed_weight() -> HookWeight {
+        REMOVED_WEIGHT
     }
 }
 
@@ -118,8 +137,10 @@ pub fn info(tss_account: &AccountId32, tag: u8, quote: Vec<u8>) -> ServerInfo<Ac
     }
 }
 
-/// A mock quote binding `(context, info's account, key and peer id, nonce)`.
+/// A mock quote binding `(context, info's account, key, stash, peer id, nonce)`: what the TEE
+/// of a server configured for `stash` produces.
 pub fn quote_for(
+    stash: &AccountId32,
     info: &ServerInfo<AccountId32>,
     context: QuoteContext,
     nonce: &[u8; 32],
@@ -128,29 +149,33 @@ pub fn quote_for(
         context,
         account: info.tss_account.as_ref(),
         public_key: &info.x25519_public_key,
+        stash: Some(stash.as_ref()),
         peer_id: Some(info.peer_id.as_slice()),
         nonce,
     };
     MockQuoteProvider::dev().mock_quote(&report_data(&binding))
 }
 
-/// Lets `tss_account` request a nonce and returns it.
-pub fn request_nonce(tss_account: &AccountId32) -> [u8; 32] {
-    frame_support::assert_ok!(Attestation::request_attestation(RuntimeOrigin::signed(
+/// Lets `stash` request a nonce for `tss_account` and returns it.
+pub fn request_nonce(stash: &AccountId32, tss_account: &AccountId32) -> [u8; 32] {
+    frame_support::assert_ok!(Attestation::request_attestation(
+        RuntimeOrigin::signed(stash.clone()),
         tss_account.clone()
-    )));
-    Attestation::pending_nonce(tss_account).expect("a nonce was just issued").0
+    ));
+    Attestation::pending_nonce(stash).expect("a nonce was just issued").nonce
 }
 
-/// Server info for `tss_account`, attested for `context` against a freshly requested nonce.
+/// Server info for `tss_account` of `stash`, attested for `context` against a nonce `stash`
+/// freshly requested for it.
 pub fn attested(
+    stash: &AccountId32,
     tss_account: &AccountId32,
     tag: u8,
     context: QuoteContext,
 ) -> ServerInfo<AccountId32> {
-    let nonce = request_nonce(tss_account);
+    let nonce = request_nonce(stash, tss_account);
     let mut server = info(tss_account, tag, Vec::new());
-    server.quote = BoundedVec::truncate_from(quote_for(&server, context, &nonce));
+    server.quote = BoundedVec::truncate_from(quote_for(stash, &server, context, &nonce));
     server
 }
 

@@ -1,8 +1,8 @@
 //! Unit tests of `pallet-registry` on the mock runtime with the real attestation pallet.
 
 use crate::{
-    mock::*, Error, Event, LeaveQueueBounds, LeavingSince, RemovalReason, ServerCount, ServerInfo,
-    ServerRegistry, ServerStatus, ServerStatusOf, Servers, StashOf, MAX_MULTIADDRS,
+    hook_weight, mock::*, Error, Event, LeaveQueueBounds, LeavingSince, RemovalReason, ServerCount,
+    ServerInfo, ServerRegistry, ServerStatus, ServerStatusOf, Servers, StashOf, MAX_MULTIADDRS,
     MAX_MULTIADDR_LEN, MAX_PEER_ID_LEN, MAX_QUOTE_LEN,
 };
 use codec::{Decode, Encode};
@@ -15,13 +15,20 @@ use sp_runtime::{AccountId32, BuildStorage, DispatchError};
 
 type AttestationError = pallet_attestation::Error<Test>;
 
+/// What the block hook must report for `processed` queue entries and `removed` servers: its own
+/// work plus the listeners' `removed` weight per removal.
+fn hook_weight_of(processed: u32, removed: u32) -> Weight {
+    <() as crate::WeightInfo>::on_initialize(processed, removed)
+        .saturating_add(hook_weight(REMOVED_WEIGHT).saturating_mul(u64::from(removed)))
+}
+
 fn sufficients(who: &AccountId32) -> u32 {
     frame_system::Pallet::<Test>::sufficients(who)
 }
 
 /// Registers server `n` (stash `n`, TSS account `n`) with a valid quote.
 fn register(n: u8) {
-    let server = attested(&tss(n), n, QuoteContext::Register);
+    let server = attested(&stash(n), &tss(n), n, QuoteContext::Register);
     assert_ok!(Registry::register(RuntimeOrigin::signed(stash(n)), server));
 }
 
@@ -38,7 +45,7 @@ fn assert_nothing_registered(n: u8) {
 #[test]
 fn register_works() {
     new_test_ext().execute_with(|| {
-        let server = attested(&tss(1), 1, QuoteContext::Register);
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
         assert_ok!(Registry::register(RuntimeOrigin::signed(stash(1)), server.clone()));
 
         assert_eq!(Servers::<Test>::get(stash(1)), Some(server.clone()));
@@ -64,7 +71,7 @@ fn register_works() {
 #[test]
 fn register_needs_a_signed_origin() {
     new_test_ext().execute_with(|| {
-        let server = attested(&tss(1), 1, QuoteContext::Register);
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
         assert_noop!(
             Registry::register(RuntimeOrigin::none(), server.clone()),
             DispatchError::BadOrigin
@@ -78,7 +85,7 @@ fn one_server_per_stash() {
     new_test_ext().execute_with(|| {
         register(1);
         take_hooks();
-        let second = attested(&tss(2), 2, QuoteContext::Register);
+        let second = attested(&stash(1), &tss(2), 2, QuoteContext::Register);
         assert_noop!(
             Registry::register(RuntimeOrigin::signed(stash(1)), second),
             Error::<Test>::AlreadyRegistered
@@ -91,7 +98,7 @@ fn one_server_per_stash() {
 fn tss_account_cannot_be_reused_by_another_stash() {
     new_test_ext().execute_with(|| {
         register(1);
-        let same_account = attested(&tss(1), 9, QuoteContext::Register);
+        let same_account = attested(&stash(2), &tss(1), 9, QuoteContext::Register);
         assert_noop!(
             Registry::register(RuntimeOrigin::signed(stash(2)), same_account),
             Error::<Test>::TssAccountInUse
@@ -106,7 +113,7 @@ fn register_is_bounded_by_max_servers() {
         for n in 1..=MAX_SERVERS as u8 {
             register(n);
         }
-        let extra = attested(&tss(50), 50, QuoteContext::Register);
+        let extra = attested(&stash(50), &tss(50), 50, QuoteContext::Register);
         assert_noop!(
             Registry::register(RuntimeOrigin::signed(stash(50)), extra),
             Error::<Test>::TooManyServers
@@ -118,8 +125,12 @@ fn register_is_bounded_by_max_servers() {
 fn register_without_nonce_fails() {
     new_test_ext().execute_with(|| {
         let mut server = info(&tss(1), 1, Vec::new());
-        server.quote =
-            BoundedVec::truncate_from(quote_for(&server, QuoteContext::Register, &[0; 32]));
+        server.quote = BoundedVec::truncate_from(quote_for(
+            &stash(1),
+            &server,
+            QuoteContext::Register,
+            &[0; 32],
+        ));
         assert_noop!(
             Registry::register(RuntimeOrigin::signed(stash(1)), server),
             AttestationError::NoPendingNonce
@@ -131,7 +142,7 @@ fn register_without_nonce_fails() {
 #[test]
 fn register_rejects_a_quote_for_another_context() {
     new_test_ext().execute_with(|| {
-        let server = attested(&tss(1), 1, QuoteContext::ChangeServerInfo);
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::ChangeServerInfo);
         assert_noop!(
             Registry::register(RuntimeOrigin::signed(stash(1)), server),
             AttestationError::ReportDataMismatch
@@ -144,7 +155,7 @@ fn register_rejects_a_quote_for_another_context() {
 #[test]
 fn register_rejects_info_that_differs_from_the_quote() {
     new_test_ext().execute_with(|| {
-        let server = attested(&tss(1), 1, QuoteContext::Register);
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
 
         let mut other_key = server.clone();
         other_key.x25519_public_key = [0xEE; 32];
@@ -160,31 +171,161 @@ fn register_rejects_info_that_differs_from_the_quote() {
             AttestationError::ReportDataMismatch
         );
 
-        // A quote made for tss(1) presented with tss(2) as the account: tss(2) has no nonce.
+        // Multiaddrs are not bound by the quote: changing them is fine.
+        let mut other_addr = server.clone();
+        other_addr.multiaddrs = BoundedVec::new();
+        // (Rolled back, so the nonce stays for the checks below.)
+        assert_ok!(frame_support::storage::with_transaction(|| {
+            sp_runtime::TransactionOutcome::Rollback(Registry::register(
+                RuntimeOrigin::signed(stash(1)),
+                other_addr,
+            ))
+        }));
+
+        // A quote made for tss(1) presented with tss(2) as the account: the stash's nonce was
+        // issued for tss(1).
         let mut other_account = server.clone();
         other_account.tss_account = tss(2);
         assert_noop!(
             Registry::register(RuntimeOrigin::signed(stash(1)), other_account.clone()),
-            AttestationError::NoPendingNonce
+            AttestationError::NonceForOtherAccount
         );
-        // ... and with a nonce of its own, the binding still does not match.
-        request_nonce(&tss(2));
+        // ... and with a nonce for tss(2), the quote still carries the old nonce.
+        request_nonce(&stash(1), &tss(2));
         assert_noop!(
             Registry::register(RuntimeOrigin::signed(stash(1)), other_account),
             AttestationError::QuoteNonceMismatch
         );
+    });
+}
 
-        // Multiaddrs are not bound by the quote: changing them is fine.
-        let mut other_addr = server;
-        other_addr.multiaddrs = BoundedVec::new();
-        assert_ok!(Registry::register(RuntimeOrigin::signed(stash(1)), other_addr));
+#[test]
+fn register_needs_nothing_from_the_tss_account() {
+    new_test_ext().execute_with(|| {
+        // The stash requests the nonce and registers: the TSS account never signs, so it need
+        // not exist (no funds, no references) until registration gives it a sufficient one.
+        assert!(!frame_system::Pallet::<Test>::account_exists(&tss(1)));
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
+        assert!(!frame_system::Pallet::<Test>::account_exists(&tss(1)));
+        assert_eq!(frame_system::Pallet::<Test>::account_nonce(tss(1)), 0);
+        assert_ok!(Registry::register(RuntimeOrigin::signed(stash(1)), server));
+        assert_eq!(StashOf::<Test>::get(tss(1)), Some(stash(1)));
+    });
+}
+
+#[test]
+fn register_copied_from_another_stash_fails() {
+    new_test_ext().execute_with(|| {
+        // stash(1)'s register is pending; stash(2) copies its argument and sends it first.
+        let honest = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(2)), honest.clone()),
+            AttestationError::NoPendingNonce
+        );
+        // Asking for a nonce of its own for the honest server does not help: the quote carries
+        // the honest stash's nonce.
+        request_nonce(&stash(2), &tss(1));
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(2)), honest.clone()),
+            AttestationError::QuoteNonceMismatch
+        );
+        assert!(Servers::<Test>::get(stash(2)).is_none());
+        assert!(take_hooks().is_empty());
+        // The attacker's request did not disturb the honest stash's nonce.
+        assert_ok!(Registry::register(RuntimeOrigin::signed(stash(1)), honest));
+        assert_eq!(StashOf::<Test>::get(tss(1)), Some(stash(1)));
+    });
+}
+
+#[test]
+fn quote_binding_another_stash_is_rejected() {
+    new_test_ext().execute_with(|| {
+        // stash(2) got a nonce for tss(1) and a genuine quote over it, but tss(1)'s TEE is
+        // configured for stash(1) and binds that stash: stash(2) cannot use it.
+        let nonce = request_nonce(&stash(2), &tss(1));
+        let mut server = info(&tss(1), 1, Vec::new());
+        server.quote = BoundedVec::truncate_from(quote_for(
+            &stash(1),
+            &server,
+            QuoteContext::Register,
+            &nonce,
+        ));
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(2)), server),
+            AttestationError::ReportDataMismatch
+        );
+        assert_nothing_registered(1);
+    });
+}
+
+#[test]
+fn change_server_info_copied_from_another_stash_fails() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        register(2);
+        // stash(1) moves its server to tss(9); stash(2) copies the change.
+        let moved = attested(&stash(1), &tss(9), 9, QuoteContext::ChangeServerInfo);
+        assert_noop!(
+            Registry::change_server_info(RuntimeOrigin::signed(stash(2)), moved.clone()),
+            AttestationError::NoPendingNonce
+        );
+        request_nonce(&stash(2), &tss(9));
+        assert_noop!(
+            Registry::change_server_info(RuntimeOrigin::signed(stash(2)), moved.clone()),
+            AttestationError::QuoteNonceMismatch
+        );
+        assert_ok!(Registry::change_server_info(RuntimeOrigin::signed(stash(1)), moved));
+        assert_eq!(StashOf::<Test>::get(tss(9)), Some(stash(1)));
+        assert_eq!(Servers::<Test>::get(stash(2)).map(|s| s.tss_account), Some(tss(2)));
+    });
+}
+
+#[test]
+fn call_weights_include_the_listeners_worst_case() {
+    use crate::WeightInfo;
+    new_test_ext().execute_with(|| {
+        let verify = <() as pallet_attestation::WeightInfo>::verify_and_consume();
+        let weight_of =
+            |call: crate::Call<Test>| RuntimeCall::Registry(call).get_dispatch_info().call_weight;
+        let server = info(&tss(1), 1, vec![0; 8]);
+
+        let register = weight_of(crate::Call::register { server_info: server.clone() });
+        assert_eq!(
+            register,
+            <() as WeightInfo>::register()
+                .saturating_add(verify)
+                .saturating_add(hook_weight(JOINED_WEIGHT))
+        );
+        let change = weight_of(crate::Call::change_server_info { server_info: server });
+        assert_eq!(
+            change,
+            <() as WeightInfo>::change_server_info()
+                .saturating_add(verify)
+                .saturating_add(hook_weight(REMOVED_WEIGHT))
+                .saturating_add(hook_weight(JOINED_WEIGHT))
+        );
+        assert_eq!(
+            weight_of(crate::Call::leave {}),
+            <() as WeightInfo>::leave().saturating_add(hook_weight(LEAVING_WEIGHT))
+        );
+        assert_eq!(
+            weight_of(crate::Call::purge_left { stash: stash(1) }),
+            <() as WeightInfo>::purge_left().saturating_add(hook_weight(REMOVED_WEIGHT))
+        );
+        assert_eq!(
+            weight_of(crate::Call::remove { stash: stash(1) }),
+            <() as WeightInfo>::remove().saturating_add(hook_weight(REMOVED_WEIGHT))
+        );
+        // The listeners' cost dominates in this mock, so leaving it out would be visible.
+        assert!(register.all_gte(hook_weight(JOINED_WEIGHT)));
+        assert!(hook_weight(REMOVED_WEIGHT).all_gt(<() as WeightInfo>::remove()));
     });
 }
 
 #[test]
 fn register_rejects_an_expired_nonce() {
     new_test_ext().execute_with(|| {
-        let server = attested(&tss(1), 1, QuoteContext::Register);
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
         System::set_block_number(2 + NONCE_LIFETIME);
         assert_noop!(
             Registry::register(RuntimeOrigin::signed(stash(1)), server),
@@ -197,7 +338,7 @@ fn register_rejects_an_expired_nonce() {
 #[test]
 fn register_rejects_a_replayed_quote() {
     new_test_ext().execute_with(|| {
-        let server = attested(&tss(1), 1, QuoteContext::Register);
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
         assert_ok!(Registry::register(RuntimeOrigin::signed(stash(1)), server.clone()));
         assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(1)));
         // Same stash, same info, same quote: the nonce was used.
@@ -211,7 +352,7 @@ fn register_rejects_a_replayed_quote() {
 #[test]
 fn register_rejects_tampered_and_garbage_quotes() {
     new_test_ext().execute_with(|| {
-        let server = attested(&tss(1), 1, QuoteContext::Register);
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
 
         let mut tampered = server.clone();
         tampered.quote[200] ^= 0x01;
@@ -243,7 +384,7 @@ fn register_rejects_tampered_and_garbage_quotes() {
 fn register_rejects_a_revoked_measurement() {
     new_test_ext().execute_with(|| {
         assert_ok!(Attestation::revoke_measurement(RuntimeOrigin::root(), mock_measurement()));
-        let server = attested(&tss(1), 1, QuoteContext::Register);
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
         assert_noop!(
             Registry::register(RuntimeOrigin::signed(stash(1)), server),
             AttestationError::MeasurementNotAccepted
@@ -254,7 +395,7 @@ fn register_rejects_a_revoked_measurement() {
 #[test]
 fn register_weight_includes_quote_verification() {
     new_test_ext().execute_with(|| {
-        let server = attested(&tss(1), 1, QuoteContext::Register);
+        let server = attested(&stash(1), &tss(1), 1, QuoteContext::Register);
         let call = RuntimeCall::Registry(crate::Call::register { server_info: server.clone() });
         let weight = call.get_dispatch_info().call_weight;
         assert!(weight.all_gte(VERIFY_QUOTE_ESTIMATE));
@@ -341,7 +482,7 @@ fn change_server_info_keeping_the_account() {
     new_test_ext().execute_with(|| {
         register(1);
         take_hooks();
-        let new_info = attested(&tss(1), 7, QuoteContext::ChangeServerInfo);
+        let new_info = attested(&stash(1), &tss(1), 7, QuoteContext::ChangeServerInfo);
         assert_ok!(Registry::change_server_info(RuntimeOrigin::signed(stash(1)), new_info.clone()));
         assert_eq!(Servers::<Test>::get(stash(1)), Some(new_info));
         assert_eq!(StashOf::<Test>::get(tss(1)), Some(stash(1)));
@@ -366,7 +507,7 @@ fn change_server_info_moving_to_a_new_account() {
     new_test_ext().execute_with(|| {
         register(1);
         take_hooks();
-        let new_info = attested(&tss(9), 9, QuoteContext::ChangeServerInfo);
+        let new_info = attested(&stash(1), &tss(9), 9, QuoteContext::ChangeServerInfo);
         assert_ok!(Registry::change_server_info(RuntimeOrigin::signed(stash(1)), new_info.clone()));
         assert_eq!(Servers::<Test>::get(stash(1)), Some(new_info));
         assert_eq!(StashOf::<Test>::get(tss(9)), Some(stash(1)));
@@ -391,9 +532,27 @@ fn change_server_info_moving_to_a_new_account() {
 }
 
 #[test]
+fn change_server_info_refunds_the_notifications_it_did_not_send() {
+    use crate::WeightInfo;
+    new_test_ext().execute_with(|| {
+        register(1);
+        let same = attested(&stash(1), &tss(1), 7, QuoteContext::ChangeServerInfo);
+        let post = Registry::change_server_info(RuntimeOrigin::signed(stash(1)), same).unwrap();
+        let own = <() as WeightInfo>::change_server_info()
+            .saturating_add(<() as pallet_attestation::WeightInfo>::verify_and_consume());
+        assert_eq!(post.actual_weight, Some(own));
+
+        // Moving to a new account notifies the listeners: the full weight stays charged.
+        let moved = attested(&stash(1), &tss(9), 9, QuoteContext::ChangeServerInfo);
+        let post = Registry::change_server_info(RuntimeOrigin::signed(stash(1)), moved).unwrap();
+        assert_eq!(post.actual_weight, None);
+    });
+}
+
+#[test]
 fn change_server_info_errors() {
     new_test_ext().execute_with(|| {
-        let unknown = attested(&tss(1), 1, QuoteContext::ChangeServerInfo);
+        let unknown = attested(&stash(1), &tss(1), 1, QuoteContext::ChangeServerInfo);
         assert_noop!(
             Registry::change_server_info(RuntimeOrigin::signed(stash(1)), unknown),
             Error::<Test>::UnknownServer
@@ -404,6 +563,7 @@ fn change_server_info_errors() {
         // Registration consumed the nonce; without a new request there is none.
         let mut no_nonce = info(&tss(1), 8, Vec::new());
         no_nonce.quote = BoundedVec::truncate_from(quote_for(
+            &stash(1),
             &no_nonce,
             QuoteContext::ChangeServerInfo,
             &[0; 32],
@@ -413,33 +573,37 @@ fn change_server_info_errors() {
             AttestationError::NoPendingNonce
         );
         // Taking over another server's TSS account.
-        let theirs = attested(&tss(2), 2, QuoteContext::ChangeServerInfo);
+        let theirs = attested(&stash(1), &tss(2), 2, QuoteContext::ChangeServerInfo);
         assert_noop!(
             Registry::change_server_info(RuntimeOrigin::signed(stash(1)), theirs),
             Error::<Test>::TssAccountInUse
         );
         // A register-context quote is not valid for a change.
-        let wrong_context = attested(&tss(1), 3, QuoteContext::Register);
+        let wrong_context = attested(&stash(1), &tss(1), 3, QuoteContext::Register);
         assert_noop!(
             Registry::change_server_info(RuntimeOrigin::signed(stash(1)), wrong_context),
             AttestationError::ReportDataMismatch
         );
         // A quote for some other nonce while a fresh one is pending: stale.
         let mut stale = info(&tss(1), 4, Vec::new());
-        stale.quote =
-            BoundedVec::truncate_from(quote_for(&stale, QuoteContext::ChangeServerInfo, &[0; 32]));
+        stale.quote = BoundedVec::truncate_from(quote_for(
+            &stash(1),
+            &stale,
+            QuoteContext::ChangeServerInfo,
+            &[0; 32],
+        ));
         assert_noop!(
             Registry::change_server_info(RuntimeOrigin::signed(stash(1)), stale),
             AttestationError::QuoteNonceMismatch
         );
         // A leaving server cannot change.
         assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
-        let while_leaving = attested(&tss(1), 5, QuoteContext::ChangeServerInfo);
+        let while_leaving = attested(&stash(1), &tss(1), 5, QuoteContext::ChangeServerInfo);
         assert_noop!(
             Registry::change_server_info(RuntimeOrigin::signed(stash(1)), while_leaving),
             Error::<Test>::ServerLeaving
         );
-        let unsigned = attested(&tss(1), 6, QuoteContext::ChangeServerInfo);
+        let unsigned = attested(&stash(1), &tss(1), 6, QuoteContext::ChangeServerInfo);
         assert_noop!(
             Registry::change_server_info(RuntimeOrigin::none(), unsigned),
             DispatchError::BadOrigin
@@ -566,19 +730,19 @@ fn block_hook_work_is_bounded_per_block() {
         }
         let due = 1 + LEAVE_DELAY;
         let weight = run_to_block(due);
-        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(2, 2));
+        assert_eq!(weight, hook_weight_of(2, 2));
         assert_eq!(ServerCount::<Test>::get(), 2);
         assert_nothing_registered(1);
         assert_nothing_registered(2);
         assert!(Registry::is_registered(&tss(3)));
 
         let weight = run_to_block(due + 1);
-        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(2, 2));
+        assert_eq!(weight, hook_weight_of(2, 2));
         assert_eq!(ServerCount::<Test>::get(), 0);
 
         // Nothing left: the hook only reads the queue bounds.
         let weight = run_to_block(due + 2);
-        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(0, 0));
+        assert_eq!(weight, hook_weight_of(0, 0));
     });
 }
 
@@ -594,7 +758,7 @@ fn block_hook_skips_entries_of_servers_already_gone() {
         take_hooks();
 
         let weight = run_to_block(1 + LEAVE_DELAY);
-        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(2, 1));
+        assert_eq!(weight, hook_weight_of(2, 1));
         assert_eq!(take_hooks(), vec![Hook::Removed(tss(2))], "stash 1 is not removed twice");
         assert_eq!(registry_events().len(), 1);
     });
@@ -649,7 +813,7 @@ fn purge_left_removes_after_the_delay() {
         );
         // The hook finds the queue entry stale and removes nothing more.
         let weight = run_to_block(2 + LEAVE_DELAY);
-        assert_eq!(weight, <() as crate::WeightInfo>::on_initialize(1, 0));
+        assert_eq!(weight, hook_weight_of(1, 0));
         assert!(take_hooks().is_empty());
     });
 }

@@ -5,11 +5,11 @@
 //! and a proof-size allowance from the items' `MaxEncodedLen`, and errs on the high side until
 //! the pallet is benchmarked with `frame-benchmarking`.
 //!
-//! Two costs are charged elsewhere or only approximately:
-//! - quote verification is added by the calls themselves from `VerifyAttestation::verify_weight`;
-//! - the `OnServerChange` listeners (pallet-backup) get a fixed allowance of
-//!   [`HOOK_READS`] reads and [`HOOK_WRITES`] writes per notification. A listener that does more
-//!   work per notification must bound it, or these numbers must grow.
+//! Two costs are not in these figures; the pallet adds them to each call's weight itself:
+//! - quote verification, from `VerifyAttestation::verify_weight`;
+//! - the `OnServerChange` listeners (pallet-backup), from the worst-case weight each listener
+//!   states per notification (`joined_weight`, `leaving_weight`, `removed_weight`); the block
+//!   hook adds `removed_weight` per server it removes.
 
 #![allow(unused_parens, unused_imports)]
 
@@ -19,34 +19,23 @@ use frame_support::{
     weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
 };
 
-/// Storage reads allowed for one `OnServerChange` notification.
-pub const HOOK_READS: u64 = 20;
-/// Storage writes allowed for one `OnServerChange` notification.
-pub const HOOK_WRITES: u64 = 20;
-/// Fixed compute allowance of a call (40 µs), hook notifications included.
+/// Fixed compute allowance of a call (40 µs), listener notifications excluded.
 const CALL_COMPUTE: u64 = 40_000_000;
 /// Proof size of one `ServerInfo` (quote up to 16 KiB, addresses, keys) plus its key.
 const SERVER_INFO_PROOF: u64 = 17_500;
 /// Proof size of a small map entry (account key + status / stash / block number).
 const SMALL_ENTRY_PROOF: u64 = 100;
-/// Proof size allowed for the listeners of one notification.
-const HOOK_PROOF: u64 = 20 * 200;
-
-fn hook(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(0, HOOK_PROOF).saturating_add(db.reads_writes(HOOK_READS, HOOK_WRITES))
-}
 
 /// Weight functions needed by `pallet-registry`.
 pub trait WeightInfo {
     /// `register`, without the quote check: reads Servers, StashOf, ServerCount, System.Account;
-    /// writes Servers, StashOf, ServerStatusOf, ServerCount, System.Account; one notification.
+    /// writes Servers, StashOf, ServerStatusOf, ServerCount, System.Account.
     fn register() -> Weight;
     /// `change_server_info`, without the quote check: reads Servers, ServerStatusOf, StashOf,
-    /// 2× System.Account; writes Servers, 2× StashOf, 2× ServerStatusOf, 2× System.Account;
-    /// two notifications.
+    /// 2× System.Account; writes Servers, 2× StashOf, 2× ServerStatusOf, 2× System.Account.
     fn change_server_info() -> Weight;
     /// `leave`: reads Servers, ServerStatusOf, LeaveQueueBounds; writes LeaveQueue,
-    /// LeaveQueueBounds, ServerStatusOf, LeavingSince; one notification.
+    /// LeaveQueueBounds, ServerStatusOf, LeavingSince.
     fn leave() -> Weight;
     /// `purge_left`: reads Servers, LeavingSince; then one removal.
     fn purge_left() -> Weight;
@@ -54,34 +43,30 @@ pub trait WeightInfo {
     fn remove() -> Weight;
     /// The block hook: reads LeaveQueueBounds; per processed entry reads LeaveQueue, Servers,
     /// LeavingSince and writes LeaveQueue; per removed server one removal; writes the bounds.
+    /// The pallet adds the listeners' `removed_weight` per removed server.
     fn on_initialize(processed: u32, removed: u32) -> Weight;
 }
 
 /// One server removal: writes Servers, StashOf, ServerStatusOf, LeavingSince, ServerCount,
-/// System.Account (read too), one notification.
+/// System.Account (read too); the `removed` notification is added by the pallet.
 fn removal(db: RuntimeDbWeight) -> Weight {
     Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
         .saturating_add(db.reads_writes(2, 6))
-        .saturating_add(hook(db))
 }
 
 fn register(db: RuntimeDbWeight) -> Weight {
     Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
         .saturating_add(db.reads_writes(4, 5))
-        .saturating_add(hook(db))
 }
 
 fn change_server_info(db: RuntimeDbWeight) -> Weight {
     Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 5 * SMALL_ENTRY_PROOF)
         .saturating_add(db.reads_writes(5, 7))
-        .saturating_add(hook(db))
-        .saturating_add(hook(db))
 }
 
 fn leave(db: RuntimeDbWeight) -> Weight {
     Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
         .saturating_add(db.reads_writes(3, 4))
-        .saturating_add(hook(db))
 }
 
 fn purge_left(db: RuntimeDbWeight) -> Weight {

@@ -8,6 +8,7 @@ use peerseal_attestation::{
 use std::sync::OnceLock;
 
 pub const ACCOUNT: [u8; 32] = [0xA1; 32];
+pub const STASH: [u8; 32] = [0xD4; 32];
 pub const X25519: [u8; 32] = [0xB2; 32];
 pub const NONCE: [u8; 32] = [0xC3; 32];
 pub const PEER_ID: &[u8] = b"\x00\x24\x08\x01\x12\x20peer-id-bytes-of-a-test-node....";
@@ -27,6 +28,7 @@ pub fn register_binding() -> Binding<'static> {
         context: QuoteContext::Register,
         account: &ACCOUNT,
         public_key: &X25519,
+        stash: Some(&STASH),
         peer_id: Some(PEER_ID),
         nonce: &NONCE,
     }
