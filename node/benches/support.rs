@@ -20,7 +20,13 @@ pub fn account(pair: &sr25519::Pair) -> AccountId {
 }
 
 /// SCALE bytes of a signed `transfer_keep_alive` from `from` with `nonce`.
-pub fn transfer(from: &sr25519::Pair, to: &AccountId, amount: u128, nonce: u32, genesis: Hash) -> Vec<u8> {
+pub fn transfer(
+    from: &sr25519::Pair,
+    to: &AccountId,
+    amount: u128,
+    nonce: u32,
+    genesis: Hash,
+) -> Vec<u8> {
     let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
         dest: MultiAddress::Id(to.clone()),
         value: amount,

@@ -1,0 +1,60 @@
+//! [`ChainApi`]: everything the TSS node needs from the chain, as a trait so the node's logic can
+//! be tested against an in-memory chain. `async-trait` (rather than native `async fn` in traits)
+//! because the node holds it as `Arc<dyn ChainApi>`, which native async traits do not allow.
+
+use subxt_signer::sr25519::Keypair;
+
+use crate::error::ChainError;
+use crate::types::{AccountId, Assignment, AttestationPolicy, BlockHash, ServerRecord};
+
+/// Reads and transactions against the peerseal chain. Reads are at the latest finalized block.
+/// Transactions are signed mortal, wait (bounded) for finalization, and return the hash of the
+/// finalized block that includes them.
+#[async_trait::async_trait]
+pub trait ChainApi: Send + Sync + 'static {
+    /// The registered server whose TSS account is `tss`, if any.
+    async fn server_by_tss(&self, tss: &AccountId) -> Result<Option<ServerRecord>, ChainError>;
+
+    /// Every registered server (active and leaving), ordered by TSS account.
+    async fn servers(&self) -> Result<Vec<ServerRecord>, ChainError>;
+
+    /// The attestation policy: accepted measurements, PCK mode and dev PCK allow-list.
+    async fn attestation_policy(&self) -> Result<AttestationPolicy, ChainError>;
+
+    /// `client`'s current backup assignment, if it recorded one.
+    async fn assignment(&self, client: &AccountId) -> Result<Option<Assignment>, ChainError>;
+
+    /// Providers `client` may choose at `epoch`, best first (the `BackupApi` runtime API:
+    /// active servers in rendezvous order, without `client` and without full providers).
+    async fn candidate_providers(
+        &self,
+        client: &AccountId,
+        epoch: u64,
+    ) -> Result<Vec<AccountId>, ChainError>;
+
+    /// `Backup.record_backup`, signed by the client's TSS account.
+    async fn record_backup(
+        &self,
+        signer: &Keypair,
+        epoch: u64,
+        threshold: u8,
+        providers: Vec<(AccountId, u8)>,
+        commitment: [u8; 32],
+    ) -> Result<BlockHash, ChainError>;
+
+    /// `Backup.confirm_backup`, signed by a provider's TSS account.
+    async fn confirm_backup(
+        &self,
+        signer: &Keypair,
+        client: &AccountId,
+        epoch: u64,
+    ) -> Result<BlockHash, ChainError>;
+
+    /// `Backup.report_recovery`, signed by the recovering client's TSS account.
+    async fn report_recovery(
+        &self,
+        signer: &Keypair,
+        provider: &AccountId,
+        epoch: u64,
+    ) -> Result<BlockHash, ChainError>;
+}

@@ -1,0 +1,145 @@
+//! The one error type of the crate, and the mapping of subxt's errors onto it. Messages carry
+//! chain data and RPC text only; no key material reaches this crate except signers, which are
+//! never formatted.
+
+use subxt::error::{
+    DispatchError, ExtrinsicError, TransactionEventsError, TransactionProgressError,
+    TransactionStatusError,
+};
+
+/// Why a chain operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The chain node could not be reached (or the connection was lost).
+    #[error("cannot connect to chain node at {url}: {reason}")]
+    Connect {
+        /// The endpoint.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A JSON-RPC call failed.
+    #[error("chain RPC failed: {0}")]
+    Rpc(String),
+    /// Chain data did not decode as the expected peerseal type (or exceeded its size bound).
+    #[error("cannot decode chain data: {0}")]
+    Decode(String),
+    /// The transaction was included but its dispatch failed. For module errors `pallet` and
+    /// `error` are the pallet and error variant names (e.g. `Backup`, `StaleEpoch`); other
+    /// dispatch errors have `pallet` = `Runtime` and the `DispatchError` variant as `error`.
+    #[error("transaction failed in dispatch: {pallet}::{error}")]
+    Dispatch {
+        /// Pallet name, or `Runtime`.
+        pallet: String,
+        /// Error variant name.
+        error: String,
+    },
+    /// The node refused the transaction before inclusion (bad nonce, cannot pay fees, stale
+    /// mortality...). An unfunded TSS account whose feeless call fails the pallet's checks
+    /// lands here, because the checks then run as a fee-paying call's validity.
+    #[error("transaction rejected by the node: {0}")]
+    Invalid(String),
+    /// The chain behind the endpoint is not the one this client started on (genesis changed).
+    #[error("genesis hash changed from {expected} to {found}: a different chain")]
+    ChainChanged {
+        /// Genesis hash first seen, hex.
+        expected: String,
+        /// Genesis hash now, hex.
+        found: String,
+    },
+    /// An operation did not finish in its time bound.
+    #[error("timed out: {0}")]
+    Timeout(String),
+}
+
+impl ChainError {
+    /// True when the error means the connection is gone and a reconnect may help.
+    pub fn is_connection(&self) -> bool {
+        matches!(self, ChainError::Connect { .. } | ChainError::Timeout(_))
+    }
+
+    pub(crate) fn rpc(error: impl core::fmt::Display) -> Self {
+        ChainError::Rpc(error.to_string())
+    }
+}
+
+/// A runtime dispatch error as pallet and error names.
+pub(crate) fn dispatch(error: DispatchError) -> ChainError {
+    match error {
+        DispatchError::Module(module) => match module.details() {
+            Ok(details) => ChainError::Dispatch {
+                pallet: details.pallet.name().to_string(),
+                error: details.variant.name.clone(),
+            },
+            Err(_) => ChainError::Dispatch {
+                pallet: format!("pallet#{}", module.pallet_index()),
+                error: format!("error#{}", module.error_index()),
+            },
+        },
+        other => {
+            // The Debug form of the non-module variants is their name (with a nested reason
+            // for Token/Arithmetic/Transactional), which is what a caller matches on.
+            ChainError::Dispatch { pallet: "Runtime".into(), error: format!("{other:?}") }
+        }
+    }
+}
+
+fn status(error: TransactionStatusError) -> ChainError {
+    match error {
+        TransactionStatusError::Invalid(message) | TransactionStatusError::Dropped(message) => {
+            ChainError::Invalid(message)
+        }
+        other => ChainError::rpc(other),
+    }
+}
+
+/// Errors of creating, signing and submitting a transaction.
+pub(crate) fn submit(error: ExtrinsicError) -> ChainError {
+    match error {
+        ExtrinsicError::ErrorSubmittingTransaction(backend) => {
+            match user_error(&backend) {
+                // The node answers an invalid transaction with a JSON-RPC error at submission
+                // (code 1010, "Invalid Transaction"; 1011/1012 are unknown/pool errors).
+                Some((code, message)) if (1010..=1019).contains(&code) => {
+                    ChainError::Invalid(message)
+                }
+                _ => ChainError::rpc(backend),
+            }
+        }
+        ExtrinsicError::TransactionStatusError(e) => status(e),
+        other => ChainError::rpc(other),
+    }
+}
+
+fn user_error(error: &subxt::error::BackendError) -> Option<(i32, String)> {
+    match error {
+        subxt::error::BackendError::Rpc(subxt::error::RpcError::ClientError(
+            subxt::rpcs::Error::User(user),
+        )) => {
+            let mut message = user.message.clone();
+            if let Some(data) = &user.data {
+                message.push_str(": ");
+                message.push_str(data.get());
+            }
+            Some((user.code, message))
+        }
+        _ => None,
+    }
+}
+
+/// Errors while waiting for a submitted transaction to be finalized.
+pub(crate) fn progress(error: TransactionProgressError) -> ChainError {
+    match error {
+        TransactionProgressError::TransactionStatusError(e) => status(e),
+        other => ChainError::rpc(other),
+    }
+}
+
+/// Errors while checking the finalized transaction's events.
+pub(crate) fn events(error: TransactionEventsError) -> ChainError {
+    match error {
+        TransactionEventsError::ExtrinsicFailed(e) => dispatch(e),
+        other => ChainError::rpc(other),
+    }
+}

@@ -1,0 +1,408 @@
+//! peerseal-chain against a real dev chain (`peerseal-node --dev`) on loopback: reads of the
+//! registry, policy, assignments and candidate providers; the backup transactions signed by
+//! unfunded dev TSS accounts; dispatch and validity errors; governance removal seen as events
+//! of finalized blocks; and the finalized-block stream across a chain-node restart.
+
+// Integration tests: fixtures and helpers fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::future::Future;
+use std::time::Duration;
+
+use common::Node;
+use futures::StreamExt;
+use peerseal_chain::{
+    AccountId, Assignment, ChainApi, ChainClient, ChainError, ChainEvent, FinalizedBlock,
+    ServerState,
+};
+use peerseal_devkeys::{dev_identity, DevIdentity};
+use subxt::dynamic::Value;
+use subxt::{OnlineClient, PolkadotConfig};
+use subxt_signer::sr25519::{dev, Keypair};
+use subxt_signer::SecretUri;
+
+/// Bound of every step that waits on the chain.
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn bounded<T>(what: &str, work: impl Future<Output = T>) -> T {
+    tokio::time::timeout(LIMIT, work).await.unwrap_or_else(|_| panic!("{what} timed out"))
+}
+
+fn id(name: &str) -> DevIdentity {
+    dev_identity(name).unwrap()
+}
+
+fn tss_key(name: &str) -> Keypair {
+    let uri: SecretUri = id(name).tss_uri.parse().unwrap();
+    Keypair::from_uri(&uri).unwrap()
+}
+
+async fn connect(node: &Node) -> ChainClient {
+    bounded("connect", ChainClient::connect(&node.url)).await.unwrap()
+}
+
+/// Pulls finalized blocks until `found` picks something out of one, bounded.
+async fn wait_for_event<S, T>(
+    stream: &mut S,
+    mut found: impl FnMut(&ChainEvent) -> Option<T>,
+) -> (FinalizedBlock, T)
+where
+    S: futures::Stream<Item = Result<FinalizedBlock, ChainError>> + Unpin,
+{
+    bounded("waiting for an event", async {
+        loop {
+            let block = stream.next().await.expect("stream ended").expect("block");
+            if let Some(hit) = block.events.iter().find_map(&mut found) {
+                return (block, hit);
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_dev_servers_policy_and_candidates() {
+    let node = Node::start(&["--dev", "--block-time", "300"]);
+    let client = connect(&node).await;
+
+    let servers = bounded("servers", client.servers()).await.unwrap();
+    let mut expected: Vec<DevIdentity> = peerseal_devkeys::dev_servers();
+    expected.sort_by_key(|id| id.tss_account);
+    assert_eq!(servers.len(), 4);
+    for (server, id) in servers.iter().zip(&expected) {
+        assert_eq!(server.tss_account, id.tss_account, "{}", id.name);
+        assert_eq!(server.stash, id.stash_account, "{}", id.name);
+        assert_eq!(server.x25519_public_key, id.x25519_public, "{}", id.name);
+        assert_eq!(server.peer_id, id.peer_id, "{}", id.name);
+        assert_eq!(server.quote, peerseal_devkeys::dev_registration_quote(id), "{}", id.name);
+        assert_eq!(server.multiaddrs.len(), 1, "{}", id.name);
+        // The binary multiaddr ends with the peer id (`/p2p/<id>`).
+        assert!(server.multiaddrs[0].ends_with(&id.peer_id), "{}", id.name);
+        assert_eq!(server.status, ServerState::Active);
+    }
+
+    let bob = id("bob");
+    let by_tss = bounded("server_by_tss", client.server_by_tss(&bob.tss_account)).await.unwrap();
+    let listed = servers.iter().find(|s| s.tss_account == bob.tss_account).unwrap();
+    assert_eq!(by_tss.as_ref(), Some(listed));
+    // A stash is not a TSS account; an unknown account is nobody.
+    assert_eq!(client.server_by_tss(&bob.stash_account).await.unwrap(), None);
+    assert_eq!(client.server_by_tss(&[0xAB; 32]).await.unwrap(), None);
+
+    let policy = bounded("policy", client.attestation_policy()).await.unwrap();
+    assert_eq!(policy.accepted_measurements, vec![peerseal_attestation::mock_measurement()]);
+    assert_eq!(policy.pck_mode, peerseal_attestation::PckMode::Dev);
+    assert_eq!(policy.allowed_mock_pcks, vec![peerseal_attestation::dev_mock_pck()]);
+
+    // Candidates: the runtime's rendezvous order over the active servers, without the client.
+    let alice = id("alice").tss_account;
+    let active: Vec<AccountId> =
+        servers.iter().filter(|s| s.status == ServerState::Active).map(|s| s.tss_account).collect();
+    for epoch in [1u64, 2, 77] {
+        let candidates =
+            bounded("candidates", client.candidate_providers(&alice, epoch)).await.unwrap();
+        assert_eq!(candidates.len(), 3);
+        assert!(!candidates.contains(&alice));
+        assert_eq!(candidates, peerseal_primitives::rendezvous::order(&alice, &active, epoch));
+    }
+
+    // Nothing recorded yet.
+    assert_eq!(client.assignment(&alice).await.unwrap(), None);
+    // Finalization moves on (300 ms blocks).
+    let before = client.finalized_number().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(client.finalized_number().await.unwrap() > before);
+}
+
+/// The `call` extrinsic in block `hash` carries a mortal era of the client's period.
+async fn assert_signed_mortal(url: &str, hash: [u8; 32], call: &str) {
+    use subxt::config::transaction_extensions::CheckMortality;
+    let api: OnlineClient<PolkadotConfig> =
+        bounded("subxt connect", OnlineClient::from_insecure_url(url)).await.unwrap();
+    let at = api.at_block(subxt::utils::H256(hash)).await.unwrap();
+    let extrinsics = at.extrinsics().fetch().await.unwrap();
+    let ext = extrinsics
+        .iter()
+        .map(|e| e.unwrap())
+        .find(|e| e.pallet_name() == "Backup" && e.call_name() == call)
+        .expect("the transaction is in the block it was reported in");
+    let era = ext
+        .transaction_extensions()
+        .expect("signed")
+        .find::<CheckMortality<PolkadotConfig>>()
+        .expect("has CheckMortality")
+        .unwrap();
+    match era {
+        subxt::utils::Era::Mortal { period, .. } => {
+            assert_eq!(period, peerseal_chain::TX_MORTALITY_BLOCKS)
+        }
+        other => panic!("{call} was signed {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_transactions_by_unfunded_tss_accounts() {
+    let node = Node::start(&["--dev", "--block-time", "300"]);
+    let client = connect(&node).await;
+    let mut blocks = Box::pin(client.finalized_blocks());
+    let (alice, bob, charlie) = (id("alice"), id("bob"), id("charlie"));
+
+    // Alice (an unfunded TSS account: the call is feeless) records a 2-of-2 backup.
+    let providers = vec![(bob.tss_account, 1u8), (charlie.tss_account, 2u8)];
+    let included = bounded(
+        "record_backup",
+        client.record_backup(&tss_key("alice"), 1, 2, providers.clone(), [7u8; 32]),
+    )
+    .await
+    .unwrap();
+    assert_signed_mortal(&node.url, included, "record_backup").await;
+    let assignment = client.assignment(&alice.tss_account).await.unwrap();
+    assert_eq!(
+        assignment,
+        Some(Assignment { epoch: 1, threshold: 2, providers, commitment: [7u8; 32], stale: false })
+    );
+
+    // Charlie also backs up to Bob, so Bob confirms two clients at the same time: two
+    // concurrent transactions of one signer need consecutive nonces.
+    bounded(
+        "record_backup",
+        client.record_backup(&tss_key("charlie"), 5, 1, vec![(bob.tss_account, 1)], [9u8; 32]),
+    )
+    .await
+    .unwrap();
+    let bob_key = tss_key("bob");
+    let (a, c) = bounded("two confirms", async {
+        tokio::join!(
+            client.confirm_backup(&bob_key, &alice.tss_account, 1),
+            client.confirm_backup(&bob_key, &charlie.tss_account, 5)
+        )
+    })
+    .await;
+    a.unwrap();
+    c.unwrap();
+    assert_eq!(client.confirmations(&alice.tss_account).await.unwrap(), vec![bob.tss_account]);
+    assert_eq!(client.confirmations(&charlie.tss_account).await.unwrap(), vec![bob.tss_account]);
+
+    bounded("report_recovery", client.report_recovery(&tss_key("alice"), &charlie.tss_account, 1))
+        .await
+        .unwrap();
+
+    // The same story, in order, on the finalized-block stream.
+    let (_, epoch) = wait_for_event(&mut blocks, |e| match e {
+        ChainEvent::BackupRecorded { client, epoch } if *client == alice.tss_account => {
+            Some(*epoch)
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(epoch, 1);
+    wait_for_event(&mut blocks, |e| match e {
+        ChainEvent::BackupConfirmed { client, provider, epoch: 1 }
+            if *client == alice.tss_account && *provider == bob.tss_account =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    wait_for_event(&mut blocks, |e| match e {
+        ChainEvent::KeyRecovered { client, provider, epoch: 1 }
+            if *client == alice.tss_account && *provider == charlie.tss_account =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_transactions_come_back_typed() {
+    let node = Node::start(&["--dev", "--block-time", "300"]);
+    let client = connect(&node).await;
+    let bob = id("bob");
+
+    // The funded stash //Alice is not a registered TSS server: it pays the fee, the call is
+    // dispatched and fails in the backup pallet.
+    let err = bounded(
+        "record_backup by a stash",
+        client.record_backup(&dev::alice(), 1, 1, vec![(bob.tss_account, 1)], [1u8; 32]),
+    )
+    .await
+    .unwrap_err();
+    match err {
+        ChainError::Dispatch { pallet, error } => {
+            assert_eq!((pallet.as_str(), error.as_str()), ("Backup", "NotRegistered"));
+        }
+        other => panic!("expected a dispatch error, got {other:?}"),
+    }
+
+    // An unfunded TSS account whose call fails the checks is not feeless, cannot pay, and is
+    // refused before inclusion.
+    let alice = id("alice");
+    let err = bounded(
+        "record_backup naming itself",
+        client.record_backup(&tss_key("alice"), 1, 1, vec![(alice.tss_account, 1)], [1u8; 32]),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ChainError::Invalid(_)), "{err:?}");
+
+    // Confirming a backup that does not exist, by a funded account: dispatch error again.
+    let err = bounded(
+        "confirm_backup without assignment",
+        client.confirm_backup(&dev::bob(), &alice.tss_account, 1),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, ChainError::Dispatch { pallet, error } if pallet == "Backup" && error == "NotRegistered"),
+        "{err:?}"
+    );
+}
+
+/// `Sudo.sudo(Registry.remove { stash })`, signed by //Alice (the dev sudo key).
+async fn governance_remove(url: &str, stash: AccountId) {
+    let api: OnlineClient<PolkadotConfig> =
+        bounded("subxt connect", OnlineClient::from_insecure_url(url)).await.unwrap();
+    let remove = Value::unnamed_variant(
+        "Registry",
+        [Value::named_variant("remove", [("stash", Value::from_bytes(stash))])],
+    );
+    let sudo = subxt::dynamic::transaction("Sudo", "sudo", (remove,));
+    let events = bounded("sudo remove", async {
+        api.tx()
+            .await
+            .unwrap()
+            .sign_and_submit_then_watch_default(&sudo, &dev::alice())
+            .await
+            .unwrap()
+            .wait_for_finalized_success()
+            .await
+            .unwrap()
+    })
+    .await;
+    assert!(
+        events.iter().any(|e| {
+            let e = e.unwrap();
+            e.pallet_name() == "Registry" && e.event_name() == "ServerRemoved"
+        }),
+        "sudo call did not remove the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn governance_removal_reaches_the_client_as_provider_left() {
+    let node = Node::start(&["--dev", "--block-time", "300"]);
+    let client = connect(&node).await;
+    let (alice, bob) = (id("alice"), id("bob"));
+    bounded(
+        "record_backup",
+        client.record_backup(&tss_key("alice"), 1, 1, vec![(bob.tss_account, 1)], [3u8; 32]),
+    )
+    .await
+    .unwrap();
+
+    let mut blocks = Box::pin(client.finalized_blocks());
+    governance_remove(&node.url, bob.stash_account).await;
+
+    let (block, clients) = wait_for_event(&mut blocks, |e| match e {
+        ChainEvent::ProviderLeft { provider, clients } if *provider == bob.tss_account => {
+            Some(clients.clone())
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(clients, vec![alice.tss_account]);
+    assert!(block.events.contains(&ChainEvent::ServerRemoved {
+        stash: bob.stash_account,
+        tss_account: bob.tss_account
+    }));
+
+    // The chain state agrees: stale assignment, three servers, Bob no longer a candidate.
+    let assignment = client.assignment(&alice.tss_account).await.unwrap().unwrap();
+    assert!(assignment.stale);
+    let servers = client.servers().await.unwrap();
+    assert_eq!(servers.len(), 3);
+    assert!(servers.iter().all(|s| s.tss_account != bob.tss_account));
+    assert_eq!(client.server_by_tss(&bob.tss_account).await.unwrap(), None);
+    let candidates = client.candidate_providers(&alice.tss_account, 2).await.unwrap();
+    assert_eq!(candidates.len(), 2);
+    assert!(!candidates.contains(&bob.tss_account));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalized_blocks_continue_across_a_node_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("chain");
+    let base = base.to_str().unwrap();
+    let port = common::free_port().to_string();
+    let args = ["--dev", "--base-path", base, "--rpc-port", &port, "--block-time", "200"];
+
+    let node = Node::start(&args);
+    let client = connect(&node).await;
+    let mut blocks = Box::pin(client.finalized_blocks());
+    let mut seen: Vec<FinalizedBlock> = Vec::new();
+    bounded("blocks before the restart", async {
+        while seen.len() < 4 {
+            seen.push(blocks.next().await.unwrap().unwrap());
+        }
+    })
+    .await;
+
+    // Kill the node, let blocks that would have come pass, and start it again on the same
+    // state and port. The stream keeps being polled meanwhile (it must not end or fail).
+    node.kill();
+    let down = tokio::spawn(async { tokio::time::sleep(Duration::from_secs(2)).await });
+    let polled_while_down = tokio::time::timeout(Duration::from_millis(1500), blocks.next()).await;
+    match polled_while_down {
+        Err(_) => {}
+        // Blocks finalized before the kill may still be delivered; nothing else.
+        Ok(Some(Ok(block))) => seen.push(block),
+        Ok(other) => panic!("stream yielded {other:?} while the node was down"),
+    }
+    down.await.unwrap();
+    let last_before = seen.last().unwrap().number;
+    let node = Node::start(&args);
+
+    bounded("blocks after the restart", async {
+        while seen.last().unwrap().number < last_before + 8 {
+            seen.push(blocks.next().await.unwrap().unwrap());
+        }
+    })
+    .await;
+    for pair in seen.windows(2) {
+        assert_eq!(pair[1].number, pair[0].number + 1, "gap or repeat: {pair:?}");
+    }
+
+    // The delivered hashes are the chain's (old blocks survived the restart).
+    let api: OnlineClient<PolkadotConfig> =
+        bounded("subxt connect", OnlineClient::from_insecure_url(&node.url)).await.unwrap();
+    for block in [&seen[0], seen.last().unwrap()] {
+        let at = api.at_block(block.number).await.unwrap();
+        assert_eq!(at.block_hash().0, block.hash, "block {}", block.number);
+    }
+
+    // Resuming from an old block number replays exactly the blocks delivered live.
+    let mut replay = Box::pin(client.finalized_blocks_from(seen[0].number));
+    bounded("replay from an old block", async {
+        for expected in &seen {
+            assert_eq!(&replay.next().await.unwrap().unwrap(), expected);
+        }
+    })
+    .await;
+
+    // The query client reconnects too.
+    assert_eq!(bounded("servers after restart", client.servers()).await.unwrap().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_to_nothing_fails_in_bounded_time() {
+    let port = common::free_port();
+    let started = std::time::Instant::now();
+    let err = ChainClient::connect(&format!("ws://127.0.0.1:{port}")).await.unwrap_err();
+    assert!(matches!(err, ChainError::Connect { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}

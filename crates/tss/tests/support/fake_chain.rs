@@ -1,0 +1,105 @@
+//! An in-memory `ChainApi` for tests of `Provider::handle` that need no chain process: a
+//! registry of dev servers, a policy, and a switch that makes every call fail.
+
+use async_trait::async_trait;
+use peerseal_chain::{
+    AccountId, Assignment, AttestationPolicy, BlockHash, ChainApi, ChainError, ServerRecord,
+    ServerState,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+pub struct FakeChain {
+    pub servers: Mutex<Vec<ServerRecord>>,
+    pub policy: Mutex<AttestationPolicy>,
+    pub down: AtomicBool,
+}
+
+impl FakeChain {
+    /// Alice..Dave registered as in the dev genesis, the dev attestation policy.
+    pub fn dev() -> FakeChain {
+        let servers = peerseal_devkeys::dev_servers()
+            .into_iter()
+            .map(|id| ServerRecord {
+                stash: id.stash_account,
+                tss_account: id.tss_account,
+                x25519_public_key: id.x25519_public,
+                peer_id: id.peer_id.clone(),
+                multiaddrs: vec![],
+                quote: peerseal_devkeys::dev_registration_quote(&id),
+                status: ServerState::Active,
+            })
+            .collect();
+        FakeChain {
+            servers: Mutex::new(servers),
+            policy: Mutex::new(AttestationPolicy {
+                accepted_measurements: vec![peerseal_attestation::mock_measurement()],
+                pck_mode: peerseal_attestation::PckMode::Dev,
+                allowed_mock_pcks: vec![peerseal_attestation::dev_mock_pck()],
+            }),
+            down: AtomicBool::new(false),
+        }
+    }
+
+    fn check(&self) -> Result<(), ChainError> {
+        if self.down.load(Ordering::Relaxed) {
+            Err(ChainError::Rpc("fake chain is down".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl ChainApi for FakeChain {
+    async fn server_by_tss(&self, tss: &AccountId) -> Result<Option<ServerRecord>, ChainError> {
+        self.check()?;
+        Ok(self.servers.lock().unwrap().iter().find(|s| &s.tss_account == tss).cloned())
+    }
+    async fn servers(&self) -> Result<Vec<ServerRecord>, ChainError> {
+        self.check()?;
+        Ok(self.servers.lock().unwrap().clone())
+    }
+    async fn attestation_policy(&self) -> Result<AttestationPolicy, ChainError> {
+        self.check()?;
+        Ok(self.policy.lock().unwrap().clone())
+    }
+    async fn assignment(&self, _client: &AccountId) -> Result<Option<Assignment>, ChainError> {
+        self.check()?;
+        Ok(None)
+    }
+    async fn candidate_providers(
+        &self,
+        _client: &AccountId,
+        _epoch: u64,
+    ) -> Result<Vec<AccountId>, ChainError> {
+        self.check()?;
+        Ok(vec![])
+    }
+    async fn record_backup(
+        &self,
+        _signer: &subxt_signer::sr25519::Keypair,
+        _epoch: u64,
+        _threshold: u8,
+        _providers: Vec<(AccountId, u8)>,
+        _commitment: [u8; 32],
+    ) -> Result<BlockHash, ChainError> {
+        Err(ChainError::Rpc("fake chain takes no transactions".into()))
+    }
+    async fn confirm_backup(
+        &self,
+        _signer: &subxt_signer::sr25519::Keypair,
+        _client: &AccountId,
+        _epoch: u64,
+    ) -> Result<BlockHash, ChainError> {
+        Err(ChainError::Rpc("fake chain takes no transactions".into()))
+    }
+    async fn report_recovery(
+        &self,
+        _signer: &subxt_signer::sr25519::Keypair,
+        _provider: &AccountId,
+        _epoch: u64,
+    ) -> Result<BlockHash, ChainError> {
+        Err(ChainError::Rpc("fake chain takes no transactions".into()))
+    }
+}

@@ -1,0 +1,254 @@
+//! Test fixtures: a real dev chain node process, dev providers listening on their on-chain
+//! ports, and a client with an ephemeral libp2p identity.
+//!
+//! The dev genesis registers Alice..Dave with multiaddrs on 127.0.0.1:30401..30404, so test
+//! providers listen exactly there (no chain update needed, and dialling uses the real on-chain
+//! addresses). Because those ports are fixed, tests that bind them take [`serial`] first.
+// Test support: failing loudly on a broken fixture is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+pub mod fake_chain;
+
+use peerseal::held::HeldShares;
+use peerseal::network::{self, NetworkConfig, NetworkHandle};
+use peerseal::{BackupClient, ClientConfig, NodeKeys, Provider, ProviderConfig, TxSubmitter};
+use peerseal_chain::{ChainApi, ChainClient};
+use peerseal_kvdb::{DbKey, Store};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Held while a test binds the fixed dev ports.
+pub struct PortsGuard {
+    _in_process: tokio::sync::MutexGuard<'static, ()>,
+    _across_processes: std::fs::File,
+}
+
+/// Tests binding the fixed dev ports run one at a time: within this binary (a mutex) and across
+/// processes (an exclusive lock on a file in the temp dir; nextest runs every test in its own
+/// process, and two `cargo test` runs may overlap).
+pub async fn serial() -> PortsGuard {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let in_process = LOCK.lock().await;
+    let file = tokio::task::spawn_blocking(|| {
+        let path = std::env::temp_dir().join("peerseal-dev-p2p-ports.lock");
+        let file = std::fs::File::options().create(true).truncate(false).write(true).open(path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .expect("lock task")
+    .expect("lock the dev ports file");
+    PortsGuard { _in_process: in_process, _across_processes: file }
+}
+
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// The `peerseal-node` binary next to this test's target directory.
+fn node_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("PEERSEAL_NODE_BIN") {
+        return PathBuf::from(path);
+    }
+    // target/<profile>/deps/<test-binary> → target/<profile>/peerseal-node
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("peerseal-node");
+    assert!(
+        path.exists(),
+        "{} not found: build it first with `cargo build -p peerseal-node` (same target dir), \
+         or set PEERSEAL_NODE_BIN",
+        path.display()
+    );
+    path
+}
+
+/// A dev chain node process, killed on drop.
+pub struct ChainNode {
+    child: Child,
+    pub url: String,
+}
+
+impl ChainNode {
+    pub fn start() -> ChainNode {
+        let mut child = Command::new(node_binary())
+            .args(["--dev", "--rpc-port", "0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("RPC listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(60)).expect("chain node did not start");
+        ChainNode { child, url }
+    }
+
+    pub async fn client(&self) -> Arc<dyn ChainApi> {
+        Arc::new(ChainClient::connect(&self.url).await.unwrap())
+    }
+}
+
+impl Drop for ChainNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A dev identity serving as provider on its on-chain port, with a persistent store.
+pub struct ProviderNode {
+    pub name: &'static str,
+    pub keys: NodeKeys,
+    pub provider: Provider,
+    pub network: NetworkHandle,
+    tasks: Vec<JoinHandle<()>>,
+    pub dir: Arc<tempfile::TempDir>,
+    pub db_key: DbKey,
+}
+
+impl ProviderNode {
+    pub async fn start(name: &'static str, chain: Arc<dyn ChainApi>) -> ProviderNode {
+        Self::start_with(name, chain, ProviderConfig::default(), None).await
+    }
+
+    /// Starts (or restarts, given the previous node's dir and key) the provider `name`.
+    pub async fn start_with(
+        name: &'static str,
+        chain: Arc<dyn ChainApi>,
+        config: ProviderConfig,
+        previous: Option<(Arc<tempfile::TempDir>, DbKey)>,
+    ) -> ProviderNode {
+        let keys = NodeKeys::dev(name).unwrap();
+        let id = peerseal_devkeys::dev_identity(name).unwrap();
+        let (dir, db_key, store) = match previous {
+            Some((dir, key)) => {
+                let store = Store::open(dir.path().join("db"), &key).unwrap();
+                (dir, key, store)
+            }
+            None => {
+                let dir = Arc::new(tempfile::tempdir().unwrap());
+                let key = DbKey::generate().unwrap();
+                let store = Store::create(dir.path().join("db"), &key).unwrap();
+                (dir, key, store)
+            }
+        };
+        let held = HeldShares::open(&store).unwrap();
+        let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
+        let provider = Provider::new(keys.clone(), chain, held, tx, config);
+        let listen = format!("/ip4/127.0.0.1/tcp/{}", id.p2p_port).parse().unwrap();
+        let mut net_config = NetworkConfig { listen: vec![listen], ..NetworkConfig::default() };
+        net_config.request_timeout = Duration::from_secs(10);
+        // A just-stopped listener may linger briefly in the kernel; retry the bind.
+        let mut attempt = 0;
+        let (network, inbound, net_task) = loop {
+            match network::start(keys.libp2p.clone(), net_config.clone()).await {
+                Ok(started) => break started,
+                Err(e) if attempt < 20 => {
+                    attempt += 1;
+                    tracing::debug!("bind retry: {e}");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("provider {name} cannot listen: {e}"),
+            }
+        };
+        let serve_task = provider.serve(inbound.unwrap());
+        ProviderNode {
+            name,
+            keys,
+            provider,
+            network,
+            tasks: vec![net_task, serve_task],
+            dir,
+            db_key,
+        }
+    }
+
+    pub fn account(&self) -> peerseal_protocol::AccountId {
+        self.keys.account()
+    }
+
+    /// Stops serving and closes the store; returns what a restart needs.
+    pub async fn stop(self) -> (Arc<tempfile::TempDir>, DbKey) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let ProviderNode { dir, db_key, provider, network, .. } = self;
+        drop(provider);
+        drop(network);
+        // Give aborted handler tasks a moment to drop their store handles.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        (dir, db_key)
+    }
+}
+
+/// Starts providers for `names`.
+pub async fn start_providers(
+    names: &[&'static str],
+    chain: &Arc<dyn ChainApi>,
+) -> Vec<ProviderNode> {
+    let mut out = Vec::new();
+    for name in names {
+        out.push(ProviderNode::start(name, chain.clone()).await);
+    }
+    out
+}
+
+/// A client network with an ephemeral identity (as a restarting node has before it recovers).
+pub async fn client_network() -> (NetworkHandle, JoinHandle<()>) {
+    let config = NetworkConfig {
+        listen: vec![],
+        serve: false,
+        request_timeout: Duration::from_secs(10),
+        ..NetworkConfig::default()
+    };
+    let (handle, _, task) =
+        network::start(libp2p::identity::Keypair::generate_ed25519(), config).await.unwrap();
+    (handle, task)
+}
+
+/// A backup client for `chain` with fast backoff (tests should not wait long on dead peers).
+pub async fn backup_client(
+    chain: &Arc<dyn ChainApi>,
+    threshold: u8,
+    providers: Option<u8>,
+) -> (BackupClient, JoinHandle<()>) {
+    let (network, task) = client_network().await;
+    let config = ClientConfig {
+        threshold,
+        providers,
+        attempts_per_provider: 2,
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+    };
+    (BackupClient::new(network, chain.clone(), config), task)
+}
+
+/// Alice's transaction submitter (the client in these tests).
+pub fn alice_tx(chain: &Arc<dyn ChainApi>) -> TxSubmitter {
+    TxSubmitter::new(chain.clone(), NodeKeys::dev("alice").unwrap().signer)
+}
+
+/// Runs `fut` with a time bound, so a hang is a failure rather than a stuck CI job.
+pub async fn bounded<T>(secs: u64, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), fut).await.expect("test step timed out")
+}
