@@ -7,7 +7,6 @@
 // A benchmark that cannot set up its fixture has nothing to measure: failing loudly is right.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-#[path = "support.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! Signed dev transfers built with the runtime's own types, as any Substrate client signs them
 //! (immortal era, no tip), for the node benchmarks.
 #![allow(dead_code)]
+// Benchmark fixtures: a failed set-up step should fail loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use codec::Encode;
 use peerseal_node::types::Hash;
