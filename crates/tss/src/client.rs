@@ -199,6 +199,27 @@ impl BackupClient {
         key: &DbKey,
         epoch: u64,
     ) -> Result<BackupReport, ClientError> {
+        let report = self.store_shares(tx, key, epoch).await?;
+        tx.record_backup(epoch, report.threshold, report.providers.clone(), report.commitment)
+            .await?;
+        tracing::info!(
+            epoch,
+            threshold = report.threshold,
+            providers = report.providers.len(),
+            "backup recorded on chain"
+        );
+        Ok(report)
+    }
+
+    /// The first half of [`BackupClient::backup`]: deals `key` at `epoch` and stores the shares
+    /// with providers, without recording anything on chain (a key rotation records only after
+    /// its commit point; see the node's rotation).
+    pub async fn store_shares(
+        &self,
+        tx: &TxSubmitter,
+        key: &DbKey,
+        epoch: u64,
+    ) -> Result<BackupReport, ClientError> {
         let account = tx.account();
         let servers = endpoints(&self.chain.servers().await?);
         let candidates: Vec<Endpoint> = self
@@ -242,8 +263,6 @@ impl BackupClient {
             });
         }
         let commitment = key_commitment(&account, epoch, key.expose_secret());
-        tx.record_backup(epoch, threshold, assigned.clone(), commitment).await?;
-        tracing::info!(epoch, threshold, providers = assigned.len(), "backup recorded on chain");
         Ok(BackupReport { epoch, threshold, providers: assigned, commitment, failures })
     }
 

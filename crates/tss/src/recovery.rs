@@ -89,6 +89,21 @@ impl BackupClient {
     ) -> Result<Recovered, RecoveryError> {
         let assignment =
             self.chain.assignment(&account.0).await?.ok_or(RecoveryError::NoAssignment)?;
+        self.recover_assignment(account, &assignment, quotes).await
+    }
+
+    /// Recovers the key of `assignment`, which need not be the one on chain: a node whose key
+    /// rotation was interrupted after its commit point but before its on-chain record takes
+    /// the new epoch's providers and commitment from its recovery file. Provider endpoints
+    /// still come from the chain's registry; the key is accepted only if it matches
+    /// `assignment.commitment`.
+    pub async fn recover_assignment(
+        &self,
+        account: &AccountId,
+        assignment: &Assignment,
+        quotes: Arc<dyn QuoteProvider>,
+    ) -> Result<Recovered, RecoveryError> {
+        let assignment = assignment.clone();
         let servers = endpoints(&self.chain.servers().await?);
         let threshold = assignment.threshold;
         let mut received: Vec<Received> = Vec::new();

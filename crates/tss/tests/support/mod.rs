@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 pub mod fake_chain;
+pub mod process;
 
 use peerseal::held::HeldShares;
 use peerseal::network::{self, NetworkConfig, NetworkHandle};
@@ -56,7 +57,7 @@ pub fn init_tracing() {
 }
 
 /// The `peerseal-node` binary next to this test's target directory.
-fn node_binary() -> PathBuf {
+pub fn node_binary() -> PathBuf {
     if let Ok(path) = std::env::var("PEERSEAL_NODE_BIN") {
         return PathBuf::from(path);
     }
