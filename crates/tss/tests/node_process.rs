@@ -1,7 +1,8 @@
 //! The `peerseal` binary end to end: a real dev chain process and dev TSS nodes as separate
 //! processes on loopback. A node killed with SIGKILL recovers its key from its providers and
 //! reads back what it wrote before; a node whose store is corrupted or foreign reports a clear
-//! reason and leaves every file byte-identical.
+//! reason and leaves every file byte-identical. No file any node wrote (stores, recovery files,
+//! logs) holds a database key or an identity secret, raw or in hex.
 // Integration tests: fixtures and helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -157,6 +158,89 @@ async fn corrupted_or_foreign_store_fails_clearly_and_stays_byte_identical() {
     assert!(reason.contains("does not open this store"), "{reason}");
     node.kill();
     assert!(snapshot(&dir) == before, "a foreign store was modified");
+}
+
+/// Every place `needle` occurs, raw or as lower-case hex, in the files of `files`.
+fn occurrences(
+    files: &std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
+    needle: &[u8],
+) -> Vec<String> {
+    let hex = peerseal::recovery_file::hex(needle).into_bytes();
+    let mut found = Vec::new();
+    for (path, bytes) in files {
+        for (form, pattern) in [("raw", needle), ("hex", &hex[..])] {
+            if bytes.windows(pattern.len()).any(|w| w == pattern) {
+                found.push(format!("{} ({form})", path.display()));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_data_dir_or_log_holds_a_database_key_or_identity_secret() {
+    let _serial = serial().await;
+    let net = bounded(300, start_network()).await;
+    let chain = net.chain.client().await;
+
+    // The database keys are generated inside the nodes; learn them the way a restarted node
+    // does: recover each from its providers (dev mock quotes, fresh libp2p identity).
+    let (client, net_task) = support::backup_client(&chain, 1, None).await;
+    let quotes: std::sync::Arc<dyn peerseal_attestation::QuoteProvider> =
+        std::sync::Arc::new(peerseal_attestation::MockQuoteProvider::dev());
+    let mut keys = Vec::new();
+    for node in &net.nodes {
+        let status = node.status().await.unwrap();
+        let account = parse_account(status["account"].as_str().unwrap()).unwrap();
+        let recovered =
+            bounded(60, client.recover(&peerseal_protocol::AccountId(account), quotes.clone()))
+                .await
+                .unwrap();
+        assert_eq!(Some(recovered.epoch), status["epoch"].as_u64(), "{}", node.name);
+        keys.push((node.name, account, recovered.key));
+    }
+    net_task.abort();
+    let Net { chain: _chain, dirs, nodes } = net;
+    for node in nodes {
+        node.kill();
+    }
+
+    // Every file of the run: data dirs (stores, held shares, recovery files) and logs.
+    let files = snapshot(dirs.path());
+    assert!(files.keys().any(|p| p.ends_with("recovery.json")), "{:?}", files.keys());
+    assert!(files.keys().any(|p| p.extension().is_some_and(|e| e == "log")));
+    for (name, account, key) in &keys {
+        // The scan can find things: the public account is in the node's recovery file.
+        let public = occurrences(&files, account);
+        assert!(
+            public.iter().any(|p| p.contains(&format!("{name}/recovery.json"))),
+            "{name}: account not found by the scan: {public:?}"
+        );
+
+        // The recovered key is the real one: it opens the node's store.
+        let db = dirs.path().join(name).join("db");
+        let store = peerseal_kvdb::Store::open(&db, key).unwrap();
+        let identity = peerseal::stored_identity::StoredIdentity::load(&store).unwrap();
+        let mut secrets: Vec<(&str, Vec<u8>)> =
+            vec![("database key", key.expose_secret().to_vec())];
+        match &identity {
+            peerseal::stored_identity::StoredIdentity::Dev(dev) => {
+                let id = peerseal_devkeys::dev_identity(dev).unwrap();
+                secrets.push(("x25519 secret", id.x25519_secret.to_vec()));
+                secrets.push(("libp2p secret", id.libp2p_ed25519_secret.to_vec()));
+            }
+            peerseal::stored_identity::StoredIdentity::Generated { sr25519, x25519, ed25519 } => {
+                secrets.push(("sr25519 secret", sr25519.to_vec()));
+                secrets.push(("x25519 secret", x25519.to_vec()));
+                secrets.push(("libp2p secret", ed25519.to_vec()));
+            }
+        }
+        drop(store);
+        for (what, secret) in secrets {
+            let found = occurrences(&files, &secret);
+            assert!(found.is_empty(), "{name}'s {what} found in {found:?}");
+        }
+    }
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! named it rotates its store to a new key epoch, backs the new key up with other providers and
 //! records it. The same story with the process aborted at each step of the rotation: after a
 //! restart the node recovers, finishes, and still reads what it wrote at its first start.
+//! Without a crash, every affected client's new backup is on chain within two blocks of the
+//! removal, not counting the blocks the dev chain seals for the re-backups' own transactions
+//! (one block per transaction there; see `support::rebackup::Lag`).
 // Integration tests: fixtures and helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,6 +16,7 @@ use std::time::Duration;
 use subxt::dynamic::Value;
 use subxt::{OnlineClient, PolkadotConfig};
 use support::process::TssNode;
+use support::rebackup::removal_and_rebackup_lags;
 use support::{bounded, serial, ChainNode};
 
 const NAMES: [&str; 4] = ["alice", "bob", "charlie", "dave"];
@@ -97,6 +101,7 @@ async fn removal_story(crash_at: Option<&'static str>) {
         .collect();
     assert!(affected.contains(&0));
     let stash = peerseal_devkeys::dev_identity(NAMES[victim]).unwrap().stash_account;
+    let removal_started = std::time::Instant::now();
     bounded(60, governance_remove(&chain_node.url, stash)).await;
 
     if crash_at.is_some() {
@@ -145,6 +150,31 @@ async fn removal_story(crash_at: Option<&'static str>) {
         assert_eq!(file["epoch"], old_epoch + 1);
         assert!(file.get("pending").is_none(), "pending cleared: {file}");
     }
+    if crash_at.is_none() {
+        let rebacked_up = removal_started.elapsed();
+        let victim_tss = parse_account(&victim_account).unwrap();
+        let clients: Vec<([u8; 32], u64)> = affected
+            .iter()
+            .map(|&i| {
+                let account = parse_account(before[i]["account"].as_str().unwrap()).unwrap();
+                (account, before[i]["epoch"].as_u64().unwrap() + 1)
+            })
+            .collect();
+        let (removed, lags) =
+            bounded(60, removal_and_rebackup_lags(&chain_node.url, victim_tss, &clients)).await;
+        eprintln!(
+            "removal in block {removed}; affected clients re-backed up after {lags:?}; all \
+             ready at the new epoch {rebacked_up:?} after the removal call returned"
+        );
+        for (lag, &i) in lags.iter().zip(&affected) {
+            assert!(
+                lag.blocks >= 1 && lag.blocks - lag.rebackup_tx_blocks <= 2,
+                "{} re-backed up {lag:?} after the removal (block {removed})",
+                NAMES[i]
+            );
+        }
+    }
+
     // Unaffected nodes kept their epoch.
     for i in (0..NAMES.len()).filter(|i| !affected.contains(i)) {
         let status = nodes[i].as_ref().unwrap().status().await.unwrap();

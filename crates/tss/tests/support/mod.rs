@@ -9,6 +9,7 @@
 
 pub mod fake_chain;
 pub mod process;
+pub mod rebackup;
 
 use peerseal::held::HeldShares;
 use peerseal::network::{self, NetworkConfig, NetworkHandle};
