@@ -1,6 +1,20 @@
 //! [`ChainClient`]: the JSON-RPC implementation of [`ChainApi`] over subxt. It keeps one
 //! connection and replaces it, on the next call, once the node has gone away, so a restarted
 //! chain node is picked up without rebuilding the client.
+//!
+//! Reads are on the hot path of the provider service (a registration check per recovery
+//! request), so they are kept to as few round trips as the semantics allow:
+//! - Every read still asks the node for its finalized head (one cheap call that runs no
+//!   runtime code), so a read never sees a state older than the finalized head at the moment
+//!   of the call. A provider refuses a removed account's recovery on that guarantee: once a
+//!   removal is finalized, the next registration check sees it. A head tracked from a
+//!   subscription or reused for a few hundred milliseconds would save that call but open a
+//!   window in which a finalized removal is not yet seen, so it was not done.
+//! - The view of that block (header number, runtime version, metadata) is built once per
+//!   finalized block and reused by every read at the same head; building it costs a header
+//!   fetch and a `Core_version` runtime call, which used to be paid on every read.
+//! - Several storage items of one record are fetched in one `state_queryStorageAt` call
+//!   where their keys are known up front.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +24,6 @@ use codec::Encode;
 use futures::Stream;
 use subxt::config::PolkadotExtrinsicParamsBuilder;
 use subxt::dynamic::Value;
-use subxt::error::StorageError;
 use subxt::tx::Payload;
 use subxt::utils::AccountId32;
 use subxt::{OnlineClientAtBlock, PolkadotConfig};
@@ -18,7 +31,7 @@ use subxt_signer::sr25519::Keypair;
 use tokio::sync::Mutex;
 
 use crate::api::ChainApi;
-use crate::connection::{hex32, Api, Conn};
+use crate::connection::{hex32, Conn};
 use crate::decode::{self, AssignmentInfo, ServerInfo, Status, MAX_API_RESULT_LEN, MAX_VALUE_LEN};
 use crate::error::{self, ChainError};
 use crate::follow::Follower;
@@ -48,6 +61,16 @@ struct Inner {
     /// Held from nonce lookup to submission, so concurrent transactions of one signer get
     /// consecutive nonces (the node's `system_accountNextIndex` counts pooled transactions).
     submit: Mutex<()>,
+    /// The view of the last finalized block read at, with the connection it was built on (a
+    /// view of a replaced connection is never reused).
+    view: Mutex<Option<CachedView>>,
+}
+
+/// A block view reusable while the finalized head stays at `hash`.
+struct CachedView {
+    conn: Conn,
+    hash: [u8; 32],
+    at: At,
 }
 
 impl core::fmt::Debug for ChainClient {
@@ -69,6 +92,7 @@ impl ChainClient {
                 genesis,
                 conn: Mutex::new(conn),
                 submit: Mutex::new(()),
+                view: Mutex::new(None),
             }),
         })
     }
@@ -137,13 +161,25 @@ impl ChainClient {
         Ok(conn.clone())
     }
 
-    async fn api(&self) -> Result<Api, ChainError> {
-        Ok(self.conn().await?.api)
+    /// A view of the latest finalized block (the head asked for now; see the module doc).
+    async fn at(&self) -> Result<At, ChainError> {
+        Ok(self.view().await?.1)
     }
 
-    /// A view of the latest finalized block.
-    async fn at(&self) -> Result<At, ChainError> {
-        self.api().await?.at_current_block().await.map_err(ChainError::rpc)
+    /// The current connection and a view of the latest finalized block on it. The cache lock
+    /// is held while a view is built, so the reads that find a new head at once build it once.
+    async fn view(&self) -> Result<(Conn, At), ChainError> {
+        let conn = self.conn().await?;
+        let head = conn.legacy.chain_get_finalized_head().await.map_err(ChainError::rpc)?;
+        let mut cache = self.inner.view.lock().await;
+        if let Some(view) = cache.as_ref() {
+            if view.hash == head.0 && view.conn.same_connection(&conn) {
+                return Ok((conn, view.at.clone()));
+            }
+        }
+        let at = conn.api.at_block(head).await.map_err(ChainError::rpc)?;
+        *cache = Some(CachedView { conn: conn.clone(), hash: head.0, at: at.clone() });
+        Ok((conn, at))
     }
 
     async fn assignment_info(
@@ -189,25 +225,60 @@ impl ChainClient {
     }
 }
 
-/// The value of a map entry keyed by one account, `None` when absent.
-async fn fetch_by_account(
-    at: &At,
-    pallet: &str,
-    entry: &str,
-    key: &AccountId,
-) -> Result<Option<Vec<u8>>, ChainError> {
-    let storage = at.storage();
+/// The storage key of a map entry keyed by one account (hashers from the metadata).
+fn account_key(at: &At, pallet: &str, entry: &str, key: &AccountId) -> Result<Vec<u8>, ChainError> {
     let address = subxt::dynamic::storage::<(AccountId,), Value>(pallet, entry);
-    let key = storage
+    at.storage()
         .entry(address)
         .map_err(ChainError::rpc)?
         .fetch_key((*key,))
+        .map_err(ChainError::rpc)
+}
+
+/// The values at `keys` (`None` where absent) at `at`'s block, in one `state_queryStorageAt`
+/// call. The answer must match the request exactly: one change set, for the requested block,
+/// answering every requested key once and nothing else (a node omits no key, absent values
+/// are `null`), so a short or confused answer is an error, never read as "absent". Value sizes
+/// are bounded by the caller's decoding (and the whole answer by jsonrpsee's response limit).
+async fn fetch_many(
+    conn: &Conn,
+    at: &At,
+    keys: &[Vec<u8>],
+) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
+    let block = at.block_hash();
+    let sets = conn
+        .legacy
+        .state_query_storage_at(keys.iter().map(Vec::as_slice), Some(block))
+        .await
         .map_err(ChainError::rpc)?;
-    match storage.fetch_raw(key).await {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(StorageError::NoValueFound) => Ok(None),
-        Err(other) => Err(ChainError::rpc(other)),
+    let mut values: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+    let mut seen = vec![false; keys.len()];
+    match sets.as_slice() {
+        [set] if set.block == block => {
+            for (key, value) in &set.changes {
+                let index = keys
+                    .iter()
+                    .position(|k| *k == key.0)
+                    .filter(|&i| !seen[i])
+                    .ok_or_else(|| {
+                        ChainError::Decode(
+                            "state_queryStorageAt answered a key not asked for (or twice)".into(),
+                        )
+                    })?;
+                seen[index] = true;
+                values[index] = value.as_ref().map(|v| v.0.clone());
+            }
+        }
+        _ => {
+            return Err(ChainError::Decode(
+                "state_queryStorageAt answered for another block, or not one change set".into(),
+            ))
+        }
     }
+    if seen.contains(&false) {
+        return Err(ChainError::Decode("state_queryStorageAt left a requested key out".into()));
+    }
+    Ok(values)
 }
 
 /// A plain storage value (its declared default when unset).
@@ -242,17 +313,26 @@ async fn iter_by_account(
 #[async_trait::async_trait]
 impl ChainApi for ChainClient {
     async fn server_by_tss(&self, tss: &AccountId) -> Result<Option<ServerRecord>, ChainError> {
-        let at = self.at().await?;
-        let Some(stash) = fetch_by_account(&at, "Registry", "StashOf", tss).await? else {
+        let (conn, at) = self.view().await?;
+        // Both keyed by the TSS account, so fetched together; `Servers` is keyed by the stash
+        // and needs a second call.
+        let keys = [
+            account_key(&at, "Registry", "StashOf", tss)?,
+            account_key(&at, "Registry", "ServerStatusOf", tss)?,
+        ];
+        let [stash, status] =
+            <[Option<Vec<u8>>; 2]>::try_from(fetch_many(&conn, &at, &keys).await?)
+                .map_err(|_| ChainError::Decode("state_queryStorageAt answer shape".into()))?;
+        let Some(stash) = stash else {
             return Ok(None);
         };
         let stash: AccountId = decode::strict(&stash, MAX_VALUE_LEN, "Registry.StashOf")?;
-        let Some(info) = fetch_by_account(&at, "Registry", "Servers", &stash).await? else {
+        let servers_key = [account_key(&at, "Registry", "Servers", &stash)?];
+        let Some(Some(info)) = fetch_many(&conn, &at, &servers_key).await?.pop() else {
             return Ok(None);
         };
         let info: ServerInfo = decode::strict(&info, MAX_VALUE_LEN, "Registry.Servers")?;
-        let status = fetch_by_account(&at, "Registry", "ServerStatusOf", tss)
-            .await?
+        let status = status
             .ok_or_else(|| ChainError::Decode("registered server without a status".into()))?;
         let status: Status = decode::strict(&status, MAX_VALUE_LEN, "Registry.ServerStatusOf")?;
         Ok(Some(info.into_record(stash, status.into())))

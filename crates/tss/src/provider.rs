@@ -21,6 +21,20 @@
 //!
 //! Every request is rate-limited per account first. Every refusal is a typed [`ErrorReason`]
 //! and one log line naming the peer, account and reason — never a share, key or nonce.
+//!
+//! ## Registration checks and their cache
+//! A recovery asks the chain twice whether the account is registered: at `RequestNonce` and at
+//! `Recover`. Under load that chain read was a large share of the provider's CPU, so
+//! `RequestNonce` trusts a *positive* answer seen within the last
+//! [`ProviderConfig::registration_cache_ttl`] (a few seconds; bounded in entries). What that
+//! can and cannot change:
+//! - Negative answers are never cached: an account that is not registered is refused a nonce
+//!   at once, also one registered a moment ago is not held back.
+//! - `Recover` always reads the registration fresh from the chain (and only that read's record
+//!   supplies the registered PCK), so a removed account never gets a share, whatever the cache
+//!   holds. The most a just-removed account gains is a nonce for up to the TTL, which is
+//!   harmless: a nonce only admits a `Recover` attempt, which is then refused `NotRegistered`.
+//! - `StoreBackup` checks fresh too: it is rare and writes state.
 
 use crate::held::HeldShares;
 use crate::identity::NodeKeys;
@@ -39,7 +53,7 @@ use peerseal_protocol::{
     SignedReceipt, StoreBackup, X25519Secret,
 };
 use rand::RngCore;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -65,6 +79,11 @@ pub struct ProviderConfig {
     pub confirm_deadline: Duration,
     /// Confirmations waiting at most (more are dropped and logged).
     pub confirm_queue: usize,
+    /// How long a positive registration answer is reused for `RequestNonce` (zero: never).
+    /// `Recover` always checks fresh; see the module doc.
+    pub registration_cache_ttl: Duration,
+    /// Accounts the registration cache holds at most (when full, new answers are not cached).
+    pub registration_cache_size: usize,
 }
 
 impl Default for ProviderConfig {
@@ -78,6 +97,8 @@ impl Default for ProviderConfig {
             confirm_on_chain: true,
             confirm_deadline: Duration::from_secs(120),
             confirm_queue: 1024,
+            registration_cache_ttl: Duration::from_secs(3),
+            registration_cache_size: 4096,
         }
     }
 }
@@ -118,6 +139,7 @@ struct Inner {
     nonces: Mutex<NonceTable>,
     limiter: Mutex<RateLimiter>,
     policy: PolicyCache,
+    registrations: Mutex<RegistrationCache>,
     config: ProviderConfig,
     confirms: Option<mpsc::Sender<(AccountId, u64)>>,
     confirmed: Arc<AtomicU64>,
@@ -164,6 +186,10 @@ impl Provider {
             nonces: Mutex::new(NonceTable::new(config.nonces)),
             limiter: Mutex::new(RateLimiter::new(config.rate)),
             policy: PolicyCache::new(config.policy_ttl),
+            registrations: Mutex::new(RegistrationCache::new(
+                config.registration_cache_ttl,
+                config.registration_cache_size,
+            )),
             keys,
             chain,
             held,
@@ -270,6 +296,27 @@ impl Provider {
         }
     }
 
+    /// Like [`Provider::registered`], but content with a positive answer of the last
+    /// `registration_cache_ttl` (for `RequestNonce` only; see the module doc).
+    async fn registered_recently(
+        &self,
+        account: &AccountId,
+        what: &'static str,
+    ) -> Result<(), Refusal> {
+        let now = Instant::now();
+        if self.inner.registrations.lock().unwrap_or_else(|p| p.into_inner()).contains(account, now)
+        {
+            return Ok(());
+        }
+        self.registered(account, what).await?;
+        self.inner
+            .registrations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*account, Instant::now());
+        Ok(())
+    }
+
     async fn store_backup(&self, store: StoreBackup) -> Result<Response, Refusal> {
         let inner = &self.inner;
         let share =
@@ -321,7 +368,7 @@ impl Provider {
     async fn request_nonce(&self, ask: RequestNonce) -> Result<Response, Refusal> {
         let account = ask.account;
         self.rate_limit(&account, "request nonce")?;
-        self.registered(&account, "nonce for unregistered account").await?;
+        self.registered_recently(&account, "nonce for unregistered account").await?;
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng
             .try_fill_bytes(&mut bytes)
@@ -361,6 +408,7 @@ impl Provider {
                 .consume(&account, &nonce, Instant::now())
                 .map_err(|r| refuse(r, Some(account), "nonce"))?;
         }
+        // Fresh, never from the registration cache: this check guards the share.
         let record = self.registered(&account, "recover by unregistered account").await?;
         let policy = inner.policy.get(inner.chain.as_ref()).await.map_err(|e: ChainError| {
             tracing::warn!(error = %e, "reading the attestation policy failed");
@@ -409,6 +457,41 @@ impl Provider {
     /// The x25519 key backups are sealed to (for tests that build envelopes by hand).
     pub fn x25519_secret(&self) -> &X25519Secret {
         &self.inner.keys.x25519
+    }
+}
+
+/// Accounts recently seen registered on chain, each until its expiry. Bounded: expired entries
+/// are dropped when it is full, and if it is still full a new answer is simply not cached
+/// (the next request then reads the chain again).
+struct RegistrationCache {
+    ttl: Duration,
+    max: usize,
+    until: HashMap<AccountId, Instant>,
+}
+
+impl RegistrationCache {
+    fn new(ttl: Duration, max: usize) -> Self {
+        Self { ttl, max, until: HashMap::new() }
+    }
+
+    fn contains(&self, account: &AccountId, now: Instant) -> bool {
+        self.until.get(account).is_some_and(|until| now < *until)
+    }
+
+    fn insert(&mut self, account: AccountId, now: Instant) {
+        if self.ttl.is_zero() || self.max == 0 {
+            return;
+        }
+        let Some(until) = now.checked_add(self.ttl) else {
+            return;
+        };
+        if self.until.len() >= self.max && !self.until.contains_key(&account) {
+            self.until.retain(|_, until| now < *until);
+            if self.until.len() >= self.max {
+                return;
+            }
+        }
+        self.until.insert(account, until);
     }
 }
 
@@ -491,4 +574,53 @@ async fn confirm_one(tx: &TxSubmitter, client: AccountId, epoch: u64, deadline: 
     }
     tracing::warn!(?client, epoch, "gave up confirming: no matching assignment in time");
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acct(n: u8) -> AccountId {
+        AccountId([n; 32])
+    }
+
+    #[test]
+    fn registration_cache_entries_expire_after_the_ttl() {
+        let start = Instant::now();
+        let mut cache = RegistrationCache::new(Duration::from_secs(3), 8);
+        assert!(!cache.contains(&acct(1), start));
+        cache.insert(acct(1), start);
+        assert!(cache.contains(&acct(1), start + Duration::from_millis(2999)));
+        assert!(!cache.contains(&acct(1), start + Duration::from_secs(3)));
+        assert!(!cache.contains(&acct(2), start));
+    }
+
+    #[test]
+    fn registration_cache_is_bounded_and_makes_room_from_expired_entries() {
+        let start = Instant::now();
+        let mut cache = RegistrationCache::new(Duration::from_secs(3), 2);
+        cache.insert(acct(1), start);
+        cache.insert(acct(2), start + Duration::from_secs(1));
+        // Full with live entries: the new answer is not cached, the old ones stay.
+        cache.insert(acct(3), start + Duration::from_secs(2));
+        assert!(!cache.contains(&acct(3), start + Duration::from_secs(2)));
+        assert!(cache.contains(&acct(1), start + Duration::from_secs(2)));
+        // Account 1 expired: its slot goes to the newcomer.
+        let later = start + Duration::from_millis(3500);
+        cache.insert(acct(3), later);
+        assert!(cache.contains(&acct(3), later));
+        assert!(cache.contains(&acct(2), later));
+        assert_eq!(cache.until.len(), 2);
+    }
+
+    #[test]
+    fn a_zero_ttl_or_size_caches_nothing() {
+        let now = Instant::now();
+        let mut off = RegistrationCache::new(Duration::ZERO, 8);
+        off.insert(acct(1), now);
+        assert!(!off.contains(&acct(1), now));
+        let mut empty = RegistrationCache::new(Duration::from_secs(3), 0);
+        empty.insert(acct(1), now);
+        assert!(!empty.contains(&acct(1), now));
+    }
 }

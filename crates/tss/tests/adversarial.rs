@@ -15,6 +15,7 @@ use peerseal_protocol::{
     AccountId, ErrorReason, Nonce32, QuoteBytes, QuoteRejection, Recover, Request, RequestNonce,
     Response, X25519Public, X25519Secret,
 };
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use support::*;
 
@@ -194,6 +195,39 @@ async fn unregistered_and_removed_requesters_are_refused() {
     let stash = peerseal_devkeys::dev_identity("alice").unwrap().stash_account;
     governance::remove_server(&node.url, stash).await;
     let response = ask(&net, &dave, recover(alice, nonce, pk, pk)).await;
+    assert_eq!(response, Response::Error(ErrorReason::NotRegistered));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_account_gets_no_share_while_its_cached_registration_is_live() {
+    init_tracing();
+    let _serial = serial().await;
+    // A TTL far longer than the test, so the cached positive answer is surely live throughout.
+    let config = ProviderConfig {
+        registration_cache_ttl: Duration::from_secs(600),
+        ..ProviderConfig::default()
+    };
+    let (node, providers, net) = setup(config).await;
+    let dave = target("dave");
+    let alice = account("alice");
+    let pk = X25519Secret::generate().public();
+
+    // Registered: a nonce, which caches Alice's registration at Dave.
+    let _ = nonce_for(&net, &dave, alice).await;
+    let stash = peerseal_devkeys::dev_identity("alice").unwrap().stash_account;
+    governance::remove_server(&node.url, stash).await;
+
+    // The cache entry is live: removed Alice still gets a nonce...
+    let nonce = nonce_for(&net, &dave, alice).await;
+    // ...but never the share: `Recover` reads the registration fresh.
+    let response = ask(&net, &dave, recover(alice, nonce, pk, pk)).await;
+    assert_eq!(response, Response::Error(ErrorReason::NotRegistered));
+    let dave_provider = &providers[2];
+    assert_eq!(dave_provider.name, "dave");
+    assert_eq!(dave_provider.provider.stats().recoveries_served.load(Ordering::Relaxed), 0);
+    // An account never registered is refused a nonce at once (negatives are not cached).
+    let eve = account("eve");
+    let response = ask(&net, &dave, Request::RequestNonce(RequestNonce { account: eve })).await;
     assert_eq!(response, Response::Error(ErrorReason::NotRegistered));
 }
 
