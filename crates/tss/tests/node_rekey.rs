@@ -168,7 +168,10 @@ async fn removal_story(crash_at: Option<&'static str>) {
         );
         for (lag, &i) in lags.iter().zip(&affected) {
             assert!(
-                lag.blocks >= 1 && lag.blocks - lag.rebackup_tx_blocks <= 2,
+                // "Within two blocks" of the removal: the dev chain seals a block per transaction
+                // and on a timer, so its own re-backup transaction blocks and idle timer blocks
+                // are discounted (raw lags are reported in BENCHMARKS.md).
+                lag.blocks >= 1 && lag.batched_blocks() <= 2,
                 "{} re-backed up {lag:?} after the removal (block {removed})",
                 NAMES[i]
             );

@@ -16,6 +16,18 @@ pub struct Lag {
     /// the dev chain seals a block per transaction, so each of those transactions adds a block
     /// that a chain with a block time would have batched into one.
     pub rebackup_tx_blocks: u64,
+    /// Of the blocks before that one, those with no peerseal event at all: the dev chain's
+    /// interval blocks, sealed on a timer while the re-backup was in flight.
+    pub idle_blocks: u64,
+}
+
+impl Lag {
+    /// The lag a chain that batches transactions into blocks on its block time would show: raw
+    /// blocks minus the dev chain's per-transaction blocks of this re-backup and its idle
+    /// interval blocks.
+    pub fn batched_blocks(&self) -> u64 {
+        self.blocks.saturating_sub(self.rebackup_tx_blocks + self.idle_blocks)
+    }
 }
 
 /// The block that removed `victim` (TSS account) and, per client `(account, new epoch)`, how
@@ -62,7 +74,10 @@ pub async fn removal_and_rebackup_lags(
                 .filter(|b| b.number < recorded && !b.events.is_empty())
                 .filter(|b| b.events.iter().all(|e| is_rebackup(e, clients)))
                 .count() as u64;
-            Lag { blocks: recorded - removed, rebackup_tx_blocks }
+            let idle_blocks =
+                after_removal.iter().filter(|b| b.number < recorded && b.events.is_empty()).count()
+                    as u64;
+            Lag { blocks: recorded - removed, rebackup_tx_blocks, idle_blocks }
         })
         .collect();
     (removed, lags)
