@@ -64,7 +64,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_dev_servers_policy_and_candidates() {
-    let node = Node::start(&["--dev", "--block-time", "300"]);
+    let node = Node::start_or_panic(&["--dev", "--block-time", "300"]);
     let client = connect(&node).await;
 
     let servers = bounded("servers", client.servers()).await.unwrap();
@@ -144,7 +144,7 @@ async fn assert_signed_mortal(url: &str, hash: [u8; 32], call: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_transactions_by_unfunded_tss_accounts() {
-    let node = Node::start(&["--dev", "--block-time", "300"]);
+    let node = Node::start_or_panic(&["--dev", "--block-time", "300"]);
     let client = connect(&node).await;
     let mut blocks = Box::pin(client.finalized_blocks());
     let (alice, bob, charlie) = (id("alice"), id("bob"), id("charlie"));
@@ -220,7 +220,7 @@ async fn backup_transactions_by_unfunded_tss_accounts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_transactions_come_back_typed() {
-    let node = Node::start(&["--dev", "--block-time", "300"]);
+    let node = Node::start_or_panic(&["--dev", "--block-time", "300"]);
     let client = connect(&node).await;
     let bob = id("bob");
 
@@ -295,7 +295,7 @@ async fn governance_remove(url: &str, stash: AccountId) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn governance_removal_reaches_the_client_as_provider_left() {
-    let node = Node::start(&["--dev", "--block-time", "300"]);
+    let node = Node::start_or_panic(&["--dev", "--block-time", "300"]);
     let client = connect(&node).await;
     let (alice, bob) = (id("alice"), id("bob"));
     bounded(
@@ -341,7 +341,7 @@ async fn finalized_blocks_continue_across_a_node_restart() {
     let port = common::free_port().to_string();
     let args = ["--dev", "--base-path", base, "--rpc-port", &port, "--block-time", "200"];
 
-    let node = Node::start(&args);
+    let node = Node::start_or_panic(&args);
     let client = connect(&node).await;
     let mut blocks = Box::pin(client.finalized_blocks());
     let mut seen: Vec<FinalizedBlock> = Vec::new();
@@ -365,7 +365,7 @@ async fn finalized_blocks_continue_across_a_node_restart() {
     }
     down.await.unwrap();
     let last_before = seen.last().unwrap().number;
-    let node = Node::start(&args);
+    let node = Node::start_or_panic(&args);
 
     bounded("blocks after the restart", async {
         while seen.last().unwrap().number < last_before + 8 {

@@ -33,11 +33,10 @@ use peerseal_protocol::{
     AccountId, BackupShare, Nonce32, QuoteBytes, Recover, RecoveredShare, Request, RequestNonce,
     Response, ShareBytes, X25519Secret,
 };
+use peerseal_testkit::DevChain;
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -452,45 +451,25 @@ async fn handshake(
     Ok(())
 }
 
-/// The dev chain node as a child process, killed on drop.
+/// The dev chain node as a child process, killed on drop; dereferences to [`DevChain`].
 struct ChainNode {
-    child: Child,
-    url: String,
+    chain: DevChain,
     binary: PathBuf,
 }
 
 impl ChainNode {
     fn start() -> Self {
         let binary = node_binary();
-        let mut child = Command::new(&binary)
-            .args(["--dev", "--rpc-port", "0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("RPC listening on ") {
-                    let _ = tx.send(url.trim().to_string());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(60)).expect("chain node did not start");
-        Self { child, url, binary }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
+        let chain = DevChain::start_with_binary(&binary, &["--dev"], Some("warn"))
+            .unwrap_or_else(|e| panic!("chain node did not start: {e}"));
+        Self { chain, binary }
     }
 }
 
-impl Drop for ChainNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for ChainNode {
+    type Target = DevChain;
+    fn deref(&self) -> &DevChain {
+        &self.chain
     }
 }
 

@@ -16,9 +16,8 @@ use peerseal::network::{self, NetworkConfig, NetworkHandle};
 use peerseal::{BackupClient, ClientConfig, NodeKeys, Provider, ProviderConfig, TxSubmitter};
 use peerseal_chain::{ChainApi, ChainClient};
 use peerseal_kvdb::{DbKey, Store};
-use std::io::{BufRead, BufReader};
+use peerseal_testkit::DevChain;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -57,60 +56,31 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// The `peerseal-node` binary next to this test's target directory.
+/// The `peerseal-node` binary: `PEERSEAL_NODE_BIN`, else next to this test's target profile
+/// dir, else built once (see `peerseal-testkit`).
 pub fn node_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("PEERSEAL_NODE_BIN") {
-        return PathBuf::from(path);
-    }
-    // target/<profile>/deps/<test-binary> → target/<profile>/peerseal-node
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("peerseal-node");
-    assert!(
-        path.exists(),
-        "{} not found: build it first with `cargo build -p peerseal-node` (same target dir), \
-         or set PEERSEAL_NODE_BIN",
-        path.display()
-    );
-    path
+    peerseal_testkit::node_binary().to_path_buf()
 }
 
-/// A dev chain node process, killed on drop.
-pub struct ChainNode {
-    child: Child,
-    pub url: String,
-}
+/// A `--dev` chain node process, killed on drop; dereferences to [`DevChain`].
+pub struct ChainNode(DevChain);
 
 impl ChainNode {
     pub fn start() -> ChainNode {
-        let mut child = Command::new(node_binary())
-            .args(["--dev", "--rpc-port", "0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("RPC listening on ") {
-                    let _ = tx.send(url.trim().to_string());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(60)).expect("chain node did not start");
-        ChainNode { child, url }
+        let chain = DevChain::start_with_binary(&node_binary(), &["--dev"], Some("warn"))
+            .unwrap_or_else(|e| panic!("chain node did not start: {e}"));
+        ChainNode(chain)
     }
 
     pub async fn client(&self) -> Arc<dyn ChainApi> {
-        Arc::new(ChainClient::connect(&self.url).await.unwrap())
+        Arc::new(ChainClient::connect(&self.0.url).await.unwrap())
     }
 }
 
-impl Drop for ChainNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for ChainNode {
+    type Target = DevChain;
+    fn deref(&self) -> &DevChain {
+        &self.0
     }
 }
 

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -49,15 +48,12 @@ impl TssNode {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("HTTP listening on http://") {
-                    let _ = tx.send(url.trim().to_string());
-                }
-            }
-        });
-        let http = rx.recv_timeout(Duration::from_secs(30)).expect("node printed no HTTP address");
+        let http = peerseal_testkit::wait_for_line(
+            stdout,
+            "HTTP listening on http://",
+            Duration::from_secs(30),
+        )
+        .expect("node printed no HTTP address");
         TssNode { name, child, http: http.parse().unwrap() }
     }
 
