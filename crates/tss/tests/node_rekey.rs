@@ -13,40 +13,11 @@ mod support;
 
 use peerseal::recovery_file::parse_account;
 use std::time::Duration;
-use subxt::dynamic::Value;
-use subxt::{OnlineClient, PolkadotConfig};
 use support::process::TssNode;
 use support::rebackup::removal_and_rebackup_lags;
 use support::{bounded, serial, ChainNode};
 
 const NAMES: [&str; 4] = ["alice", "bob", "charlie", "dave"];
-
-/// `Sudo.sudo(Registry.remove { stash })`, signed by //Alice (the dev sudo key).
-async fn governance_remove(url: &str, stash: [u8; 32]) {
-    let api: OnlineClient<PolkadotConfig> = OnlineClient::from_insecure_url(url).await.unwrap();
-    let remove = Value::unnamed_variant(
-        "Registry",
-        [Value::named_variant("remove", [("stash", Value::from_bytes(stash))])],
-    );
-    let sudo = subxt::dynamic::transaction("Sudo", "sudo", (remove,));
-    let events = api
-        .tx()
-        .await
-        .unwrap()
-        .sign_and_submit_then_watch_default(&sudo, &subxt_signer::sr25519::dev::alice())
-        .await
-        .unwrap()
-        .wait_for_finalized_success()
-        .await
-        .unwrap();
-    assert!(
-        events.iter().any(|e| {
-            let e = e.unwrap();
-            e.pallet_name() == "Registry" && e.event_name() == "ServerRemoved"
-        }),
-        "sudo call did not remove the server"
-    );
-}
 
 fn provider_accounts(status: &serde_json::Value) -> Vec<String> {
     status["providers"]
@@ -102,7 +73,8 @@ async fn removal_story(crash_at: Option<&'static str>) {
     assert!(affected.contains(&0));
     let stash = peerseal_devkeys::dev_identity(NAMES[victim]).unwrap().stash_account;
     let removal_started = std::time::Instant::now();
-    bounded(60, governance_remove(&chain_node.url, stash)).await;
+    // Fails unless the sudo call emitted `Registry.ServerRemoved`.
+    bounded(60, peerseal::devnet::governance_remove(&chain_node.url, stash)).await.unwrap();
 
     if crash_at.is_some() {
         // Every affected node aborts at the crash point; restart each without the hook.
