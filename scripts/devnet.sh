@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The devnet with the two binaries, for people who want each process in its own terminal (or
-# to poke at it): builds peerseal-node and peerseal, then either
-#   scripts/devnet.sh            runs `peerseal devnet --keep-running` (story, then stays up), or
+# The devnet with its binaries, for people who want each process in its own terminal (or to
+# poke at it): builds peerseal-node, peerseal-dev (the daemon with the dev feature) and
+# peerseal-devnet, then either
+#   scripts/devnet.sh            runs `peerseal-devnet --keep-running` (story, then stays up), or
 #   scripts/devnet.sh manual     starts the dev chain and four nodes by hand and prints the
 #                                commands; logs and data in $DEVNET_DIR (default: a temp dir).
 # Ctrl-C stops every process it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/peerseal-target}"
-cargo build --release -p peerseal-node -p peerseal
+# The same commands peerseal-testkit runs, so each binary keeps its own feature set.
+cargo build --release -p peerseal-node
+cargo build --release -p peerseal --features dev --bin peerseal-dev
+cargo build --release -p peerseal-devnet
 BIN="$CARGO_TARGET_DIR/release"
 
 if [[ "${1:-}" != "manual" ]]; then
-  exec "$BIN/peerseal" devnet --node-bin "$BIN/peerseal-node" --keep-running
+  exec "$BIN/peerseal-devnet" --keep-running
 fi
 
 DIR="${DEVNET_DIR:-$(mktemp -d -t peerseal-devnet-XXXX)}"
@@ -27,10 +31,10 @@ echo "dev chain: ws://127.0.0.1:9944 (log $DIR/chain.log)"
 
 port=9616
 for name in alice bob charlie dave; do
-  "$BIN/peerseal" run --dev-identity "$name" --chain-url ws://127.0.0.1:9944 \
+  "$BIN/peerseal-dev" run --dev-identity "$name" --chain-url ws://127.0.0.1:9944 \
     --data-dir "$DIR/$name" --http "127.0.0.1:$port" >"$DIR/$name.out" 2>"$DIR/$name.log" &
   PIDS+=($!)
-  echo "$name: pid $! status: $BIN/peerseal status --http 127.0.0.1:$port (log $DIR/$name.log)"
+  echo "$name: pid $! status: $BIN/peerseal-dev status --http 127.0.0.1:$port (log $DIR/$name.log)"
   port=$((port + 1))
 done
 echo "kill -9 a node's pid and re-run its line above to watch it recover; Ctrl-C stops all."

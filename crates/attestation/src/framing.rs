@@ -31,6 +31,15 @@ const TEE_TYPE_TDX: u32 = 0x81;
 
 /// The smallest well-formed v4 quote (no certification data at all).
 pub const MIN_QUOTE_LEN: usize = FIXED_LEN;
+/// Offset of the 64-byte report data in a v4 quote: the header, then the TD report body up to
+/// its last field.
+pub const REPORT_DATA_OFFSET: usize = HEADER_LEN + V4_BODY_LEN - crate::REPORT_DATA_LEN;
+
+/// The nonce half of a quote's report data, if `quote` is long enough to have one. Only a lookup
+/// key (a provider finds the nonce it issued with it): the full binding is verified afterwards.
+pub fn report_data_nonce(quote: &[u8]) -> Option<[u8; 32]> {
+    quote.get(REPORT_DATA_OFFSET + 32..REPORT_DATA_OFFSET + 64)?.try_into().ok()
+}
 
 /// Checks size, version, key type, TEE type and that the certification data announced by the
 /// header fits in `quote`. Returns the length of the quote proper (any zero padding after it has

@@ -36,7 +36,7 @@ mod provider;
 
 pub use dev::{dev_mock_pck, mock_measurement, mock_pck_key, DEV_MOCK_PCK_SEED};
 pub use error::VerifyError;
-pub use framing::MIN_QUOTE_LEN;
+pub use framing::{report_data_nonce, MIN_QUOTE_LEN, REPORT_DATA_OFFSET};
 pub use report_data::{check_report_data, report_data, Binding};
 pub use types::{Measurement, PckKey, PckMode, QuoteContext};
 pub use verify::{verify_quote, Policy, VerifiedQuote};

@@ -34,6 +34,23 @@ pub struct Binding<'a> {
     pub nonce: &'a [u8; 32],
 }
 
+impl<'a> Binding<'a> {
+    /// The binding of a recovery quote: `account` asks for its share, to be sealed to
+    /// `response_key`, answering the provider's `nonce`. No stash, no peer id. The one place
+    /// this shape is written, for the client that makes such quotes and the provider that checks
+    /// them.
+    pub fn recover(account: &'a [u8; 32], response_key: &'a [u8; 32], nonce: &'a [u8; 32]) -> Self {
+        Binding {
+            context: QuoteContext::Recover,
+            account,
+            public_key: response_key,
+            stash: None,
+            peer_id: None,
+            nonce,
+        }
+    }
+}
+
 /// The hash half of the report data.
 fn binding_hash(binding: &Binding<'_>) -> [u8; 32] {
     let mut hasher = Sha256::new();

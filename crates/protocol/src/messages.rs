@@ -315,6 +315,28 @@ pub enum ErrorReason {
     Internal,
 }
 
+impl ErrorReason {
+    /// A short stable label (metrics, logs); quote rejections are one label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ErrorReason::NotRegistered => "not_registered",
+            ErrorReason::BadEnvelope => "bad_envelope",
+            ErrorReason::BadSignature => "bad_signature",
+            ErrorReason::AccountMismatch => "account_mismatch",
+            ErrorReason::NonceUnknown => "nonce_unknown",
+            ErrorReason::NonceExpired => "nonce_expired",
+            ErrorReason::NonceReplayed => "nonce_replayed",
+            ErrorReason::NonceAccountMismatch => "nonce_account_mismatch",
+            ErrorReason::QuoteRejected(_) => "quote_rejected",
+            ErrorReason::RateLimited { .. } => "rate_limited",
+            ErrorReason::NoBackupHeld => "no_backup_held",
+            ErrorReason::InvalidRequest => "invalid_request",
+            ErrorReason::Unavailable => "unavailable",
+            ErrorReason::Internal => "internal",
+        }
+    }
+}
+
 /// Every request of the protocol.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
 pub enum Request {

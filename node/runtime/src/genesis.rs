@@ -16,8 +16,9 @@
 //! `Multiaddr::try_from(Vec<u8>)` reads), here `/ip4/127.0.0.1/tcp/<p2p_port>/p2p/<peer id>`; see
 //! [`loopback_multiaddr`].
 //!
-//! The preset needs `std` (dev keys are derived and mock quotes signed natively); a `no_std`
-//! build lists no presets.
+//! The preset exists only with the `dev` feature (dev keys are derived and mock quotes signed
+//! natively, and its policy is the dev PCK mode, which only a dev runtime has); a build without
+//! it, such as the wasm runtime for chain specs, lists no dev preset.
 
 use alloc::vec::Vec;
 use sp_genesis_builder::PresetId;
@@ -64,11 +65,11 @@ fn push_varint(out: &mut Vec<u8>, mut value: u64) {
 
 /// The presets this build offers.
 pub fn preset_names() -> Vec<PresetId> {
-    #[cfg(feature = "std")]
+    #[cfg(feature = "dev")]
     {
         alloc::vec![PresetId::from(DEV_RUNTIME_PRESET)]
     }
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "dev"))]
     {
         Vec::new()
     }
@@ -77,7 +78,7 @@ pub fn preset_names() -> Vec<PresetId> {
 /// The JSON of preset `id`, or `None` if there is no such preset (or, which cannot happen with
 /// the fixed dev identities, building it failed).
 pub fn preset(id: &PresetId) -> Option<Vec<u8>> {
-    #[cfg(feature = "std")]
+    #[cfg(feature = "dev")]
     if id.as_str() == DEV_RUNTIME_PRESET {
         return dev::dev_genesis_json().ok();
     }
@@ -85,13 +86,13 @@ pub fn preset(id: &PresetId) -> Option<Vec<u8>> {
     None
 }
 
-#[cfg(feature = "std")]
+#[cfg(feature = "dev")]
 pub use dev::{
     dev_genesis_config, dev_genesis_json, dev_genesis_storage, dev_runtime_genesis_config,
     DevGenesisError, DEV_ACCOUNTS, DEV_ENDOWMENT,
 };
 
-#[cfg(feature = "std")]
+#[cfg(feature = "dev")]
 mod dev {
     use super::loopback_multiaddr;
     use crate::{

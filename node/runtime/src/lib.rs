@@ -36,7 +36,7 @@
 //! Dependencies: the FRAME crates (`frame-*`, `pallet-*`, `sp-*`) of polkadot-sdk stable2609
 //! that a minimal solochain runtime needs; `pallet-skip-feeless-payment` for the feeless path;
 //! `serde_json` because genesis presets are JSON; peerseal's own pallets, `peerseal-primitives`
-//! and `peerseal-attestation` (policy types in the genesis config), and, under `std` only,
+//! and `peerseal-attestation` (policy types in the genesis config), and, with the `dev` feature only,
 //! `peerseal-devkeys` for the deterministic dev identities and quotes of the dev preset.
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime!` and `impl_runtime_apis!` expand deeply.

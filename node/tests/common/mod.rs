@@ -17,7 +17,9 @@ impl Node {
 
     pub fn try_start(extra: &[&str]) -> Result<Node, String> {
         let binary = Path::new(env!("CARGO_BIN_EXE_peerseal-node"));
-        DevChain::start_with_binary(binary, extra, Some("info")).map(Node)
+        DevChain::start_with_binary(binary, extra, Some("info"))
+            .map(Node)
+            .map_err(|e| e.to_string())
     }
 
     /// Stops the process the way an operator's Ctrl-C would not: SIGKILL, no clean-up.

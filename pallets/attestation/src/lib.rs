@@ -4,7 +4,11 @@
 //! keeps a set of accepted image measurements ([`AcceptedMeasurements`], several at once so an
 //! image upgrade can overlap the old one), an allow-list of mock PCK keys for dev chains
 //! ([`AllowedMockPcks`]) and the PCK mode ([`PckPolicyMode`]: full Intel certificate chain in
-//! production, allow-list in dev — the mode is data, never a compile-time switch). A validator
+//! production, allow-list in dev). Whether the dev mode exists at all is the runtime's choice,
+//! [`Config::DevPckMode`]: a production runtime sets it to `false`, and then the dev mode cannot
+//! be set (by genesis or governance), no mock PCK can be allowed, and verification always
+//! demands the Intel chain whatever storage says (peerseal's runtime sets it from its `dev`
+//! cargo feature, so the wasm runtime built for chain specs has no dev mode). A validator
 //! *stash* asks for a fresh nonce for its TSS server's account with
 //! [`Pallet::request_attestation`]; the TSS server puts the nonce and the stash into its quote's
 //! report data, and another pallet (the registry) checks the quote through
@@ -169,6 +173,12 @@ pub mod pallet {
         #[pallet::constant]
         type MaxNoncePrunesPerBlock: Get<u32>;
 
+        /// Whether this runtime has the dev PCK mode (mock PCKs on an allow-list). `false` in
+        /// every production runtime: then [`PckPolicyMode`] can only be `Production`, the mock
+        /// allow-list stays empty, and quotes are always checked against Intel's chain.
+        #[pallet::constant]
+        type DevPckMode: Get<bool>;
+
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
     }
@@ -313,6 +323,8 @@ pub mod pallet {
         MockPckNotFound,
         /// `MaxMockPcks` keys are allowed already; remove one first.
         TooManyMockPcks,
+        /// This runtime has no dev PCK mode ([`Config::DevPckMode`] is `false`).
+        DevPckModeUnavailable,
         /// The expiry queue's position counter is exhausted (2^32 entries pending); cannot
         /// happen while the block hook runs.
         NonceQueueFull,
@@ -350,6 +362,11 @@ pub mod pallet {
                 assert!(!pcks.contains(pck), "genesis: duplicate mock PCK key");
                 assert!(pcks.try_push(*pck).is_ok(), "genesis: too many mock PCK keys");
             }
+            assert!(
+                T::DevPckMode::get() || (self.pck_mode == PckMode::Production && pcks.is_empty()),
+                "genesis: the dev PCK mode and mock PCKs exist only in a runtime built with the \
+                 dev feature"
+            );
             AllowedMockPcks::<T>::put(pcks);
 
             PckPolicyMode::<T>::put(self.pck_mode);
@@ -425,11 +442,13 @@ pub mod pallet {
 
         /// Add a mock PCK public key to the dev allow-list (governance).
         ///
-        /// Only consulted while the PCK mode is `Dev`. Emits [`Event::MockPckAllowed`].
+        /// Only consulted while the PCK mode is `Dev`. Emits [`Event::MockPckAllowed`]. Fails
+        /// with [`Error::DevPckModeUnavailable`] in a runtime without the dev mode.
         #[pallet::call_index(2)]
         #[pallet::weight(T::WeightInfo::allow_mock_pck())]
         pub fn allow_mock_pck(origin: OriginFor<T>, pck: PckKey) -> DispatchResult {
             T::GovernanceOrigin::ensure_origin(origin)?;
+            ensure!(T::DevPckMode::get(), Error::<T>::DevPckModeUnavailable);
             AllowedMockPcks::<T>::try_mutate(|set| -> DispatchResult {
                 ensure!(!set.contains(&pck), Error::<T>::MockPckAlreadyAllowed);
                 set.try_push(pck).map_err(|_| Error::<T>::TooManyMockPcks)?;
@@ -459,11 +478,16 @@ pub mod pallet {
         /// Intel's root) or `Dev` (mock allow-list).
         ///
         /// Setting the current mode again is allowed and still emits [`Event::PckModeSet`], so
-        /// the call is idempotent for scripts.
+        /// the call is idempotent for scripts. `Dev` fails with
+        /// [`Error::DevPckModeUnavailable`] in a runtime without the dev mode.
         #[pallet::call_index(4)]
         #[pallet::weight(T::WeightInfo::set_pck_mode())]
         pub fn set_pck_mode(origin: OriginFor<T>, mode: PckMode) -> DispatchResult {
             T::GovernanceOrigin::ensure_origin(origin)?;
+            ensure!(
+                mode == PckMode::Production || T::DevPckMode::get(),
+                Error::<T>::DevPckModeUnavailable
+            );
             PckPolicyMode::<T>::put(mode);
             Self::deposit_event(Event::PckModeSet { mode });
             Ok(())
@@ -568,11 +592,19 @@ pub mod pallet {
         /// The whole policy, for the TSS node (through a runtime API or storage queries): the
         /// accepted measurements, the PCK mode and the mock PCK allow-list.
         pub fn policy_snapshot() -> (Vec<Measurement>, PckMode, Vec<PckKey>) {
-            (
-                AcceptedMeasurements::<T>::get().into_inner(),
-                PckPolicyMode::<T>::get(),
-                AllowedMockPcks::<T>::get().into_inner(),
-            )
+            let (mode, pcks) = Self::effective_pck_policy();
+            (AcceptedMeasurements::<T>::get().into_inner(), mode, pcks.into_inner())
+        }
+
+        /// The PCK mode and mock allow-list verification uses: what storage holds, except that
+        /// a runtime without the dev mode always verifies in `Production` with no mock PCK (so
+        /// a storage value left by an earlier dev runtime changes nothing).
+        pub fn effective_pck_policy() -> (PckMode, BoundedVec<PckKey, T::MaxMockPcks>) {
+            if T::DevPckMode::get() {
+                (PckPolicyMode::<T>::get(), AllowedMockPcks::<T>::get())
+            } else {
+                (PckMode::Production, BoundedVec::new())
+            }
         }
 
         /// The nonce pending for `stash` (for which TSS account, until which block), if any.
@@ -640,10 +672,10 @@ where
             nonce: &pending.nonce,
         };
         let measurements = AcceptedMeasurements::<T>::get();
-        let pcks = AllowedMockPcks::<T>::get();
+        let (pck_mode, pcks) = Self::effective_pck_policy();
         let policy = peerseal_attestation::Policy {
             accepted_measurements: &measurements,
-            pck_mode: PckPolicyMode::<T>::get(),
+            pck_mode,
             allowed_mock_pcks: &pcks,
         };
         let verified = peerseal_attestation::verify_quote(quote, &binding, &policy)

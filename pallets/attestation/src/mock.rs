@@ -37,12 +37,32 @@ pub const MAX_LIST: u32 = 3;
 /// Expired nonces the block hook prunes per block, small so the bound is observable.
 pub const MAX_PRUNES_PER_BLOCK: u32 = 2;
 
+std::thread_local! {
+    /// Whether the mock runtime has the dev PCK mode (tests of a production runtime turn it
+    /// off). Per test thread, so tests do not see each other's setting.
+    static DEV_PCK_MODE: core::cell::Cell<bool> = const { core::cell::Cell::new(true) };
+}
+
+/// The mock's [`pallet_attestation::Config::DevPckMode`]: on unless a test turns it off.
+pub struct DevPckModeSwitch;
+impl frame_support::traits::Get<bool> for DevPckModeSwitch {
+    fn get() -> bool {
+        DEV_PCK_MODE.with(|c| c.get())
+    }
+}
+
+/// Makes the mock runtime a production (`false`) or dev (`true`) runtime for this thread.
+pub fn set_dev_pck_mode(on: bool) {
+    DEV_PCK_MODE.with(|c| c.set(on));
+}
+
 impl pallet_attestation::Config for Test {
     type GovernanceOrigin = EnsureRoot<AccountId32>;
     type NonceLifetime = ConstU64<NONCE_LIFETIME>;
     type MaxAcceptedMeasurements = ConstU32<MAX_LIST>;
     type MaxMockPcks = ConstU32<MAX_LIST>;
     type MaxNoncePrunesPerBlock = ConstU32<MAX_PRUNES_PER_BLOCK>;
+    type DevPckMode = DevPckModeSwitch;
     type WeightInfo = ();
 }
 

@@ -742,3 +742,78 @@ fn genesis_config_reads_chain_spec_json() {
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A runtime without the dev PCK mode (`Config::DevPckMode = false`, as peerseal's runtime is
+/// built for chain specs): the mode cannot be switched on, no mock PCK can be allowed, and a
+/// dev mode left in storage (here from the dev genesis) does not let a mock quote through.
+mod production_runtime {
+    use super::*;
+    use frame_support::traits::Get;
+
+    fn production_ext() -> sp_io::TestExternalities {
+        let mut ext = new_test_ext();
+        set_dev_pck_mode(false);
+        ext.execute_with(|| assert!(!<Test as crate::Config>::DevPckMode::get()));
+        ext
+    }
+
+    #[test]
+    fn the_dev_mode_and_mock_pcks_cannot_be_set() {
+        production_ext().execute_with(|| {
+            assert_noop!(
+                Attestation::set_pck_mode(RuntimeOrigin::root(), PckMode::Dev),
+                Error::<Test>::DevPckModeUnavailable
+            );
+            assert_noop!(
+                Attestation::allow_mock_pck(RuntimeOrigin::root(), pck(9)),
+                Error::<Test>::DevPckModeUnavailable
+            );
+            assert_ok!(Attestation::set_pck_mode(RuntimeOrigin::root(), PckMode::Production));
+        });
+        set_dev_pck_mode(true);
+    }
+
+    #[test]
+    fn a_mock_quote_is_refused_whatever_storage_says() {
+        production_ext().execute_with(|| {
+            // Storage still says Dev with the mock PCK allowed (written by the dev genesis).
+            assert_eq!(PckPolicyMode::<Test>::get(), PckMode::Dev);
+            let stash = account(1);
+            request(&stash);
+            let quote = register_quote(&stash);
+            let err = verify(&stash, &quote).unwrap_err();
+            assert_ne!(err, Error::<Test>::PckNotAllowed.into());
+            assert!(
+                matches!(
+                    err,
+                    DispatchError::Module(_)
+                        if err == Error::<Test>::PckChainInvalid.into()
+                            || err == Error::<Test>::PckSignatureInvalid.into()
+                ),
+                "a mock quote must fail the Intel chain check, got {err:?}"
+            );
+            let (_, mode, pcks) = Attestation::policy_snapshot();
+            assert_eq!(mode, PckMode::Production);
+            assert!(pcks.is_empty());
+        });
+        set_dev_pck_mode(true);
+    }
+
+    #[test]
+    fn the_same_quote_passes_in_a_dev_runtime() {
+        // The control: the check above fails for the runtime's reason, not the quote's.
+        new_test_ext().execute_with(|| {
+            let stash = account(1);
+            request(&stash);
+            let quote = register_quote(&stash);
+            assert_ok!(verify(&stash, &quote));
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "exist only in a runtime built with the dev feature")]
+    fn a_dev_genesis_does_not_build() {
+        set_dev_pck_mode(false);
+        let _ = new_test_ext();
+    }
+}

@@ -49,6 +49,7 @@ impl pallet_attestation::Config for Test {
     type MaxAcceptedMeasurements = ConstU32<4>;
     type MaxMockPcks = ConstU32<4>;
     type MaxNoncePrunesPerBlock = ConstU32<4>;
+    type DevPckMode = frame_support::traits::ConstBool<true>;
     type WeightInfo = ();
 }
 

@@ -1,0 +1,663 @@
+//! Recovery handshake cost against its physical limit, all in one run: the bare cost of
+//! verifying one mock recover quote (`verify_quote`, 1 and 2 threads), the latency of one full
+//! handshake over real libp2p on loopback (RequestNonce → quote → Recover → open the sealed
+//! share; p50/p99), and the throughput of one provider under 1,000 concurrent recoveries, with
+//! its ratio to the bare 2-thread verify throughput (issue 5's goal: ≥ 60 %).
+//!
+//! The provider is the real service ([`Provider::serve`] behind [`peerseal_backup::network`]) reading
+//! a real dev chain node process (registration per request, cached policy); only its rate and
+//! nonce limits are raised, because 1,000 recoveries come from three dev accounts. Provider and
+//! clients share this machine's cores, so the run also splits CPU time by thread group (the
+//! provider and the clients run on separate, named tokio runtimes) and reads the chain node's
+//! CPU time: that says how much of the machine the provider itself used per recovery.
+//!
+//! `cargo bench -p peerseal-backup --bench recovery` (numbers in BENCHMARKS.md). Needs the dev chain
+//! node binary (`cargo build -p peerseal-node`, same target dir, or `PEERSEAL_NODE_BIN`).
+//! Prints tables; percentiles need the raw samples, which criterion does not report. Without
+//! `--bench` (as `cargo test --benches` runs it) a short smoke version runs.
+// A benchmark that cannot set up its fixture has nothing to measure: failing loudly is right.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use libp2p::{Multiaddr, PeerId};
+use peerseal_attestation::{report_data, verify_quote, Binding, MockQuoteProvider, Policy};
+use peerseal_backup::network::{self, NetworkConfig, NetworkHandle};
+use peerseal_backup::provider::held::HeldShares;
+use peerseal_backup::provider::nonces::NonceLimits;
+use peerseal_backup::provider::ratelimit::RateLimits;
+use peerseal_backup::{NodeKeys, Provider, ProviderConfig, TxSubmitter};
+use peerseal_chain::{AttestationPolicy, ChainApi, ChainClient};
+use peerseal_kvdb::{DbKey, Store};
+use peerseal_protocol::{
+    AccountId, BackupShare, Nonce32, QuoteBytes, Recover, RecoveredShare, Request, RequestNonce,
+    Response, ShareBytes, X25519Secret,
+};
+use peerseal_testkit::DevChain;
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Key epoch of the shares the provider holds.
+const EPOCH: u64 = 1;
+/// Registered dev accounts that recover from the provider (Bob).
+const CLIENTS: [&str; 3] = ["alice", "charlie", "dave"];
+
+struct Settings {
+    verify_time: Duration,
+    stage_iterations: usize,
+    handshakes: usize,
+    recoveries: usize,
+    in_flight: usize,
+    client_swarms: usize,
+}
+
+impl Settings {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                verify_time: Duration::from_millis(200),
+                stage_iterations: 20,
+                handshakes: 10,
+                recoveries: 40,
+                in_flight: 8,
+                client_swarms: 2,
+            }
+        } else {
+            Self {
+                verify_time: Duration::from_secs(3),
+                stage_iterations: 500,
+                handshakes: 200,
+                recoveries: 1000,
+                in_flight: 64,
+                client_swarms: 4,
+            }
+        }
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run a short smoke
+    // version then, so the bench code stays compiled and exercised.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let settings = Settings::new(quick);
+    let load_before = loadavg();
+
+    let node = ChainNode::start();
+    let provider_rt = runtime("prov");
+    let client_rt = runtime("cli");
+    let chain: Arc<ChainClient> =
+        Arc::new(provider_rt.block_on(ChainClient::connect(&node.url)).unwrap());
+    let policy = provider_rt.block_on(chain.attestation_policy()).unwrap();
+
+    // (1) The physical limit: verifying one recover quote, nothing else.
+    let sample = Sample::new();
+    let single = verify_rate(&sample, &policy, 1, settings.verify_time);
+    let double = verify_rate(&sample, &policy, 2, settings.verify_time);
+
+    // The provider: Bob's keys, a share held for each client account, served on loopback.
+    let bob = NodeKeys::dev("bob").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
+    let held = HeldShares::open(&store).unwrap();
+    for (i, name) in CLIENTS.iter().enumerate() {
+        held.put(&held_share(NodeKeys::dev(name).unwrap().account(), i as u8)).unwrap();
+    }
+    let config = bench_provider_config();
+    let max_concurrent = config.max_concurrent;
+    let (provider, target, _provider_network) = provider_rt.block_on(async {
+        let chain_api: Arc<dyn ChainApi> = chain.clone();
+        let tx = TxSubmitter::new(chain_api.clone(), bob.signer.clone());
+        let provider = Provider::new(bob.clone(), chain_api, held.clone(), tx, config);
+        let net_config = NetworkConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            ..NetworkConfig::default()
+        };
+        let (network, inbound, _task) =
+            network::start(bob.libp2p.clone(), net_config).await.unwrap();
+        provider.serve(inbound.unwrap());
+        let target = Target {
+            peer: network.local_peer_id(),
+            addrs: network.listen_addrs().to_vec(),
+            account: bob.account(),
+        };
+        // The network task stops when its last handle is dropped: keep it for the whole run.
+        (provider, target, network)
+    });
+
+    // Provider stages one by one (single thread / sequential), to see where the time goes.
+    let stages = provider_rt.block_on(stage_costs(
+        &sample,
+        &held,
+        &bob,
+        chain.as_ref(),
+        node.pid(),
+        &settings,
+    ));
+
+    let quotes = Arc::new(MockQuoteProvider::dev());
+    let accounts: Vec<AccountId> =
+        CLIENTS.iter().map(|n| NodeKeys::dev(n).unwrap().account()).collect();
+    let (latency, load) = client_rt.block_on(async {
+        let mut swarms = Vec::new();
+        for _ in 0..settings.client_swarms {
+            swarms.push(client_network().await);
+        }
+        // Warm-up: connect every client swarm (noise + yamux) and fill the policy cache.
+        for net in &swarms {
+            for account in &accounts {
+                handshake(net, &target, *account, &quotes).await.unwrap();
+            }
+        }
+
+        // (2) Latency of one handshake on an idle provider, sequential.
+        let mut latency = Vec::with_capacity(settings.handshakes);
+        for i in 0..settings.handshakes {
+            let started = Instant::now();
+            handshake(&swarms[0], &target, accounts[i % accounts.len()], &quotes).await.unwrap();
+            latency.push(started.elapsed());
+        }
+        latency.sort();
+
+        // (3) Throughput: all recoveries started at once, at most `in_flight` handshakes
+        // outstanding (a semaphore), spread over `client_swarms` connections.
+        let cpu_before = CpuSnapshot::take(node.pid());
+        let permits = Arc::new(tokio::sync::Semaphore::new(settings.in_flight));
+        let failures = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(settings.recoveries);
+        for i in 0..settings.recoveries {
+            let net = swarms[i % swarms.len()].clone();
+            let account = accounts[i % accounts.len()];
+            let (target, quotes) = (target.clone(), quotes.clone());
+            let (permits, failures) = (permits.clone(), failures.clone());
+            tasks.push(tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await.unwrap();
+                let begun = Instant::now();
+                if let Err(e) = handshake(&net, &target, account, &quotes).await {
+                    eprintln!("recovery failed: {e}");
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+                begun.elapsed()
+            }));
+        }
+        let mut under_load = Vec::with_capacity(settings.recoveries);
+        for task in tasks {
+            under_load.push(task.await.unwrap());
+        }
+        let wall = started.elapsed();
+        let cpu = CpuSnapshot::take(node.pid()).since(&cpu_before);
+        under_load.sort();
+        let failed = failures.load(Ordering::Relaxed);
+        (latency, Load { wall, under_load, cpu, failed })
+    });
+    let load_after = loadavg();
+    let served = peerseal_backup::provider::ProviderStats::get(&provider.stats().recoveries_served);
+
+    report(&Report {
+        settings: &settings,
+        quick,
+        node_binary: node.binary.display().to_string(),
+        single,
+        double,
+        stages,
+        latency,
+        load,
+        served,
+        max_concurrent,
+        load_before,
+        load_after,
+    });
+    assert_eq!(
+        served as usize,
+        settings.recoveries + settings.handshakes + 3 * settings.client_swarms
+    );
+}
+
+/// The provider configuration of the bench: defaults except the per-account limits, which
+/// would otherwise throttle 1,000 recoveries from three accounts (defaults: burst 20 and 5/s
+/// per account; 8 live nonces per account), and no on-chain confirmations (no backups here).
+fn bench_provider_config() -> ProviderConfig {
+    ProviderConfig {
+        nonces: NonceLimits { ttl: Duration::from_secs(60), per_account: 4096, total: 65_536 },
+        rate: RateLimits { burst: 1_000_000, per_second: 1_000_000, max_accounts: 4096 },
+        confirm_on_chain: false,
+        ..ProviderConfig::default()
+    }
+}
+
+fn held_share(account: AccountId, byte: u8) -> BackupShare {
+    BackupShare {
+        account,
+        epoch: EPOCH,
+        share_index: 1,
+        threshold: 1,
+        share: ShareBytes::from_slice(&[0xA0 | byte; 32]).unwrap(),
+    }
+}
+
+fn runtime(name: &'static str) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        // Threads must outlive the run: CPU time is read per live thread.
+        .thread_keep_alive(Duration::from_secs(3600))
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One recover quote with its binding, as a provider sees it.
+struct Sample {
+    account: AccountId,
+    response_sk: X25519Secret,
+    nonce: Nonce32,
+    quote: Vec<u8>,
+}
+
+impl Sample {
+    fn new() -> Self {
+        let account = NodeKeys::dev("alice").unwrap().account();
+        let response_sk = X25519Secret::generate();
+        let nonce = Nonce32([7; 32]);
+        let pk = response_sk.public();
+        let quote =
+            MockQuoteProvider::dev().mock_quote(&report_data(&binding(&account, &pk.0, &nonce)));
+        Self { account, response_sk, nonce, quote }
+    }
+}
+
+fn binding<'a>(account: &'a AccountId, pk: &'a [u8; 32], nonce: &'a Nonce32) -> Binding<'a> {
+    Binding::recover(&account.0, pk, &nonce.0)
+}
+
+fn policy_ref(policy: &AttestationPolicy) -> Policy<'_> {
+    Policy {
+        accepted_measurements: &policy.accepted_measurements,
+        pck_mode: policy.pck_mode,
+        allowed_mock_pcks: &policy.allowed_mock_pcks,
+    }
+}
+
+/// Bare verification with `threads` threads verifying the same quote for `time`: wall-clock
+/// verifications per second, and CPU seconds per verification (each thread's own CPU time, so
+/// not inflated by other processes competing for the cores).
+fn verify_rate(
+    sample: &Sample,
+    policy: &AttestationPolicy,
+    threads: usize,
+    time: Duration,
+) -> (f64, f64) {
+    let pk = sample.response_sk.public();
+    let b = binding(&sample.account, &pk.0, &sample.nonce);
+    let p = policy_ref(policy);
+    assert!(verify_quote(&sample.quote, &b, &p).is_ok());
+    let started = Instant::now();
+    let (total, cpu) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let cpu_before = thread_cpu();
+                    let mut done = 0u64;
+                    while started.elapsed() < time {
+                        assert!(verify_quote(black_box(&sample.quote), &b, &p).is_ok());
+                        done += 1;
+                    }
+                    (done, thread_cpu() - cpu_before)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .fold((0u64, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+    });
+    (total as f64 / started.elapsed().as_secs_f64(), cpu / total as f64)
+}
+
+/// CPU seconds of the calling thread so far.
+fn thread_cpu() -> f64 {
+    read_stat(std::path::Path::new("/proc/thread-self/stat")).map(|(_, s)| s).unwrap_or(0.0)
+}
+
+/// CPU seconds of this whole process so far (all threads, live or exited).
+fn process_cpu() -> f64 {
+    read_stat(std::path::Path::new("/proc/self/stat")).map(|(_, s)| s).unwrap_or(0.0)
+}
+
+/// Mean time of each stage of one recovery, measured alone.
+async fn stage_costs(
+    sample: &Sample,
+    held: &HeldShares,
+    bob: &NodeKeys,
+    chain: &ChainClient,
+    chain_pid: u32,
+    settings: &Settings,
+) -> Vec<(&'static str, &'static str, Duration)> {
+    let n = settings.stage_iterations;
+    let mean = |total: Duration| total / n as u32;
+    let pk = sample.response_sk.public();
+    let rd = report_data(&binding(&sample.account, &pk.0, &sample.nonce));
+    let mock = MockQuoteProvider::dev();
+    let share = held_share(sample.account, 0);
+
+    let started = Instant::now();
+    for _ in 0..n {
+        black_box(mock.mock_quote(black_box(&rd)));
+    }
+    let quote_gen = mean(started.elapsed());
+
+    let started = Instant::now();
+    for _ in 0..n {
+        black_box(held.get(&sample.account, EPOCH).unwrap());
+    }
+    let held_get = mean(started.elapsed());
+
+    let started = Instant::now();
+    let mut sealed = None;
+    for _ in 0..n {
+        sealed = Some(RecoveredShare::seal(&pk, &bob.signer, black_box(&share)).unwrap());
+    }
+    let seal = mean(started.elapsed());
+    let sealed = sealed.unwrap();
+
+    let started = Instant::now();
+    for _ in 0..n {
+        black_box(sealed.open(&sample.response_sk, &bob.account()).unwrap());
+    }
+    let open = mean(started.elapsed());
+
+    let lookups = n.min(200);
+    let (cpu_before, chain_before) = (process_cpu(), chain_cpu(chain_pid));
+    let started = Instant::now();
+    for _ in 0..lookups {
+        assert!(chain.server_by_tss(&sample.account.0).await.unwrap().is_some());
+    }
+    let lookup = started.elapsed() / lookups as u32;
+    let lookup_cpu = Duration::from_secs_f64((process_cpu() - cpu_before) / lookups as f64);
+    let lookup_chain_cpu =
+        Duration::from_secs_f64((chain_cpu(chain_pid) - chain_before) / lookups as f64);
+
+    vec![
+        ("client", "mock quote generation (2 ECDSA P-256 signatures)", quote_gen),
+        ("provider", "held share read (kvdb get + decrypt + decode)", held_get),
+        ("provider", "RecoveredShare::seal (HPKE + sr25519 sign)", seal),
+        ("client", "RecoveredShare::open (HPKE + sr25519 verify)", open),
+        ("provider", "registration lookup `server_by_tss` (wall, sequential)", lookup),
+        ("provider", "… its CPU in this process (subxt, jsonrpsee)", lookup_cpu),
+        ("chain node", "… its CPU in the chain node process", lookup_chain_cpu),
+    ]
+}
+
+#[derive(Clone)]
+struct Target {
+    peer: PeerId,
+    addrs: Vec<Multiaddr>,
+    account: AccountId,
+}
+
+async fn client_network() -> NetworkHandle {
+    let config = NetworkConfig { listen: vec![], serve: false, ..NetworkConfig::default() };
+    let (handle, _, _task) =
+        network::start(libp2p::identity::Keypair::generate_ed25519(), config).await.unwrap();
+    handle
+}
+
+/// One recovery handshake as the client does it: nonce, quote (on the blocking pool, like
+/// the real client), `Recover`, and opening the sealed share.
+async fn handshake(
+    net: &NetworkHandle,
+    target: &Target,
+    account: AccountId,
+    quotes: &Arc<MockQuoteProvider>,
+) -> Result<(), String> {
+    let ask = Request::RequestNonce(RequestNonce { account });
+    let nonce = match net.request(target.peer, target.addrs.clone(), ask).await {
+        Ok(Response::Nonce(n)) => n.nonce,
+        other => return Err(format!("nonce: {other:?}")),
+    };
+    let response_sk = X25519Secret::generate();
+    let response_pk = response_sk.public();
+    let wanted = report_data(&binding(&account, &response_pk.0, &nonce));
+    let quotes = quotes.clone();
+    let quote = tokio::task::spawn_blocking(move || quotes.mock_quote(&wanted))
+        .await
+        .map_err(|e| e.to_string())?;
+    let recover = Request::Recover(Recover {
+        account,
+        epoch: EPOCH,
+        response_pk,
+        quote: QuoteBytes::new(quote).map_err(|_| "quote too long".to_string())?,
+    });
+    let sealed = match net.request(target.peer, target.addrs.clone(), recover).await {
+        Ok(Response::RecoveredShare(sealed)) => sealed,
+        Ok(other) => return Err(format!("recover: {other:?}")),
+        Err(e) => return Err(format!("recover: {e}")),
+    };
+    let share = sealed.open(&response_sk, &target.account).map_err(|e| e.to_string())?;
+    if share.account != account || share.epoch != EPOCH {
+        return Err("share names another account or epoch".into());
+    }
+    Ok(())
+}
+
+/// The dev chain node as a child process, killed on drop; dereferences to [`DevChain`].
+struct ChainNode {
+    chain: DevChain,
+    binary: PathBuf,
+}
+
+impl ChainNode {
+    fn start() -> Self {
+        let binary = node_binary();
+        let chain = DevChain::start_with_binary(&binary, &["--dev"], Some("warn"))
+            .unwrap_or_else(|e| panic!("chain node did not start: {e}"));
+        Self { chain, binary }
+    }
+}
+
+impl std::ops::Deref for ChainNode {
+    type Target = DevChain;
+    fn deref(&self) -> &DevChain {
+        &self.chain
+    }
+}
+
+/// `PEERSEAL_NODE_BIN`, else `peerseal-node` in the debug, then release, dir of this target dir.
+fn node_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("PEERSEAL_NODE_BIN") {
+        return PathBuf::from(path);
+    }
+    // target/<profile>/deps/<bench binary> → target/
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.parent().unwrap().parent().unwrap().parent().unwrap();
+    ["debug", "release"]
+        .iter()
+        .map(|profile| target.join(profile).join("peerseal-node"))
+        .find(|path| path.exists())
+        .expect("peerseal-node not found: `cargo build -p peerseal-node` or set PEERSEAL_NODE_BIN")
+}
+
+/// CPU seconds by thread group of this process (`prov*`, `cli*`, other) and of the chain node.
+#[derive(Clone, Default)]
+struct CpuSnapshot {
+    groups: BTreeMap<&'static str, f64>,
+    chain: f64,
+}
+
+impl CpuSnapshot {
+    fn take(chain_pid: u32) -> Self {
+        let mut groups = BTreeMap::new();
+        for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+            let Some((comm, secs)) = read_stat(&task.path().join("stat")) else { continue };
+            let group = if comm.starts_with("prov") {
+                "provider"
+            } else if comm.starts_with("cli") {
+                "client"
+            } else {
+                "other"
+            };
+            *groups.entry(group).or_default() += secs;
+        }
+        Self { groups, chain: chain_cpu(chain_pid) }
+    }
+
+    fn since(&self, before: &Self) -> Self {
+        let mut groups = self.groups.clone();
+        for (group, secs) in groups.iter_mut() {
+            *secs -= before.groups.get(group).copied().unwrap_or(0.0);
+        }
+        Self { groups, chain: self.chain - before.chain }
+    }
+
+    fn group(&self, name: &str) -> f64 {
+        self.groups.get(name).copied().unwrap_or(0.0)
+    }
+}
+
+/// CPU seconds of the chain node process so far.
+fn chain_cpu(pid: u32) -> f64 {
+    read_stat(&PathBuf::from(format!("/proc/{pid}/stat"))).map(|(_, secs)| secs).unwrap_or(0.0)
+}
+
+/// (comm, utime + stime in seconds) from a `/proc/.../stat` file (clock ticks of 10 ms).
+fn read_stat(path: &std::path::Path) -> Option<(String, f64)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?.to_string();
+    let fields: Vec<&str> = text.get(close + 2..)?.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5); the slice starts at field 3.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((comm, (utime + stime) / 100.0))
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+struct Load {
+    wall: Duration,
+    under_load: Vec<Duration>,
+    cpu: CpuSnapshot,
+    failed: u64,
+}
+
+struct Report<'a> {
+    settings: &'a Settings,
+    quick: bool,
+    node_binary: String,
+    single: (f64, f64),
+    double: (f64, f64),
+    stages: Vec<(&'static str, &'static str, Duration)>,
+    latency: Vec<Duration>,
+    load: Load,
+    served: u64,
+    max_concurrent: usize,
+    load_before: String,
+    load_after: String,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn report(r: &Report<'_>) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let s = r.settings;
+    println!(
+        "recovery bench{}: load average before {} / after {}; chain node {}",
+        if r.quick { " (quick smoke run)" } else { "" },
+        r.load_before,
+        r.load_after,
+        r.node_binary
+    );
+    println!();
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!(
+        "| bare `verify_quote`, 1 thread | {:.0}/s wall ({:.0} µs CPU each) |",
+        r.single.0,
+        1e6 * r.single.1
+    );
+    println!(
+        "| bare `verify_quote`, 2 threads | {:.0}/s wall ({:.0} µs CPU each) |",
+        r.double.0,
+        1e6 * r.double.1
+    );
+    println!(
+        "| handshake latency, idle provider ({} sequential) | p50 {:.2} ms, p99 {:.2} ms |",
+        s.handshakes,
+        ms(percentile(&r.latency, 50.0)),
+        ms(percentile(&r.latency, 99.0))
+    );
+    let rate = s.recoveries as f64 / r.load.wall.as_secs_f64();
+    println!(
+        "| {} recoveries, ≤ {} in flight over {} connections | {:.2} s: **{:.0} recoveries/s** ({} failed) |",
+        s.recoveries,
+        s.in_flight,
+        s.client_swarms,
+        r.load.wall.as_secs_f64(),
+        rate,
+        r.load.failed
+    );
+    println!(
+        "| handshake latency under that load | p50 {:.1} ms, p99 {:.1} ms |",
+        ms(percentile(&r.load.under_load, 50.0)),
+        ms(percentile(&r.load.under_load, 99.0))
+    );
+    println!(
+        "| ratio to bare 2-thread verify (wall, all parties on the same cores) | **{:.1} %** (goal ≥ 60 %) |",
+        100.0 * rate / r.double.0
+    );
+    println!();
+    let per = |secs: f64| 1000.0 * secs / s.recoveries as f64;
+    let cpu = &r.load.cpu;
+    let provider = cpu.group("provider");
+    println!("CPU time during the throughput run (ms per recovery; 2 cores = {:.1} ms of CPU per recovery at the measured rate):", 2000.0 / rate);
+    println!();
+    println!("| provider runtime | client runtimes | chain node process | other threads |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {:.2} | {:.2} | {:.2} | {:.2} |",
+        per(provider),
+        per(cpu.group("client")),
+        per(cpu.chain),
+        per(cpu.group("other"))
+    );
+    if provider > 0.0 {
+        let provider_cpu = provider / s.recoveries as f64;
+        println!();
+        println!(
+            "CPU-time ratio (load-independent): a recovery costs the provider {:.0} µs of CPU, a bare verify {:.0} µs: \
+             the provider alone on 2 cores would serve {:.0} recoveries/s = **{:.1} %** of bare verify throughput \
+             (2 cores / {:.0} µs = {:.0} verifies/s)",
+            provider_cpu * 1e6,
+            r.double.1 * 1e6,
+            2.0 / provider_cpu,
+            100.0 * r.double.1 / provider_cpu,
+            r.double.1 * 1e6,
+            2.0 / r.double.1
+        );
+    }
+    println!();
+    println!("Stages of one recovery measured alone (mean of {} runs):", s.stage_iterations);
+    println!();
+    println!("| side | stage | mean |");
+    println!("|---|---|---|");
+    println!("| provider | `verify_quote` (CPU) | {:.0} µs |", 1e6 * r.single.1);
+    for (side, stage, time) in &r.stages {
+        println!("| {side} | {stage} | {:.0} µs |", us(*time));
+    }
+    println!();
+    println!("provider: {} recoveries served, max_concurrent {}", r.served, r.max_concurrent);
+}

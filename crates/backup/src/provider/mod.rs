@@ -1,0 +1,678 @@
+//! The backup provider service: holds other nodes' key shares and gives them back only to an
+//! attested, still-registered node that proves it runs an accepted image.
+//!
+//! [`Provider::handle`] is the whole policy as one plain async function from (peer, request)
+//! to response, free of networking, so every rule is testable directly; [`Provider::serve`]
+//! connects it to the inbound requests of [`crate::network`] with bounded concurrency and a
+//! time limit per request. Rules:
+//! - `StoreBackup`: the envelope opens with this node's x25519 key and carries a valid sr25519
+//!   signature of the account it names; that account is registered on chain. The share is
+//!   stored persistently ([`held`]), a signed receipt goes back, and `confirm_backup` is
+//!   submitted in the background once the client's assignment naming this provider is on chain
+//!   (the client records it only after collecting its receipts).
+//! - `RequestNonce`: for a registered account, 32 fresh random bytes, single use, with a time to
+//!   live ([`nonces`]).
+//! - `Recover`: a share is held; the nonce in the quote's report data was issued to this account,
+//!   is unused and fresh (it is spent by this attempt); the account is still registered; the
+//!   quote verifies against the chain's policy with context `Recover` binding (account, response
+//!   key, nonce), and in production its PCK is the PCK of the account's registered quote. Then
+//!   the share goes back HPKE-sealed to the response key and signed by this provider.
+//! - `HealthChallenge`: a MAC keyed by the held share ([`peerseal_protocol::health_mac`]).
+//!
+//! Every request is rate-limited per account first. Every refusal is a typed [`ErrorReason`]
+//! and one log line naming the peer, account and reason — never a share, key or nonce.
+//!
+//! ## Registration checks and their cache
+//! A recovery asks the chain twice whether the account is registered: at `RequestNonce` and at
+//! `Recover`. Under load that chain read was a large share of the provider's CPU, so
+//! `RequestNonce` trusts a *positive* answer seen within the last
+//! [`ProviderConfig::registration_cache_ttl`] (a few seconds; bounded in entries). What that
+//! can and cannot change:
+//! - Negative answers are never cached: an account that is not registered is refused a nonce
+//!   at once, also one registered a moment ago is not held back.
+//! - `Recover` always reads the registration fresh from the chain (and only that read's record
+//!   supplies the registered PCK), so a removed account never gets a share, whatever the cache
+//!   holds. The most a just-removed account gains is a nonce for up to the TTL, which is
+//!   harmless: a nonce only admits a `Recover` attempt, which is then refused `NotRegistered`.
+//! - `StoreBackup` checks fresh too: it is rare and writes state.
+
+pub mod held;
+pub mod nonces;
+pub mod policy;
+pub mod ratelimit;
+
+use crate::identity::NodeKeys;
+use crate::network::InboundRequest;
+use crate::submit::TxSubmitter;
+use held::HeldShares;
+use libp2p::PeerId;
+use nonces::{NonceLimits, NonceTable};
+use peerseal_attestation::PckMode;
+use peerseal_chain::{ChainApi, ChainError, ServerRecord};
+use peerseal_protocol::{
+    health_mac, AccountId, BackupReceipt, ErrorReason, HealthChallenge, HealthProof, Nonce,
+    Nonce32, QuoteRejection, Recover, RecoveredShare, Request, RequestNonce, Response,
+    SignedReceipt, StoreBackup, X25519Secret,
+};
+use policy::{quote_nonce, registered_pck, verify_recover_quote, PolicyCache};
+use rand::RngCore;
+use ratelimit::{RateLimiter, RateLimits};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinHandle;
+
+/// Settings of the provider service.
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+    /// Nonce time to live and table bounds.
+    pub nonces: NonceLimits,
+    /// Per-account rate limits.
+    pub rate: RateLimits,
+    /// How long the chain's attestation policy is cached.
+    pub policy_ttl: Duration,
+    /// Longest time one request may take before it is answered `Unavailable`.
+    pub request_deadline: Duration,
+    /// Requests handled at once (quote verification is CPU work).
+    pub max_concurrent: usize,
+    /// Whether to submit `confirm_backup` after storing a share.
+    pub confirm_on_chain: bool,
+    /// How long to wait for the client's assignment before giving up on confirming.
+    pub confirm_deadline: Duration,
+    /// Confirmations waiting at most (more are dropped and logged).
+    pub confirm_queue: usize,
+    /// How long a positive registration answer is reused for `RequestNonce` (zero: never).
+    /// `Recover` always checks fresh; see the module doc.
+    pub registration_cache_ttl: Duration,
+    /// Accounts the registration cache holds at most (when full, new answers are not cached).
+    pub registration_cache_size: usize,
+    /// Whether a chain policy in the dev PCK mode (mock PCKs allowed) is honoured. Off unless
+    /// the crate is built with `dev`: a production provider never releases a share against a
+    /// mock-signed quote, whatever the chain endpoint claims.
+    pub accept_dev_pck: bool,
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        Self {
+            nonces: NonceLimits::default(),
+            rate: RateLimits::default(),
+            policy_ttl: Duration::from_secs(6),
+            request_deadline: Duration::from_secs(15),
+            max_concurrent: 64,
+            confirm_on_chain: true,
+            confirm_deadline: Duration::from_secs(120),
+            confirm_queue: 1024,
+            registration_cache_ttl: Duration::from_secs(3),
+            registration_cache_size: 4096,
+            accept_dev_pck: cfg!(feature = "dev"),
+        }
+    }
+}
+
+/// Told by the provider as things happen, so a daemon keeps its metrics at the source (this
+/// library exposes none itself). Every method has an empty default.
+pub trait ProviderObserver: Send + Sync {
+    /// A share was stored; `held` is how many shares the provider holds now.
+    fn share_stored(&self, _held: u64) {}
+    /// A share was released to an attested, registered node.
+    fn share_released(&self) {}
+    /// A request was refused, with its typed reason.
+    fn refused(&self, _reason: &ErrorReason) {}
+}
+
+/// Observes nothing.
+impl ProviderObserver for () {}
+
+/// Counters of the provider, for status pages, metrics and tests.
+#[derive(Debug, Default)]
+pub struct ProviderStats {
+    /// Shares stored.
+    pub backups_stored: AtomicU64,
+    /// Shares released to a recovering node.
+    pub recoveries_served: AtomicU64,
+    /// Health challenges answered.
+    pub health_proofs: AtomicU64,
+    rejections: Mutex<BTreeMap<String, u64>>,
+}
+
+impl ProviderStats {
+    fn rejected(&self, reason: ErrorReason) {
+        let mut map = self.rejections.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry(format!("{reason:?}")).or_default() += 1;
+    }
+
+    /// Rejections so far, by reason (`Debug` form of the [`ErrorReason`]).
+    pub fn rejections(&self) -> BTreeMap<String, u64> {
+        self.rejections.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+struct Inner {
+    keys: NodeKeys,
+    chain: Arc<dyn ChainApi>,
+    held: HeldShares,
+    nonces: Mutex<NonceTable>,
+    limiter: Mutex<RateLimiter>,
+    policy: PolicyCache,
+    registrations: Mutex<RegistrationCache>,
+    config: ProviderConfig,
+    confirms: Option<mpsc::Sender<(AccountId, u64)>>,
+    confirmed: Arc<AtomicU64>,
+    stats: ProviderStats,
+    observer: Arc<dyn ProviderObserver>,
+}
+
+/// The provider service. Cheap to clone; clones share all state.
+#[derive(Clone)]
+pub struct Provider {
+    inner: Arc<Inner>,
+}
+
+/// A refusal: the typed reason plus what the log line says about the request.
+struct Refusal {
+    reason: ErrorReason,
+    account: Option<AccountId>,
+    what: &'static str,
+}
+
+fn refuse(reason: ErrorReason, account: Option<AccountId>, what: &'static str) -> Refusal {
+    Refusal { reason, account, what }
+}
+
+impl Provider {
+    /// A provider acting with `keys`, reading `chain`, holding shares in `held`, submitting
+    /// confirmations through `tx` (which must sign as `keys.signer`). Spawns the confirmation
+    /// task, so it must be called inside a tokio runtime.
+    pub fn new(
+        keys: NodeKeys,
+        chain: Arc<dyn ChainApi>,
+        held: HeldShares,
+        tx: TxSubmitter,
+        config: ProviderConfig,
+    ) -> Self {
+        Self::observed(keys, chain, held, tx, config, Arc::new(()))
+    }
+
+    /// Like [`Provider::new`], reporting to `observer` as requests are handled.
+    pub fn observed(
+        keys: NodeKeys,
+        chain: Arc<dyn ChainApi>,
+        held: HeldShares,
+        tx: TxSubmitter,
+        config: ProviderConfig,
+        observer: Arc<dyn ProviderObserver>,
+    ) -> Self {
+        let confirmed = Arc::new(AtomicU64::new(0));
+        let confirms = if config.confirm_on_chain {
+            let (sender, receiver) = mpsc::channel(config.confirm_queue.max(1));
+            tokio::spawn(confirm_loop(tx, receiver, config.confirm_deadline, confirmed.clone()));
+            Some(sender)
+        } else {
+            None
+        };
+        let inner = Inner {
+            nonces: Mutex::new(NonceTable::new(config.nonces)),
+            limiter: Mutex::new(RateLimiter::new(config.rate)),
+            policy: PolicyCache::new(config.policy_ttl),
+            registrations: Mutex::new(RegistrationCache::new(
+                config.registration_cache_ttl,
+                config.registration_cache_size,
+            )),
+            keys,
+            chain,
+            held,
+            config,
+            confirms,
+            confirmed,
+            stats: ProviderStats::default(),
+            observer,
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// This provider's TSS account.
+    pub fn account(&self) -> AccountId {
+        self.inner.keys.account()
+    }
+
+    /// The shares this provider holds.
+    pub fn held(&self) -> &HeldShares {
+        &self.inner.held
+    }
+
+    /// The provider's counters.
+    pub fn stats(&self) -> &ProviderStats {
+        &self.inner.stats
+    }
+
+    /// `confirm_backup` transactions this provider got included so far.
+    pub fn confirmations(&self) -> u64 {
+        self.inner.confirmed.load(Ordering::Relaxed)
+    }
+
+    /// Answers one request from `peer`. Never panics on peer input; every refusal is typed.
+    pub async fn handle(&self, peer: PeerId, request: Request) -> Response {
+        let kind = request_kind(&request);
+        let outcome = match request {
+            Request::StoreBackup(store) => self.store_backup(store).await,
+            Request::RequestNonce(ask) => self.request_nonce(ask).await,
+            Request::Recover(recover) => self.recover(recover).await,
+            Request::HealthChallenge(challenge) => self.health(challenge).await,
+        };
+        match outcome {
+            Ok(response) => response,
+            Err(refusal) => {
+                self.inner.stats.rejected(refusal.reason);
+                self.inner.observer.refused(&refusal.reason);
+                tracing::warn!(
+                    %peer,
+                    request = kind,
+                    account = ?refusal.account,
+                    reason = ?refusal.reason,
+                    detail = refusal.what,
+                    "request refused"
+                );
+                Response::Error(refusal.reason)
+            }
+        }
+    }
+
+    /// Serves inbound requests until the channel closes: at most `max_concurrent` at once, each
+    /// answered within `request_deadline` (`Unavailable` otherwise).
+    pub fn serve(&self, mut inbound: mpsc::Receiver<InboundRequest>) -> JoinHandle<()> {
+        let provider = self.clone();
+        tokio::spawn(async move {
+            let permits = Arc::new(Semaphore::new(provider.inner.config.max_concurrent.max(1)));
+            let deadline = provider.inner.config.request_deadline;
+            while let Some(request) = inbound.recv().await {
+                // Waiting here is the back-pressure: the network task then answers further
+                // requests `Unavailable` once its bounded queue is full.
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
+                let provider = provider.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    let (peer, request, reply) = request.into_parts();
+                    let response = tokio::time::timeout(deadline, provider.handle(peer, request))
+                        .await
+                        .unwrap_or_else(|_| {
+                            tracing::warn!(%peer, "request not answered in time");
+                            Response::Error(ErrorReason::Unavailable)
+                        });
+                    let _ = reply.send(response);
+                });
+            }
+        })
+    }
+
+    fn rate_limit(&self, account: &AccountId, what: &'static str) -> Result<(), Refusal> {
+        let mut limiter = self.inner.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        limiter.check(account, Instant::now()).map_err(|r| refuse(r, Some(*account), what))
+    }
+
+    async fn registered(
+        &self,
+        account: &AccountId,
+        what: &'static str,
+    ) -> Result<ServerRecord, Refusal> {
+        match self.inner.chain.server_by_tss(&account.0).await {
+            Ok(Some(record)) => Ok(record),
+            Ok(None) => Err(refuse(ErrorReason::NotRegistered, Some(*account), what)),
+            Err(error) => {
+                tracing::warn!(%error, "chain lookup failed");
+                Err(refuse(ErrorReason::Unavailable, Some(*account), "chain unavailable"))
+            }
+        }
+    }
+
+    /// Like [`Provider::registered`], but content with a positive answer of the last
+    /// `registration_cache_ttl` (for `RequestNonce` only; see the module doc).
+    async fn registered_recently(
+        &self,
+        account: &AccountId,
+        what: &'static str,
+    ) -> Result<(), Refusal> {
+        let now = Instant::now();
+        if self.inner.registrations.lock().unwrap_or_else(|p| p.into_inner()).contains(account, now)
+        {
+            return Ok(());
+        }
+        self.registered(account, what).await?;
+        self.inner
+            .registrations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*account, Instant::now());
+        Ok(())
+    }
+
+    async fn store_backup(&self, store: StoreBackup) -> Result<Response, Refusal> {
+        let inner = &self.inner;
+        let share =
+            store.open(&inner.keys.x25519).map_err(|e| refuse(e.reason(), None, "envelope"))?;
+        let account = share.account;
+        self.rate_limit(&account, "store backup")?;
+        if share.threshold == 0
+            || share.share_index == 0
+            || share.share.is_empty()
+            || account == self.account()
+        {
+            return Err(refuse(ErrorReason::InvalidRequest, Some(account), "share fields"));
+        }
+        self.registered(&account, "store backup from unregistered account").await?;
+
+        let held = inner.held.clone();
+        let to_store = share.clone();
+        tokio::task::spawn_blocking(move || held.put(&to_store))
+            .await
+            .map_err(|_| refuse(ErrorReason::Internal, Some(account), "store task failed"))?
+            .map_err(|e| {
+                tracing::error!(error = %e, "storing a held share failed");
+                refuse(ErrorReason::Internal, Some(account), "store write failed")
+            })?;
+        inner.stats.backups_stored.fetch_add(1, Ordering::Relaxed);
+        inner.observer.share_stored(inner.held.len() as u64);
+
+        let receipt = BackupReceipt {
+            provider: self.account(),
+            client: account,
+            epoch: share.epoch,
+            share_index: share.share_index,
+            envelope_digest: store.envelope.digest(),
+        };
+        let signed = SignedReceipt::sign(receipt, &inner.keys.signer)
+            .map_err(|_| refuse(ErrorReason::Internal, Some(account), "receipt signing"))?;
+        if let Some(confirms) = &inner.confirms {
+            if confirms.try_send((account, share.epoch)).is_err() {
+                tracing::warn!(
+                    ?account,
+                    epoch = share.epoch,
+                    "confirmation queue full; not confirming"
+                );
+            }
+        }
+        tracing::info!(?account, epoch = share.epoch, index = share.share_index, "share stored");
+        Ok(Response::BackupReceipt(signed))
+    }
+
+    async fn request_nonce(&self, ask: RequestNonce) -> Result<Response, Refusal> {
+        let account = ask.account;
+        self.rate_limit(&account, "request nonce")?;
+        self.registered_recently(&account, "nonce for unregistered account").await?;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|_| refuse(ErrorReason::Internal, Some(account), "rng"))?;
+        let nonce = Nonce32(bytes);
+        let limits = {
+            let mut table = self.inner.nonces.lock().unwrap_or_else(|p| p.into_inner());
+            table
+                .issue(account, nonce, Instant::now())
+                .map_err(|r| refuse(r, Some(account), "nonce table"))?;
+            table.limits()
+        };
+        let ttl_secs = u32::try_from(limits.ttl.as_secs()).unwrap_or(u32::MAX);
+        Ok(Response::Nonce(Nonce { nonce, ttl_secs }))
+    }
+
+    async fn recover(&self, recover: Recover) -> Result<Response, Refusal> {
+        let inner = &self.inner;
+        let account = recover.account;
+        self.rate_limit(&account, "recover")?;
+        let share = inner
+            .held
+            .get(&account, recover.epoch)
+            .map_err(|e| {
+                tracing::error!(error = %e, "reading a held share failed");
+                refuse(ErrorReason::Internal, Some(account), "store read failed")
+            })?
+            .ok_or_else(|| refuse(ErrorReason::NoBackupHeld, Some(account), "recover"))?;
+
+        let quote = recover.quote.into_inner();
+        let nonce = quote_nonce(&quote).ok_or_else(|| {
+            refuse(ErrorReason::QuoteRejected(QuoteRejection::Malformed), Some(account), "quote")
+        })?;
+        {
+            let mut table = inner.nonces.lock().unwrap_or_else(|p| p.into_inner());
+            table
+                .consume(&account, &nonce, Instant::now())
+                .map_err(|r| refuse(r, Some(account), "nonce"))?;
+        }
+        // Fresh, never from the registration cache: this check guards the share.
+        let record = self.registered(&account, "recover by unregistered account").await?;
+        let policy = inner.policy.get(inner.chain.as_ref()).await.map_err(|e: ChainError| {
+            tracing::warn!(error = %e, "reading the attestation policy failed");
+            refuse(ErrorReason::Unavailable, Some(account), "policy unavailable")
+        })?;
+        if policy.pck_mode == PckMode::Dev && !inner.config.accept_dev_pck {
+            tracing::error!(
+                "the chain reports the dev PCK mode, which this build refuses: no share is \
+                 released against mock-signed quotes"
+            );
+            return Err(refuse(
+                ErrorReason::QuoteRejected(QuoteRejection::UntrustedPck),
+                Some(account),
+                "dev PCK mode refused by this build",
+            ));
+        }
+        let response_pk = recover.response_pk;
+        // Quote verification is CPU work (ECDSA, certificate chains): off the async workers.
+        let verdict = tokio::task::spawn_blocking(move || {
+            let registered = match policy.pck_mode {
+                PckMode::Production => registered_pck(&record.quote),
+                PckMode::Dev => None,
+            };
+            verify_recover_quote(&quote, &account, &response_pk, &nonce, &policy, registered)
+        })
+        .await
+        .map_err(|_| refuse(ErrorReason::Internal, Some(account), "verify task failed"))?;
+        verdict.map_err(|r| refuse(ErrorReason::QuoteRejected(r), Some(account), "quote"))?;
+
+        let sealed = RecoveredShare::seal(&response_pk, &inner.keys.signer, &share)
+            .map_err(|_| refuse(ErrorReason::InvalidRequest, Some(account), "response key"))?;
+        inner.stats.recoveries_served.fetch_add(1, Ordering::Relaxed);
+        inner.observer.share_released();
+        tracing::info!(?account, epoch = recover.epoch, "share released to attested node");
+        Ok(Response::RecoveredShare(sealed))
+    }
+
+    async fn health(&self, challenge: HealthChallenge) -> Result<Response, Refusal> {
+        let account = challenge.account;
+        self.rate_limit(&account, "health")?;
+        let share = self
+            .inner
+            .held
+            .get(&account, challenge.epoch)
+            .map_err(|_| refuse(ErrorReason::Internal, Some(account), "store read failed"))?
+            .ok_or_else(|| refuse(ErrorReason::NoBackupHeld, Some(account), "health"))?;
+        let mac = health_mac(
+            share.share.expose(),
+            &self.account(),
+            &account,
+            challenge.epoch,
+            &challenge.challenge,
+        );
+        self.inner.stats.health_proofs.fetch_add(1, Ordering::Relaxed);
+        Ok(Response::HealthProof(HealthProof { mac }))
+    }
+
+    /// The x25519 key backups are sealed to (for tests that build envelopes by hand).
+    pub fn x25519_secret(&self) -> &X25519Secret {
+        &self.inner.keys.x25519
+    }
+}
+
+/// Accounts recently seen registered on chain, each until its expiry. Bounded: expired entries
+/// are dropped when it is full, and if it is still full a new answer is simply not cached
+/// (the next request then reads the chain again).
+struct RegistrationCache {
+    ttl: Duration,
+    max: usize,
+    until: HashMap<AccountId, Instant>,
+}
+
+impl RegistrationCache {
+    fn new(ttl: Duration, max: usize) -> Self {
+        Self { ttl, max, until: HashMap::new() }
+    }
+
+    fn contains(&self, account: &AccountId, now: Instant) -> bool {
+        self.until.get(account).is_some_and(|until| now < *until)
+    }
+
+    fn insert(&mut self, account: AccountId, now: Instant) {
+        if self.ttl.is_zero() || self.max == 0 {
+            return;
+        }
+        let Some(until) = now.checked_add(self.ttl) else {
+            return;
+        };
+        if self.until.len() >= self.max && !self.until.contains_key(&account) {
+            self.until.retain(|_, until| now < *until);
+            if self.until.len() >= self.max {
+                return;
+            }
+        }
+        self.until.insert(account, until);
+    }
+}
+
+fn request_kind(request: &Request) -> &'static str {
+    match request {
+        Request::StoreBackup(_) => "store-backup",
+        Request::RequestNonce(_) => "request-nonce",
+        Request::Recover(_) => "recover",
+        Request::HealthChallenge(_) => "health",
+    }
+}
+
+/// Submits `confirm_backup` for each stored share once the client's assignment for that epoch
+/// names this provider; gives up when a newer assignment replaced it, when this provider is
+/// not in it, or after `deadline`.
+async fn confirm_loop(
+    tx: TxSubmitter,
+    mut jobs: mpsc::Receiver<(AccountId, u64)>,
+    deadline: Duration,
+    confirmed: Arc<AtomicU64>,
+) {
+    // Waiting for assignments runs concurrently; the submissions themselves are serialised
+    // by `TxSubmitter`. The semaphore bounds the waiting tasks.
+    let waiting = Arc::new(Semaphore::new(32));
+    while let Some((client, epoch)) = jobs.recv().await {
+        let Ok(permit) = waiting.clone().acquire_owned().await else {
+            break;
+        };
+        let tx = tx.clone();
+        let confirmed = confirmed.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            if confirm_one(&tx, client, epoch, deadline).await {
+                confirmed.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+}
+
+async fn confirm_one(tx: &TxSubmitter, client: AccountId, epoch: u64, deadline: Duration) -> bool {
+    let me = tx.account();
+    let started = Instant::now();
+    let mut delays = crate::retry::Backoff {
+        min: Duration::from_millis(500),
+        max: Duration::from_secs(5),
+        jitter: false,
+        max_retries: None,
+    }
+    .delays();
+    while started.elapsed() < deadline {
+        match tx.chain().assignment(&client.0).await {
+            Ok(Some(a)) if a.epoch > epoch => return false,
+            Ok(Some(a)) if a.epoch == epoch => {
+                if !a.providers.iter().any(|(p, _)| *p == me.0) {
+                    tracing::debug!(
+                        ?client,
+                        epoch,
+                        "not among the recorded providers; no confirmation"
+                    );
+                    return false;
+                }
+                match tx.confirm_backup(&client, epoch).await {
+                    Ok(_) => {
+                        tracing::info!(?client, epoch, "backup confirmed on chain");
+                        return true;
+                    }
+                    Err(ChainError::Dispatch { pallet, error }) => {
+                        tracing::warn!(?client, epoch, %pallet, %error, "confirm_backup refused");
+                        return false;
+                    }
+                    Err(error) => {
+                        tracing::warn!(?client, epoch, %error, "confirm_backup failed; retrying")
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::debug!(%error, "assignment lookup failed; retrying"),
+        }
+        let delay = delays.next().unwrap_or(Duration::from_secs(5));
+        tokio::time::sleep(delay).await;
+    }
+    tracing::warn!(?client, epoch, "gave up confirming: no matching assignment in time");
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acct(n: u8) -> AccountId {
+        AccountId([n; 32])
+    }
+
+    #[test]
+    fn registration_cache_entries_expire_after_the_ttl() {
+        let start = Instant::now();
+        let mut cache = RegistrationCache::new(Duration::from_secs(3), 8);
+        assert!(!cache.contains(&acct(1), start));
+        cache.insert(acct(1), start);
+        assert!(cache.contains(&acct(1), start + Duration::from_millis(2999)));
+        assert!(!cache.contains(&acct(1), start + Duration::from_secs(3)));
+        assert!(!cache.contains(&acct(2), start));
+    }
+
+    #[test]
+    fn registration_cache_is_bounded_and_makes_room_from_expired_entries() {
+        let start = Instant::now();
+        let mut cache = RegistrationCache::new(Duration::from_secs(3), 2);
+        cache.insert(acct(1), start);
+        cache.insert(acct(2), start + Duration::from_secs(1));
+        // Full with live entries: the new answer is not cached, the old ones stay.
+        cache.insert(acct(3), start + Duration::from_secs(2));
+        assert!(!cache.contains(&acct(3), start + Duration::from_secs(2)));
+        assert!(cache.contains(&acct(1), start + Duration::from_secs(2)));
+        // Account 1 expired: its slot goes to the newcomer.
+        let later = start + Duration::from_millis(3500);
+        cache.insert(acct(3), later);
+        assert!(cache.contains(&acct(3), later));
+        assert!(cache.contains(&acct(2), later));
+        assert_eq!(cache.until.len(), 2);
+    }
+
+    #[test]
+    fn a_zero_ttl_or_size_caches_nothing() {
+        let now = Instant::now();
+        let mut off = RegistrationCache::new(Duration::ZERO, 8);
+        off.insert(acct(1), now);
+        assert!(!off.contains(&acct(1), now));
+        let mut empty = RegistrationCache::new(Duration::from_secs(3), 0);
+        empty.insert(acct(1), now);
+        assert!(!empty.contains(&acct(1), now));
+    }
+}

@@ -1,0 +1,232 @@
+//! `Provider::handle` as a plain function (no network, an in-memory chain): the store-backup
+//! rules, rate limiting, health proofs, a full recovery, and what happens when the chain is
+//! unreachable.
+// Integration tests: fixtures and helpers fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use libp2p::PeerId;
+use peerseal_attestation::{report_data, Binding, MockQuoteProvider};
+use peerseal_backup::provider::held::HeldShares;
+use peerseal_backup::provider::ratelimit::RateLimits;
+use peerseal_backup::{NodeKeys, Provider, ProviderConfig, TxSubmitter};
+use peerseal_kvdb::{DbKey, Store};
+use peerseal_protocol::*;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use support::fake_chain::FakeChain;
+
+struct Fixture {
+    provider: Provider,
+    chain: Arc<FakeChain>,
+    _dir: tempfile::TempDir,
+}
+
+fn bob_provider(config: ProviderConfig) -> Fixture {
+    let chain = Arc::new(FakeChain::dev());
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
+    let keys = NodeKeys::dev("bob").unwrap();
+    let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
+    let config = ProviderConfig { confirm_on_chain: false, ..config };
+    let provider =
+        Provider::new(keys, chain.clone(), HeldShares::open(&store).unwrap(), tx, config);
+    Fixture { provider, chain, _dir: dir }
+}
+
+fn share(account: AccountId, threshold: u8, index: u8) -> BackupShare {
+    BackupShare {
+        account,
+        epoch: 3,
+        share_index: index,
+        threshold,
+        share: ShareBytes::from_slice(&[0x5A; 32]).unwrap(),
+    }
+}
+
+fn store_request(from: &NodeKeys, to: &X25519Public, share: &BackupShare) -> Request {
+    Request::StoreBackup(StoreBackup::seal(to, &from.signer, share).unwrap())
+}
+
+fn peer() -> PeerId {
+    PeerId::random()
+}
+
+#[tokio::test]
+async fn store_backup_from_a_registered_signer_is_stored_and_receipted() {
+    let f = bob_provider(ProviderConfig::default());
+    let alice = NodeKeys::dev("alice").unwrap();
+    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+    let request = store_request(&alice, &bob_pk, &share(alice.account(), 1, 1));
+    let Request::StoreBackup(sent) = &request else { unreachable!() };
+    let digest = sent.envelope.digest();
+
+    let Response::BackupReceipt(signed) = f.provider.handle(peer(), request).await else {
+        panic!("expected a receipt")
+    };
+    let receipt = signed.verify().unwrap();
+    assert_eq!(receipt.provider, f.provider.account());
+    assert_eq!((receipt.client, receipt.epoch, receipt.share_index), (alice.account(), 3, 1));
+    assert_eq!(receipt.envelope_digest, digest);
+    assert_eq!(
+        f.provider.held().get(&alice.account(), 3).unwrap().unwrap(),
+        share(alice.account(), 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn store_backup_refusals_are_typed() {
+    let f = bob_provider(ProviderConfig::default());
+    let alice = NodeKeys::dev("alice").unwrap();
+    let eve = NodeKeys::dev("eve").unwrap();
+    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+    let charlie_pk = NodeKeys::dev("charlie").unwrap().x25519.public();
+
+    // Sealed to another provider's key.
+    let wrong_key = store_request(&alice, &charlie_pk, &share(alice.account(), 1, 1));
+    assert_eq!(
+        f.provider.handle(peer(), wrong_key).await,
+        Response::Error(ErrorReason::BadEnvelope)
+    );
+    // Signed correctly, but by an account that is not a registered server.
+    let unregistered = store_request(&eve, &bob_pk, &share(eve.account(), 1, 1));
+    assert_eq!(
+        f.provider.handle(peer(), unregistered).await,
+        Response::Error(ErrorReason::NotRegistered)
+    );
+    // Semantically invalid shares.
+    for bad in [share(alice.account(), 0, 1), share(alice.account(), 1, 0)] {
+        let request = store_request(&alice, &bob_pk, &bad);
+        assert_eq!(
+            f.provider.handle(peer(), request).await,
+            Response::Error(ErrorReason::InvalidRequest)
+        );
+    }
+    // Tampered ciphertext.
+    let Request::StoreBackup(mut tampered) =
+        store_request(&alice, &bob_pk, &share(alice.account(), 1, 1))
+    else {
+        unreachable!()
+    };
+    let mut bytes = tampered.envelope.ciphertext.as_slice().to_vec();
+    bytes[0] ^= 1;
+    tampered.envelope.ciphertext = bytes.try_into().unwrap();
+    assert_eq!(
+        f.provider.handle(peer(), Request::StoreBackup(tampered)).await,
+        Response::Error(ErrorReason::BadEnvelope)
+    );
+    assert!(f.provider.held().is_empty(), "nothing refused was stored");
+    // The chain being unreachable is `Unavailable`, not `NotRegistered`.
+    f.chain.down.store(true, Ordering::Relaxed);
+    let request = store_request(&alice, &bob_pk, &share(alice.account(), 1, 1));
+    assert_eq!(f.provider.handle(peer(), request).await, Response::Error(ErrorReason::Unavailable));
+}
+
+#[tokio::test]
+async fn requests_are_rate_limited_per_account() {
+    let f = bob_provider(ProviderConfig {
+        rate: RateLimits { burst: 2, per_second: 1, max_accounts: 16 },
+        ..ProviderConfig::default()
+    });
+    let alice = NodeKeys::dev("alice").unwrap().account();
+    let charlie = NodeKeys::dev("charlie").unwrap().account();
+    let ask = |account| Request::RequestNonce(RequestNonce { account });
+    assert!(matches!(f.provider.handle(peer(), ask(alice)).await, Response::Nonce(_)));
+    assert!(matches!(f.provider.handle(peer(), ask(alice)).await, Response::Nonce(_)));
+    assert!(matches!(
+        f.provider.handle(peer(), ask(alice)).await,
+        Response::Error(ErrorReason::RateLimited { .. })
+    ));
+    assert!(matches!(f.provider.handle(peer(), ask(charlie)).await, Response::Nonce(_)));
+}
+
+#[tokio::test]
+async fn health_and_recovery_through_handle() {
+    let f = bob_provider(ProviderConfig::default());
+    let alice = NodeKeys::dev("alice").unwrap();
+    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+    let stored = share(alice.account(), 1, 1);
+    let request = store_request(&alice, &bob_pk, &stored);
+    assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+
+    let challenge = Nonce32([9; 32]);
+    let health =
+        Request::HealthChallenge(HealthChallenge { account: alice.account(), epoch: 3, challenge });
+    let Response::HealthProof(proof) = f.provider.handle(peer(), health).await else { panic!() };
+    assert!(verify_health_mac(
+        stored.share.expose(),
+        &f.provider.account(),
+        &alice.account(),
+        3,
+        &challenge,
+        &proof.mac
+    ));
+    let other_epoch =
+        Request::HealthChallenge(HealthChallenge { account: alice.account(), epoch: 4, challenge });
+    assert_eq!(
+        f.provider.handle(peer(), other_epoch).await,
+        Response::Error(ErrorReason::NoBackupHeld)
+    );
+
+    let Response::Nonce(nonce) = f
+        .provider
+        .handle(peer(), Request::RequestNonce(RequestNonce { account: alice.account() }))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(nonce.ttl_secs, 60);
+    let response_sk = X25519Secret::generate();
+    let (account, response_pk) = (alice.account(), response_sk.public());
+    let binding = Binding::recover(&account.0, &response_pk.0, &nonce.nonce.0);
+    let quote = MockQuoteProvider::dev().mock_quote(&report_data(&binding));
+    let recover = Request::Recover(Recover {
+        account: alice.account(),
+        epoch: 3,
+        response_pk: response_sk.public(),
+        quote: QuoteBytes::new(quote).unwrap(),
+    });
+    let Response::RecoveredShare(sealed) = f.provider.handle(peer(), recover).await else {
+        panic!()
+    };
+    assert_eq!(sealed.open(&response_sk, &f.provider.account()).unwrap(), stored);
+    assert_eq!(f.provider.stats().rejections().len(), 1, "only the NoBackupHeld refusal");
+}
+
+/// A provider built for production (`accept_dev_pck: false`, the default without the `dev`
+/// feature) never releases a share under the dev PCK mode, even with a perfectly bound mock
+/// quote: a host-chosen chain endpoint claiming that mode must not unlock anyone's key. The same
+/// request succeeds when the provider accepts the dev mode, so the refusal is the mode's.
+#[tokio::test]
+async fn a_production_provider_refuses_the_dev_pck_mode() {
+    for accept_dev_pck in [false, true] {
+        let f = bob_provider(ProviderConfig { accept_dev_pck, ..ProviderConfig::default() });
+        let alice = NodeKeys::dev("alice").unwrap();
+        let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+        let stored = share(alice.account(), 1, 1);
+        let request = store_request(&alice, &bob_pk, &stored);
+        assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+        let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
+        let Response::Nonce(nonce) = f.provider.handle(peer(), ask).await else { panic!() };
+        let response_sk = X25519Secret::generate();
+        let (account, response_pk) = (alice.account(), response_sk.public());
+        let binding = Binding::recover(&account.0, &response_pk.0, &nonce.nonce.0);
+        let quote = MockQuoteProvider::dev().mock_quote(&report_data(&binding));
+        let recover = Request::Recover(Recover {
+            account,
+            epoch: 3,
+            response_pk,
+            quote: QuoteBytes::new(quote).unwrap(),
+        });
+        let answer = f.provider.handle(peer(), recover).await;
+        if accept_dev_pck {
+            assert!(matches!(answer, Response::RecoveredShare(_)), "{answer:?}");
+        } else {
+            assert_eq!(
+                answer,
+                Response::Error(ErrorReason::QuoteRejected(QuoteRejection::UntrustedPck))
+            );
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! `peerseal run`: drives one node through its [`crate::phase`] lifecycle, top to bottom in
+//! [`run`].
+//!
+//! 1. **Connect** to the chain (retried), and refuse a chain whose attestation policy is the
+//!    dev PCK mode unless this is a dev build.
+//! 2. **Unlock** the store ([`crate::unlock`]): on a first start (no `db/`) make the database key
+//!    and the identity inside the process, create the store, and wait until the stash registers
+//!    the node; on a restart recover the key from the providers named on chain and open the
+//!    store, retrying on failure without ever touching its files.
+//! 3. **Serve** as provider of other nodes' shares from here on.
+//! 4. **Back up** ([`crate::rotation`]): bring the on-chain backup to the store's epoch (back up,
+//!    or rotate when the record is stale), then `Ready`.
+//! 5. **Watch** finalized blocks and provider health; rotate when a provider leaves or fails.
+//!
+//! SIGTERM or Ctrl-C stops every wait and retry promptly (`Stopping`).
+
+use crate::config::Config;
+use crate::error::DaemonError;
+use crate::http::{self, Shared};
+use crate::metrics::Metrics;
+use crate::phase::{Lifecycle, Phase, Step};
+use crate::recovery_file::hex;
+use crate::rotation::Running;
+use crate::stored_identity::first_start_marker;
+use crate::unlock::{self, Unlocked};
+use peerseal_backup::network::{self, NetworkConfig, NetworkHandle};
+use peerseal_backup::{Backoff, BackupClient, ClientConfig, HeldShares, NodeKeys, Provider};
+use peerseal_backup::{ProviderConfig, Retry, Shutdown, ShutdownSignal, Stopped, TxSubmitter};
+use peerseal_chain::{ChainApi, ChainClient};
+use peerseal_kvdb::Store;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Name of the store directory inside the data directory.
+pub const STORE_DIR: &str = "db";
+
+/// Whether this build honours a chain policy in the dev PCK mode (mock quotes).
+pub const ACCEPTS_DEV_PCK: bool = cfg!(feature = "dev");
+
+/// What every phase of the daemon works with.
+pub(crate) struct Context {
+    pub config: Config,
+    pub lifecycle: Lifecycle,
+    pub metrics: Metrics,
+    pub shutdown: ShutdownSignal,
+}
+
+impl Context {
+    /// A retry loop with the configured longest delay that stops on shutdown.
+    pub fn retry(&self) -> Retry {
+        Retry::new(Backoff::up_to(self.config.max_backoff), self.shutdown.clone())
+    }
+
+    /// Applies a lifecycle step (an illegal one stops the daemon: it is a bug).
+    pub fn advance(&self, step: Step) -> Result<Phase, DaemonError> {
+        Ok(self.lifecycle.advance(step)?)
+    }
+}
+
+/// Runs the node until the process is asked to stop. `started` is the process start (recovery
+/// timing).
+pub async fn run(config: Config, started: Instant) -> Result<(), DaemonError> {
+    let metrics = Metrics::new()?;
+    let lifecycle = Lifecycle::new(&config.name, Arc::new(metrics.clone()));
+    let shared =
+        Shared { lifecycle: lifecycle.clone(), metrics: metrics.clone(), provider: Arc::default() };
+    let (http_addr, _http_task) = http::serve(config.http, shared.clone()).await?;
+    // The devnet and tests read this line to find the endpoint.
+    println!("HTTP listening on http://{http_addr}");
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|source| DaemonError::DataDir { path: config.data_dir.clone(), source })?;
+
+    let shutdown = Shutdown::new();
+    let ctx = Context { config, lifecycle, metrics, shutdown: shutdown.signal() };
+    let outcome = tokio::select! {
+        outcome = drive(&ctx, &shared, started) => outcome,
+        () = wait_for_signal() => Err(DaemonError::Stopped(Stopped)),
+    };
+    shutdown.fire();
+    match outcome {
+        Ok(()) | Err(DaemonError::Stopped(_)) => {
+            let _ = ctx.lifecycle.advance(Step::Shutdown);
+            tracing::info!(node = %ctx.config.name, "shutting down");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The lifecycle, in order (module doc).
+async fn drive(ctx: &Context, shared: &Shared, started: Instant) -> Result<(), DaemonError> {
+    let chain_client = connect_chain(ctx).await?;
+    let chain: Arc<dyn ChainApi> = Arc::new(chain_client.clone());
+    check_policy(ctx, &chain).await?;
+    ctx.advance(Step::ChainConnected)?;
+
+    let Unlocked { keys, key, store } = if ctx.config.data_dir.join(STORE_DIR).exists() {
+        ctx.advance(Step::StoreFound)?;
+        let unlocked = unlock::recover_until_open(ctx, &chain).await?;
+        ctx.lifecycle.update(|s| s.recovery_ms = Some(started.elapsed().as_millis() as u64));
+        unlocked
+    } else {
+        let unlocked = unlock::first_start_create(&ctx.config)?;
+        ctx.advance(Step::StoreCreated { epoch: unlocked.store.epoch() })?;
+        wait_for_registration(ctx, &chain, &unlocked.keys).await?;
+        unlocked
+    };
+    let marker = first_start_marker(&store).map_err(|e| DaemonError::Store(e.to_string()))?;
+    ctx.lifecycle.update(|s| {
+        s.account = Some(hex(&keys.account().0));
+        s.peer_id = Some(keys.peer_id().to_base58());
+        s.first_start_marker = Some(hex(&marker));
+    });
+    if store.rotation_status().is_some() {
+        // Crashed after a rotation's commit point: finish re-sealing first.
+        store.resume_rotation().map_err(|e| DaemonError::Store(e.to_string()))?;
+        tracing::info!(node = %ctx.config.name, epoch = store.epoch(), "interrupted rotation finished");
+    }
+
+    let _network = start_provider(ctx, shared, &chain, &keys, &store).await?;
+    let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
+    let client_config = ClientConfig {
+        threshold: ctx.config.threshold,
+        providers: ctx.config.providers,
+        ..ClientConfig::default()
+    };
+    let client = BackupClient::new(_network.clone(), chain.clone(), client_config);
+    let mut node = Running { ctx, chain, client, tx, keys, key, store };
+    node.bring_backup_current().await?;
+    node.watch(chain_client).await
+}
+
+/// Connects to the chain, retrying until it answers or shutdown.
+async fn connect_chain(ctx: &Context) -> Result<ChainClient, DaemonError> {
+    let mut retry = ctx.retry();
+    loop {
+        match ChainClient::connect(&ctx.config.chain_url).await {
+            Ok(client) => return Ok(client),
+            Err(e) => {
+                let what = format!("connecting to the chain at {}", ctx.config.chain_url);
+                retry.after_failure(&what, &e).await?;
+            }
+        }
+    }
+}
+
+/// Refuses a chain whose attestation policy is the dev PCK mode, unless this is a dev build:
+/// under that mode anyone with the public mock PCK can forge quotes.
+async fn check_policy(ctx: &Context, chain: &Arc<dyn ChainApi>) -> Result<(), DaemonError> {
+    let mut retry = ctx.retry();
+    let policy = loop {
+        match chain.attestation_policy().await {
+            Ok(policy) => break policy,
+            Err(e) => retry.after_failure("reading the attestation policy", &e).await?,
+        };
+    };
+    if policy.pck_mode == peerseal_attestation::PckMode::Dev && !ACCEPTS_DEV_PCK {
+        return Err(DaemonError::Policy(format!(
+            "the chain at {} reports the dev PCK mode (mock quotes accepted); this production \
+             build refuses such a chain. Use a production chain, or a dev build (`peerseal-dev`) \
+             on a dev chain.",
+            ctx.config.chain_url
+        )));
+    }
+    Ok(())
+}
+
+/// Waits until the chain shows `keys`' account registered (first start).
+async fn wait_for_registration(
+    ctx: &Context,
+    chain: &Arc<dyn ChainApi>,
+    keys: &NodeKeys,
+) -> Result<(), DaemonError> {
+    let retry = ctx.retry();
+    let mut told = false;
+    loop {
+        match chain.server_by_tss(&keys.account().0).await {
+            Ok(Some(_)) => break,
+            Ok(None) if !told => {
+                told = true;
+                tracing::warn!(
+                    account = %hex(&keys.account().0),
+                    x25519 = %hex(&keys.x25519.public().0),
+                    peer_id = %keys.peer_id(),
+                    "not registered on chain: the validator stash must call \
+                     Attestation.request_attestation(account) and Registry.register with these \
+                     values (see `peerseal info` and docs/deployment.md)"
+                );
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("chain read failed: {e}"),
+        }
+        retry.wait(ctx.config.max_backoff.min(Duration::from_secs(2))).await?;
+    }
+    ctx.advance(Step::RegistrationSeen)?;
+    Ok(())
+}
+
+/// Starts the libp2p listener and the provider service on the node's own identity.
+async fn start_provider(
+    ctx: &Context,
+    shared: &Shared,
+    chain: &Arc<dyn ChainApi>,
+    keys: &NodeKeys,
+    store: &Store,
+) -> Result<NetworkHandle, DaemonError> {
+    let held = HeldShares::open(store).map_err(|e| DaemonError::Store(e.to_string()))?;
+    ctx.metrics.set_backups_held(held.len() as u64);
+    let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
+    let provider_config =
+        ProviderConfig { accept_dev_pck: ACCEPTS_DEV_PCK, ..ProviderConfig::default() };
+    let provider = Provider::observed(
+        keys.clone(),
+        chain.clone(),
+        held,
+        tx,
+        provider_config,
+        Arc::new(ctx.metrics.clone()),
+    );
+    let net_config =
+        NetworkConfig { listen: vec![ctx.config.listen.clone()], ..NetworkConfig::default() };
+    // A listener of the previous (killed) process may linger briefly; retry the bind.
+    let mut retry = Retry::new(
+        Backoff {
+            min: Duration::from_millis(250),
+            max: Duration::from_millis(250),
+            jitter: false,
+            max_retries: Some(40),
+        },
+        ctx.shutdown.clone(),
+    );
+    let (network, inbound, _net_task) = loop {
+        match network::start(keys.libp2p.clone(), net_config.clone()).await {
+            Ok(started) => break started,
+            Err(e) => {
+                if retry.after_failure("binding the p2p listener", &e).await.is_err() {
+                    return Err(e.into());
+                }
+            }
+        }
+    };
+    if let Some(inbound) = inbound {
+        let _serve_task = provider.serve(inbound);
+    }
+    tracing::info!(node = %ctx.config.name, listen = %ctx.config.listen, "serving as provider");
+    // Set once per process (this runs once); a second set could not happen.
+    let _ = shared.provider.set(provider);
+    Ok(network)
+}
+
+/// Returns on SIGTERM or Ctrl-C.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,145 @@
+//! The node's small local HTTP endpoint: `GET /health` (200 unless recovery failed), `GET
+//! /status` (JSON [`crate::phase::Status`]), `GET /metrics` (Prometheus text). Anything
+//! else is 404; request bodies are never read. Also the tiny client `peerseal status` uses.
+
+use crate::metrics::Metrics;
+use crate::phase::{Lifecycle, Phase};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use peerseal_backup::Provider;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// Bound on a status answer read by the client.
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// What the endpoint reads.
+#[derive(Clone)]
+pub struct Shared {
+    /// State and status.
+    pub lifecycle: Lifecycle,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// The provider, once serving.
+    pub provider: Arc<OnceLock<Provider>>,
+}
+
+impl Shared {
+    fn answer(&self, path: &str) -> (StatusCode, &'static str, String) {
+        let mut status = self.lifecycle.snapshot();
+        if let Some(provider) = self.provider.get() {
+            status.backups_held = Some(provider.held().len() as u64);
+        }
+        match path {
+            "/health" => match &status.state {
+                Phase::RecoveryFailed { reason, .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    format!("recovery failed: {reason}\n"),
+                ),
+                other => (StatusCode::OK, "text/plain", format!("ok {}\n", other.label())),
+            },
+            "/status" => match serde_json::to_string_pretty(&status) {
+                Ok(json) => (StatusCode::OK, "application/json", json),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e.to_string()),
+            },
+            "/metrics" => (StatusCode::OK, "text/plain; version=0.0.4", self.metrics.render()),
+            _ => (StatusCode::NOT_FOUND, "text/plain", "not found\n".to_owned()),
+        }
+    }
+}
+
+/// Why the endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("HTTP endpoint {addr}: {source}")]
+pub struct HttpError {
+    /// The address.
+    pub addr: SocketAddr,
+    /// The cause.
+    pub source: std::io::Error,
+}
+
+/// Binds `addr` and serves; returns the bound address and the serving task.
+pub async fn serve(
+    addr: SocketAddr,
+    shared: Shared,
+) -> Result<(SocketAddr, JoinHandle<()>), HttpError> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| HttpError { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| HttpError { addr, source })?;
+    let task = tokio::spawn(async move {
+        loop {
+            let (stream, _) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::debug!("http accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let (code, content_type, body) = if req.method() == hyper::Method::GET {
+                            shared.answer(req.uri().path())
+                        } else {
+                            (StatusCode::METHOD_NOT_ALLOWED, "text/plain", String::new())
+                        };
+                        let response = Response::builder()
+                            .status(code)
+                            .header("content-type", content_type)
+                            .body(Full::new(Bytes::from(body)));
+                        async move { response }
+                    });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service);
+                if let Err(e) = tokio::time::timeout(Duration::from_secs(30), conn).await {
+                    tracing::debug!("http connection: {e}");
+                }
+            });
+        }
+    });
+    Ok((bound, task))
+}
+
+/// Why a GET failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GetError {
+    /// Connecting or speaking HTTP failed.
+    #[error("cannot reach {0}")]
+    Connect(String),
+    /// No answer in time.
+    #[error("no answer in time")]
+    Timeout,
+}
+
+/// `GET path` from the node at `addr`: (status code, body).
+pub async fn get(addr: SocketAddr, path: &str) -> Result<(u16, String), GetError> {
+    let work = async {
+        let err = |e: &dyn std::fmt::Display| GetError::Connect(format!("{addr}: {e}"));
+        let stream = TcpStream::connect(addr).await.map_err(|e| err(&e))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| err(&e))?;
+        let driver = tokio::spawn(conn);
+        let request = Request::get(path)
+            .header("host", addr.to_string())
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| err(&e))?;
+        let response = sender.send_request(request).await.map_err(|e| err(&e))?;
+        let code = response.status().as_u16();
+        let body = Limited::new(response.into_body(), MAX_ANSWER)
+            .collect()
+            .await
+            .map_err(|e| err(&e))?
+            .to_bytes();
+        driver.abort();
+        Ok((code, String::from_utf8_lossy(&body).into_owned()))
+    };
+    tokio::time::timeout(Duration::from_secs(10), work).await.map_err(|_| GetError::Timeout)?
+}

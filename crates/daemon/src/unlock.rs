@@ -1,0 +1,198 @@
+//! Getting to an open store: a first start creates one with a fresh database key and identity;
+//! a restart recovers the key from the providers and opens the store it finds.
+//!
+//! Recovery takes the providers from the on-chain assignment (the chain holds the commitment the
+//! key is checked against, so it is the authority), or from the recovery file's pending rotation
+//! of the store's epoch (a rotation that crashed after the store's commit point and before its
+//! on-chain record). The node's own account comes from its dev identity (dev builds) or the
+//! recovery file. Any failure is an [`UnlockError`] with a stable label; the node retries with
+//! backoff, and the store is only ever read — never created, deleted, renamed or rewritten —
+//! until a key opens it.
+
+use crate::config::{Config, QuoteSource};
+use crate::daemon::{Context, STORE_DIR};
+use crate::error::{DaemonError, UnlockError};
+use crate::phase::Step;
+use crate::recovery_file::{hex, parse_account, PendingBackup, RecoveryFile};
+use crate::stored_identity::StoredIdentity;
+use peerseal_attestation::{ConfigfsTsmProvider, QuoteProvider};
+use peerseal_backup::network::{self, NetworkConfig};
+use peerseal_backup::{BackupClient, ClientConfig, NodeKeys, TxSubmitter};
+use peerseal_chain::{Assignment, ChainApi};
+use peerseal_kvdb::{DbKey, Store};
+use peerseal_protocol::AccountId;
+use std::sync::Arc;
+
+/// What a node has once its store is open.
+pub(crate) struct Unlocked {
+    pub keys: NodeKeys,
+    pub key: DbKey,
+    pub store: Store,
+}
+
+/// The quote source the configuration names.
+pub(crate) fn quote_provider(source: QuoteSource) -> Arc<dyn QuoteProvider> {
+    match source {
+        #[cfg(feature = "dev")]
+        QuoteSource::Mock => Arc::new(peerseal_attestation::MockQuoteProvider::dev()),
+        QuoteSource::ConfigfsTsm => Arc::new(ConfigfsTsmProvider::new()),
+    }
+}
+
+/// First start: a new identity (or the dev one), a new key, a new store holding the identity.
+pub(crate) fn first_start_create(config: &Config) -> Result<Unlocked, DaemonError> {
+    let create = |e: &dyn std::fmt::Display| DaemonError::Create(e.to_string());
+    #[cfg(feature = "dev")]
+    let identity = match &config.dev_identity {
+        Some(name) => StoredIdentity::Dev(name.clone()),
+        None => StoredIdentity::generate(),
+    };
+    #[cfg(not(feature = "dev"))]
+    let identity = StoredIdentity::generate();
+    let keys = identity.keys().map_err(|e| create(&e))?;
+    let key = DbKey::generate().map_err(|e| create(&e))?;
+    let store = Store::create(config.data_dir.join(STORE_DIR), &key).map_err(|e| create(&e))?;
+    identity.save(&store).map_err(|e| create(&e))?;
+    store.flush().map_err(|e| create(&e))?;
+    tracing::info!(node = %config.name, account = %hex(&keys.account().0), "first start: store and identity created");
+    Ok(Unlocked { keys, key, store })
+}
+
+/// The account this node recovers as: the dev identity's (dev builds), else the recovery
+/// file's.
+fn own_account(config: &Config) -> Result<AccountId, UnlockError> {
+    #[cfg(feature = "dev")]
+    if let Some(name) = &config.dev_identity {
+        let keys = NodeKeys::dev(name).map_err(|e| UnlockError::Identity(e.to_string()))?;
+        return Ok(keys.account());
+    }
+    let file = RecoveryFile::read(&config.data_dir)
+        .map_err(|e| UnlockError::RecoveryFile(e.to_string()))?
+        .ok_or_else(|| {
+            UnlockError::RecoveryFile(
+                "no recovery.json in the data directory: own account unknown".into(),
+            )
+        })?;
+    parse_account(&file.account)
+        .map(AccountId)
+        .ok_or_else(|| UnlockError::RecoveryFile("recovery.json names no valid account".into()))
+}
+
+/// Recovers until the store opens (or shutdown): `Recovering` → `RecoveryFailed` → … →
+/// `Registered`.
+pub(crate) async fn recover_until_open(
+    ctx: &Context,
+    chain: &Arc<dyn ChainApi>,
+) -> Result<Unlocked, DaemonError> {
+    let quotes = quote_provider(ctx.config.quotes);
+    let client_config = ClientConfig {
+        threshold: ctx.config.threshold,
+        providers: ctx.config.providers,
+        ..ClientConfig::default()
+    };
+    let mut retry = ctx.retry();
+    loop {
+        let timer = ctx.metrics.recovery_seconds.start_timer();
+        let result = try_recover(&ctx.config, chain, &quotes, &client_config).await;
+        timer.observe_duration();
+        match result {
+            Ok(unlocked) => {
+                ctx.advance(Step::Unlocked { epoch: unlocked.store.epoch() })?;
+                return Ok(unlocked);
+            }
+            Err(failure) => {
+                ctx.metrics.recoveries_failed.with_label_values(&[failure.label()]).inc();
+                ctx.advance(Step::RecoveryFailed {
+                    label: failure.label().to_owned(),
+                    reason: failure.to_string(),
+                })?;
+                retry.after_failure("recovery", &failure).await?;
+                ctx.advance(Step::RetryRecovery)?;
+            }
+        }
+    }
+}
+
+/// One recovery attempt. Reads the store's header, fetches the key, and opens the store only
+/// when the epochs agree; every failure leaves the store's files untouched.
+async fn try_recover(
+    config: &Config,
+    chain: &Arc<dyn ChainApi>,
+    quotes: &Arc<dyn QuoteProvider>,
+    client_config: &ClientConfig,
+) -> Result<Unlocked, UnlockError> {
+    let db_dir = config.data_dir.join(STORE_DIR);
+    let info = peerseal_kvdb::read_info(&db_dir)
+        .map_err(|e| UnlockError::Store { dir: db_dir.clone(), detail: e.to_string() })?;
+    let account = own_account(config)?;
+    let assignment = choose_assignment(config, chain, &account, info.epoch).await?;
+    // Recovery uses a throwaway libp2p identity: the node's own one is inside the store.
+    let net_config = NetworkConfig { listen: vec![], serve: false, ..NetworkConfig::default() };
+    let (network, _, net_task) =
+        network::start(libp2p::identity::Keypair::generate_ed25519(), net_config)
+            .await
+            .map_err(|e| UnlockError::Network(e.to_string()))?;
+    let client = BackupClient::new(network, chain.clone(), client_config.clone());
+    let recovered = client.recover_assignment(&account, &assignment, quotes.clone()).await;
+    net_task.abort();
+    let recovered = recovered?;
+    let store = Store::open(&db_dir, &recovered.key).map_err(|e| match e {
+        peerseal_kvdb::Error::WrongKey => UnlockError::WrongKey,
+        other => UnlockError::Store { dir: db_dir.clone(), detail: format!("opening: {other}") },
+    })?;
+    let keys = StoredIdentity::load(&store)
+        .and_then(|id| id.keys())
+        .map_err(|e| UnlockError::Identity(e.to_string()))?;
+    if keys.account() != account {
+        return Err(UnlockError::Identity("the store holds another node's identity".into()));
+    }
+    tracing::info!(node = %config.name, epoch = recovered.epoch, providers = recovered.used.len(), "key recovered, store open");
+    let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
+    let unreported = client.report_recovery(&tx, &recovered).await;
+    if !unreported.is_empty() {
+        tracing::warn!("{} recovery reports not recorded on chain", unreported.len());
+    }
+    Ok(Unlocked { keys, key: recovered.key, store })
+}
+
+/// The backup to recover from: the on-chain assignment when it is of the store's epoch, else a
+/// pending rotation of that epoch in the recovery file. A wrong file cannot yield a wrong key:
+/// the key must match the file's commitment and then open the store.
+async fn choose_assignment(
+    config: &Config,
+    chain: &Arc<dyn ChainApi>,
+    account: &AccountId,
+    store_epoch: u64,
+) -> Result<Assignment, UnlockError> {
+    let on_chain = chain.assignment(&account.0).await?;
+    if let Some(a) = &on_chain {
+        if a.epoch == store_epoch {
+            return Ok(a.clone());
+        }
+    }
+    let pending = RecoveryFile::read(&config.data_dir)
+        .ok()
+        .flatten()
+        .and_then(|f| f.pending)
+        .filter(|p| p.epoch == store_epoch);
+    if let Some(p) = pending {
+        tracing::info!(epoch = p.epoch, "recovering from the pending rotation in recovery.json");
+        return pending_assignment(&p).ok_or_else(|| {
+            UnlockError::RecoveryFile("recovery.json's pending backup is malformed".into())
+        });
+    }
+    Err(match on_chain {
+        Some(a) => UnlockError::EpochMismatch { store: store_epoch, chain: a.epoch },
+        None => UnlockError::NoAssignment,
+    })
+}
+
+fn pending_assignment(p: &PendingBackup) -> Option<Assignment> {
+    let commitment = parse_account(&p.commitment)?;
+    let providers = p
+        .providers
+        .iter()
+        .map(|e| parse_account(&e.account).map(|a| (a, e.share_index)))
+        .collect::<Option<Vec<_>>>()?;
+    Some(Assignment { epoch: p.epoch, threshold: p.threshold, providers, commitment, stale: false })
+}

@@ -1,0 +1,58 @@
+//! What chain governance does in the devnet and the tests, as the dev chain's sudo key
+//! (//Alice) does it: signed `Sudo.sudo(..)` calls, waited for until finalized and successful.
+
+use crate::HarnessError;
+use subxt::dynamic::Value;
+
+fn chain_err(e: impl std::fmt::Display) -> HarnessError {
+    HarnessError::Chain(e.to_string())
+}
+
+/// `Sudo.sudo(Registry.remove { stash })`: governance removes a TSS server. Returns once the
+/// removal is finalized and `Registry.ServerRemoved` was emitted.
+pub async fn remove_server(url: &str, stash: [u8; 32]) -> Result<(), HarnessError> {
+    let remove = Value::unnamed_variant(
+        "Registry",
+        [Value::named_variant("remove", [("stash", Value::from_bytes(stash))])],
+    );
+    sudo(url, remove, ("Registry", "ServerRemoved")).await
+}
+
+/// `Sudo.sudo(Attestation.revoke_measurement { measurement })`: governance stops accepting an
+/// image measurement. Returns once `Attestation.MeasurementRevoked` is finalized.
+pub async fn revoke_measurement(url: &str, measurement: [u8; 32]) -> Result<(), HarnessError> {
+    let revoke = Value::unnamed_variant(
+        "Attestation",
+        [Value::named_variant(
+            "revoke_measurement",
+            [("measurement", Value::unnamed_composite([Value::from_bytes(measurement)]))],
+        )],
+    );
+    sudo(url, revoke, ("Attestation", "MeasurementRevoked")).await
+}
+
+/// `Sudo.sudo(call)` signed by //Alice; succeeds when the finalized block has the event
+/// `(pallet, name)`.
+pub async fn sudo(url: &str, call: Value, expect: (&str, &str)) -> Result<(), HarnessError> {
+    let api: subxt::OnlineClient<subxt::PolkadotConfig> =
+        subxt::OnlineClient::from_insecure_url(url).await.map_err(chain_err)?;
+    let sudo = subxt::dynamic::transaction("Sudo", "sudo", (call,));
+    let events = api
+        .tx()
+        .await
+        .map_err(chain_err)?
+        .sign_and_submit_then_watch_default(&sudo, &subxt_signer::sr25519::dev::alice())
+        .await
+        .map_err(chain_err)?
+        .wait_for_finalized_success()
+        .await
+        .map_err(chain_err)?;
+    let seen = events
+        .iter()
+        .any(|e| e.is_ok_and(|e| e.pallet_name() == expect.0 && e.event_name() == expect.1));
+    if seen {
+        Ok(())
+    } else {
+        Err(HarnessError::Chain(format!("the sudo call emitted no {}.{}", expect.0, expect.1)))
+    }
+}

@@ -1,0 +1,103 @@
+//! The production `peerseal` (built with `cargo build -p peerseal`, no `dev` feature) has none of
+//! the dev conveniences: no `--dev-identity` flag or config key, no mock quotes, no fault hook,
+//! and it refuses a chain whose attestation policy is the dev PCK mode. Each check also runs
+//! against `peerseal-dev`, where the convenience exists, so the check can tell the two apart.
+// Integration tests: fixtures and helpers fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use peerseal_e2e::dev_chain;
+use peerseal_testkit::{peerseal_binary, peerseal_dev_binary, Process};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn run(binary: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(binary).args(args).output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn the_dev_identity_flag_does_not_exist_in_production() {
+    let prod = peerseal_binary().unwrap();
+    let out = run(&prod, &["run", "--dev-identity", "alice"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("unexpected argument '--dev-identity'"), "{}", text(&out));
+    let help = text(&run(&prod, &["run", "--help"]));
+    assert!(!help.contains("dev-identity"), "{help}");
+    let out = run(&prod, &["info", "--dev-identity", "bob"]);
+    assert!(!out.status.success(), "{}", text(&out));
+
+    let dev = peerseal_dev_binary().unwrap();
+    assert!(text(&run(&dev, &["run", "--help"])).contains("--dev-identity"));
+    let out = run(&dev, &["info", "--dev-identity", "bob"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn mock_quotes_and_dev_keys_are_refused_in_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let prod = peerseal_binary().unwrap();
+    for (line, why) in [("dev_identity = \"alice\"", "dev_identity"), ("quotes = \"mock\"", "mock")]
+    {
+        let config = dir.path().join("peerseal.toml");
+        std::fs::write(&config, format!("{line}\n")).unwrap();
+        let out = run(&prod, &["run", "--config", config.to_str().unwrap()]);
+        assert!(!out.status.success(), "{line}: {}", text(&out));
+        assert!(text(&out).contains(why), "{line}: {}", text(&out));
+    }
+    let out = run(&prod, &["run", "--quotes", "mock"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("invalid value 'mock'"), "{}", text(&out));
+}
+
+/// The strings only the dev code paths carry: the fault-hook variable, the flag's variable, the
+/// mock quote provider's warning and the dev identities' key derivation domain.
+const DEV_MARKERS: [&str; 4] = [
+    "PEERSEAL_TEST_CRASH_AT",
+    "PEERSEAL_DEV_IDENTITY",
+    "MOCK TDX QUOTE PROVIDER SELECTED",
+    "peerseal/devkeys/x25519/v1",
+];
+
+#[test]
+fn the_production_binary_contains_no_dev_code() {
+    let prod = std::fs::read(peerseal_binary().unwrap()).unwrap();
+    let dev = std::fs::read(peerseal_dev_binary().unwrap()).unwrap();
+    let contains =
+        |bytes: &[u8], needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for marker in DEV_MARKERS {
+        assert!(
+            contains(&dev, marker),
+            "the dev binary should carry {marker:?}: the check is blind"
+        );
+        assert!(!contains(&prod, marker), "the production binary carries {marker:?}");
+    }
+}
+
+#[test]
+fn a_chain_in_dev_pck_mode_is_refused_with_a_clear_error() {
+    let chain = dev_chain();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(peerseal_binary().unwrap());
+    cmd.args(["run", "--http", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .args(["--chain-url", &chain.url])
+        .arg("--data-dir")
+        .arg(dir.path().join("node"))
+        .env("RUST_LOG", "warn");
+    let (mut process, _http) =
+        Process::spawn(cmd, "HTTP listening on http://", Duration::from_secs(30), true).unwrap();
+    let status = process.wait_exit(Duration::from_secs(60)).expect("the node did not stop");
+    assert!(!status.success());
+    let stderr = process.stderr();
+    assert!(stderr.contains("dev PCK mode"), "{stderr}");
+    assert!(
+        !dir.path().join("node").join("db").exists(),
+        "no store is created against a refused chain"
+    );
+}
