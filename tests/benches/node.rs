@@ -146,10 +146,10 @@ async fn removal_round() -> RemovalRound {
     let secs = removed_at.elapsed().as_secs_f64();
     let secs_from_call = called_at.elapsed().as_secs_f64();
 
-    let parse = |s: &Status| -> [u8; 32] {
+    let parse = |s: &Status| -> peerseal_chain::AccountId {
         peerseal::recovery_file::parse_account(s.account.as_deref().unwrap()).unwrap()
     };
-    let clients: Vec<([u8; 32], u64)> =
+    let clients: Vec<(peerseal_chain::AccountId, u64)> =
         affected.iter().map(|&i| (parse(&before[i]), before[i].epoch.unwrap() + 1)).collect();
     let victim_tss = peerseal::recovery_file::parse_account(&victim_account).unwrap();
     let (removal_block, lags) = removal_and_rebackup_lags(&chain.url, victim_tss, &clients).await;

@@ -2,7 +2,7 @@
 //! finalized events (the "within two blocks" check and its benchmark).
 
 use futures::StreamExt;
-use peerseal_chain::ChainEvent;
+use peerseal_chain::{AccountId, ChainEvent};
 
 /// How long one affected client took to re-back up after the removal, in finalized blocks.
 #[derive(Debug)]
@@ -32,8 +32,8 @@ impl Lag {
 /// many blocks later its new backup was recorded, read from the chain's finalized events.
 pub async fn removal_and_rebackup_lags(
     url: &str,
-    victim: [u8; 32],
-    clients: &[([u8; 32], u64)],
+    victim: AccountId,
+    clients: &[(AccountId, u64)],
 ) -> (u64, Vec<Lag>) {
     let chain = peerseal_chain::ChainClient::connect(url).await.unwrap();
     let mut blocks = Box::pin(chain.finalized_blocks_from(1));
@@ -82,7 +82,7 @@ pub async fn removal_and_rebackup_lags(
 }
 
 /// An event of an affected client's re-backup at its new epoch.
-fn is_rebackup(event: &ChainEvent, clients: &[([u8; 32], u64)]) -> bool {
+fn is_rebackup(event: &ChainEvent, clients: &[(AccountId, u64)]) -> bool {
     let (ChainEvent::BackupConfirmed { client, epoch, .. }
     | ChainEvent::BackupRecorded { client, epoch }) = event
     else {

@@ -208,10 +208,7 @@ async fn no_data_dir_or_log_holds_a_database_key_or_identity_secret() {
     for node in &net.nodes {
         let status = node.status().await.unwrap();
         let account = parse_account(status.account.as_deref().unwrap()).unwrap();
-        let recovered =
-            bounded(60, client.recover(&peerseal_protocol::AccountId(account), quotes.clone()))
-                .await
-                .unwrap();
+        let recovered = bounded(60, client.recover(&account, quotes.clone())).await.unwrap();
         assert_eq!(Some(recovered.epoch), status.epoch, "{}", node.name);
         keys.push((node.name, account, recovered.key));
     }
@@ -227,7 +224,7 @@ async fn no_data_dir_or_log_holds_a_database_key_or_identity_secret() {
     assert!(files.keys().any(|p| p.extension().is_some_and(|e| e == "log")));
     for (name, account, key) in &keys {
         // The scan can find things: the public account is in the node's recovery file.
-        let public = occurrences(&files, account);
+        let public = occurrences(&files, account.as_bytes());
         assert!(
             public.iter().any(|p| p.contains(&format!("{name}/recovery.json"))),
             "{name}: account not found by the scan: {public:?}"
@@ -268,12 +265,12 @@ fn info_prints_the_public_identity_and_no_secret() {
     assert!(out.status.success());
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = peerseal_devkeys::dev_identity("bob").unwrap();
-    assert_eq!(info["tss_account"], peerseal::recovery_file::hex(&id.tss_account));
+    assert_eq!(info["tss_account"], peerseal::recovery_file::hex(id.tss_account));
     assert_eq!(info["peer_id"], id.peer_id_base58());
     assert!(!info["registration_quote"].as_str().unwrap().is_empty());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(!text.contains(&peerseal::recovery_file::hex(&*id.x25519_secret)));
-    assert!(!text.contains(&peerseal::recovery_file::hex(&*id.libp2p_ed25519_secret)));
+    assert!(!text.contains(&peerseal::recovery_file::hex(*id.x25519_secret)));
+    assert!(!text.contains(&peerseal::recovery_file::hex(*id.libp2p_ed25519_secret)));
 
     let empty = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(peerseal_dev_binary().unwrap())

@@ -123,7 +123,7 @@ async fn removal_story(crash_at: Option<&'static str>) {
     if crash_at.is_none() {
         let rebacked_up = removal_started.elapsed();
         let victim_tss = parse_account(&victim_account).unwrap();
-        let clients: Vec<([u8; 32], u64)> = affected
+        let clients: Vec<(peerseal_chain::AccountId, u64)> = affected
             .iter()
             .map(|&i| {
                 let account = parse_account(before[i].account.as_deref().unwrap()).unwrap();

@@ -372,7 +372,7 @@ async fn stage_costs(
     let (cpu_before, chain_before) = (process_cpu(), chain_cpu(chain_pid));
     let started = Instant::now();
     for _ in 0..lookups {
-        assert!(chain.server_by_tss(&sample.account.0).await.unwrap().is_some());
+        assert!(chain.server_by_tss(&sample.account).await.unwrap().is_some());
     }
     let lookup = started.elapsed() / lookups as u32;
     let lookup_cpu = Duration::from_secs_f64((process_cpu() - cpu_before) / lookups as f64);

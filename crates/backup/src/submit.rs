@@ -48,7 +48,6 @@ impl TxSubmitter {
         commitment: [u8; 32],
     ) -> Result<BlockHash, ChainError> {
         let _turn = self.lock.lock().await;
-        let providers = providers.into_iter().map(|(p, i)| (p.0, i)).collect();
         self.chain
             .record_backup(self.signer.keypair(), epoch, threshold, providers, commitment)
             .await
@@ -61,7 +60,7 @@ impl TxSubmitter {
         epoch: u64,
     ) -> Result<BlockHash, ChainError> {
         let _turn = self.lock.lock().await;
-        self.chain.confirm_backup(self.signer.keypair(), &client.0, epoch).await
+        self.chain.confirm_backup(self.signer.keypair(), client, epoch).await
     }
 
     /// `report_recovery` as the signer (client that recovered).
@@ -71,7 +70,7 @@ impl TxSubmitter {
         epoch: u64,
     ) -> Result<BlockHash, ChainError> {
         let _turn = self.lock.lock().await;
-        self.chain.report_recovery(self.signer.keypair(), &provider.0, epoch).await
+        self.chain.report_recovery(self.signer.keypair(), provider, epoch).await
     }
 }
 

@@ -35,13 +35,13 @@ async fn backup_then_recover_full_copies() {
     let report = bounded(120, client.backup(&tx, &key, 1)).await.unwrap();
     assert_eq!(report.threshold, 1);
     assert_eq!(report.providers.len(), 2, "default n = min(2, others)");
-    let expected_order = chain.candidate_providers(&alice().0, 1).await.unwrap();
+    let expected_order = chain.candidate_providers(&alice(), 1).await.unwrap();
     assert_eq!(
-        report.providers.iter().map(|(p, _)| p.0).collect::<Vec<_>>(),
+        report.providers.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
         expected_order[..2].to_vec(),
         "providers follow the chain's rendezvous order"
     );
-    let assignment = chain.assignment(&alice().0).await.unwrap().unwrap();
+    let assignment = chain.assignment(&alice()).await.unwrap().unwrap();
     assert_eq!(assignment.epoch, 1);
     assert_eq!(assignment.commitment, key_commitment(&alice(), 1, key.expose_secret()));
 

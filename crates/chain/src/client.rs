@@ -227,11 +227,12 @@ impl ChainClient {
 
 /// The storage key of a map entry keyed by one account (hashers from the metadata).
 fn account_key(at: &At, pallet: &str, entry: &str, key: &AccountId) -> Result<Vec<u8>, ChainError> {
-    let address = subxt::dynamic::storage::<(AccountId,), Value>(pallet, entry);
+    // subxt encodes keys by their type info: the raw bytes are what an `AccountId32` encodes to.
+    let address = subxt::dynamic::storage::<([u8; 32],), Value>(pallet, entry);
     at.storage()
         .entry(address)
         .map_err(ChainError::rpc)?
-        .fetch_key((*key,))
+        .fetch_key((key.0,))
         .map_err(ChainError::rpc)
 }
 
@@ -294,7 +295,7 @@ async fn iter_by_account(
     pallet: &str,
     entry: &str,
 ) -> Result<Vec<(AccountId, Vec<u8>)>, ChainError> {
-    let address = subxt::dynamic::storage::<(AccountId,), Value>(pallet, entry);
+    let address = subxt::dynamic::storage::<([u8; 32],), Value>(pallet, entry);
     let mut entries = at.storage().iter(address, ()).await.map_err(ChainError::rpc)?;
     let mut out = Vec::new();
     while let Some(item) = entries.next().await {
@@ -405,7 +406,7 @@ impl ChainApi for ChainClient {
         commitment: [u8; 32],
     ) -> Result<BlockHash, ChainError> {
         let providers: Vec<(AccountId32, u8)> =
-            providers.into_iter().map(|(p, i)| (AccountId32(p), i)).collect();
+            providers.into_iter().map(|(p, i)| (AccountId32(p.0), i)).collect();
         let call = subxt::dynamic::transaction(
             "Backup",
             "record_backup",
@@ -421,7 +422,7 @@ impl ChainApi for ChainClient {
         epoch: u64,
     ) -> Result<BlockHash, ChainError> {
         let call =
-            subxt::dynamic::transaction("Backup", "confirm_backup", (AccountId32(*client), epoch));
+            subxt::dynamic::transaction("Backup", "confirm_backup", (AccountId32(client.0), epoch));
         self.submit(signer, call).await
     }
 
@@ -434,7 +435,7 @@ impl ChainApi for ChainClient {
         let call = subxt::dynamic::transaction(
             "Backup",
             "report_recovery",
-            (AccountId32(*provider), epoch),
+            (AccountId32(provider.0), epoch),
         );
         self.submit(signer, call).await
     }

@@ -73,5 +73,5 @@ impl Conn {
 
 /// Lower-case hex of a hash, for error messages.
 pub(crate) fn hex32(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }

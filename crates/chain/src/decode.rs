@@ -200,7 +200,7 @@ pub(crate) fn concat_key_account(key: &[u8]) -> Result<AccountId, ChainError> {
     }
     let mut account = [0u8; 32];
     account.copy_from_slice(&key[LEN - 32..]);
-    Ok(account)
+    Ok(AccountId(account))
 }
 
 #[cfg(test)]
@@ -208,7 +208,7 @@ mod tests {
     use super::*;
 
     fn acct(n: u8) -> AccountId {
-        [n; 32]
+        AccountId([n; 32])
     }
 
     #[test]
@@ -301,7 +301,7 @@ mod tests {
     fn server_info_round_trips_and_key_yields_the_account() {
         let info = ServerInfo {
             tss_account: acct(1),
-            x25519_public_key: acct(2),
+            x25519_public_key: [2; 32],
             peer_id: vec![0, 36, 8, 1],
             multiaddrs: vec![vec![4, 127, 0, 0, 1]],
             quote: vec![9; 100],
@@ -312,7 +312,7 @@ mod tests {
         assert_eq!(record.multiaddrs, vec![vec![4, 127, 0, 0, 1]]);
         assert_eq!(record.status, ServerState::Leaving);
         let mut key = vec![0u8; 48];
-        key.extend_from_slice(&acct(5));
+        key.extend_from_slice(acct(5).as_bytes());
         assert_eq!(concat_key_account(&key).unwrap(), acct(5));
         assert!(concat_key_account(&key[1..]).is_err());
     }

@@ -2,8 +2,9 @@
 //! attestation policy and the backup pallet, and the peerseal events of finalized blocks.
 //! These types carry no FRAME or subxt types, so their users depend on neither.
 
-/// An sr25519 public key, i.e. the 32 bytes of an `AccountId32`.
-pub type AccountId = [u8; 32];
+/// An sr25519 public key, i.e. the 32 bytes of an `AccountId32` (one type with the protocol
+/// and the daemon).
+pub use peerseal_primitives::AccountId;
 
 /// A block hash (blake2-256 of the SCALE header).
 pub type BlockHash = [u8; 32];

@@ -18,7 +18,6 @@ use peerseal_chain::{
     ServerState,
 };
 use peerseal_devkeys::{dev_identity, DevIdentity};
-use subxt::dynamic::Value;
 use subxt::{OnlineClient, PolkadotConfig};
 use subxt_signer::sr25519::{dev, Keypair};
 use subxt_signer::SecretUri;
@@ -72,8 +71,8 @@ async fn reads_dev_servers_policy_and_candidates() {
     expected.sort_by_key(|id| id.tss_account);
     assert_eq!(servers.len(), 4);
     for (server, id) in servers.iter().zip(&expected) {
-        assert_eq!(server.tss_account, id.tss_account, "{}", id.name);
-        assert_eq!(server.stash, id.stash_account, "{}", id.name);
+        assert_eq!(server.tss_account, AccountId(id.tss_account), "{}", id.name);
+        assert_eq!(server.stash, AccountId(id.stash_account), "{}", id.name);
         assert_eq!(server.x25519_public_key, id.x25519_public, "{}", id.name);
         assert_eq!(server.peer_id, id.peer_id, "{}", id.name);
         assert_eq!(server.quote, peerseal_devkeys::dev_registration_quote(id), "{}", id.name);
@@ -84,12 +83,13 @@ async fn reads_dev_servers_policy_and_candidates() {
     }
 
     let bob = id("bob");
-    let by_tss = bounded("server_by_tss", client.server_by_tss(&bob.tss_account)).await.unwrap();
-    let listed = servers.iter().find(|s| s.tss_account == bob.tss_account).unwrap();
+    let by_tss =
+        bounded("server_by_tss", client.server_by_tss(&AccountId(bob.tss_account))).await.unwrap();
+    let listed = servers.iter().find(|s| s.tss_account == AccountId(bob.tss_account)).unwrap();
     assert_eq!(by_tss.as_ref(), Some(listed));
     // A stash is not a TSS account; an unknown account is nobody.
-    assert_eq!(client.server_by_tss(&bob.stash_account).await.unwrap(), None);
-    assert_eq!(client.server_by_tss(&[0xAB; 32]).await.unwrap(), None);
+    assert_eq!(client.server_by_tss(&AccountId(bob.stash_account)).await.unwrap(), None);
+    assert_eq!(client.server_by_tss(&AccountId([0xAB; 32])).await.unwrap(), None);
 
     let policy = bounded("policy", client.attestation_policy()).await.unwrap();
     assert_eq!(policy.accepted_measurements, vec![peerseal_attestation::mock_measurement()]);
@@ -97,7 +97,7 @@ async fn reads_dev_servers_policy_and_candidates() {
     assert_eq!(policy.allowed_mock_pcks, vec![peerseal_attestation::dev_mock_pck()]);
 
     // Candidates: the runtime's rendezvous order over the active servers, without the client.
-    let alice = id("alice").tss_account;
+    let alice = AccountId(id("alice").tss_account);
     let active: Vec<AccountId> =
         servers.iter().filter(|s| s.status == ServerState::Active).map(|s| s.tss_account).collect();
     for epoch in [1u64, 2, 77] {
@@ -150,7 +150,7 @@ async fn backup_transactions_by_unfunded_tss_accounts() {
     let (alice, bob, charlie) = (id("alice"), id("bob"), id("charlie"));
 
     // Alice (an unfunded TSS account: the call is feeless) records a 2-of-2 backup.
-    let providers = vec![(bob.tss_account, 1u8), (charlie.tss_account, 2u8)];
+    let providers = vec![(AccountId(bob.tss_account), 1u8), (AccountId(charlie.tss_account), 2u8)];
     let included = bounded(
         "record_backup",
         client.record_backup(&tss_key("alice"), 1, 2, providers.clone(), [7u8; 32]),
@@ -158,7 +158,7 @@ async fn backup_transactions_by_unfunded_tss_accounts() {
     .await
     .unwrap();
     assert_signed_mortal(&node.url, included, "record_backup").await;
-    let assignment = client.assignment(&alice.tss_account).await.unwrap();
+    let assignment = client.assignment(&AccountId(alice.tss_account)).await.unwrap();
     assert_eq!(
         assignment,
         Some(Assignment { epoch: 1, threshold: 2, providers, commitment: [7u8; 32], stale: false })
@@ -168,30 +168,47 @@ async fn backup_transactions_by_unfunded_tss_accounts() {
     // concurrent transactions of one signer need consecutive nonces.
     bounded(
         "record_backup",
-        client.record_backup(&tss_key("charlie"), 5, 1, vec![(bob.tss_account, 1)], [9u8; 32]),
+        client.record_backup(
+            &tss_key("charlie"),
+            5,
+            1,
+            vec![(AccountId(bob.tss_account), 1)],
+            [9u8; 32],
+        ),
     )
     .await
     .unwrap();
     let bob_key = tss_key("bob");
+    let (alice_account, charlie_account) =
+        (AccountId(alice.tss_account), AccountId(charlie.tss_account));
     let (a, c) = bounded("two confirms", async {
         tokio::join!(
-            client.confirm_backup(&bob_key, &alice.tss_account, 1),
-            client.confirm_backup(&bob_key, &charlie.tss_account, 5)
+            client.confirm_backup(&bob_key, &alice_account, 1),
+            client.confirm_backup(&bob_key, &charlie_account, 5)
         )
     })
     .await;
     a.unwrap();
     c.unwrap();
-    assert_eq!(client.confirmations(&alice.tss_account).await.unwrap(), vec![bob.tss_account]);
-    assert_eq!(client.confirmations(&charlie.tss_account).await.unwrap(), vec![bob.tss_account]);
+    assert_eq!(
+        client.confirmations(&AccountId(alice.tss_account)).await.unwrap(),
+        vec![AccountId(bob.tss_account)]
+    );
+    assert_eq!(
+        client.confirmations(&AccountId(charlie.tss_account)).await.unwrap(),
+        vec![AccountId(bob.tss_account)]
+    );
 
-    bounded("report_recovery", client.report_recovery(&tss_key("alice"), &charlie.tss_account, 1))
-        .await
-        .unwrap();
+    bounded(
+        "report_recovery",
+        client.report_recovery(&tss_key("alice"), &AccountId(charlie.tss_account), 1),
+    )
+    .await
+    .unwrap();
 
     // The same story, in order, on the finalized-block stream.
     let (_, epoch) = wait_for_event(&mut blocks, |e| match e {
-        ChainEvent::BackupRecorded { client, epoch } if *client == alice.tss_account => {
+        ChainEvent::BackupRecorded { client, epoch } if *client == AccountId(alice.tss_account) => {
             Some(*epoch)
         }
         _ => None,
@@ -200,7 +217,8 @@ async fn backup_transactions_by_unfunded_tss_accounts() {
     assert_eq!(epoch, 1);
     wait_for_event(&mut blocks, |e| match e {
         ChainEvent::BackupConfirmed { client, provider, epoch: 1 }
-            if *client == alice.tss_account && *provider == bob.tss_account =>
+            if *client == AccountId(alice.tss_account)
+                && *provider == AccountId(bob.tss_account) =>
         {
             Some(())
         }
@@ -209,7 +227,8 @@ async fn backup_transactions_by_unfunded_tss_accounts() {
     .await;
     wait_for_event(&mut blocks, |e| match e {
         ChainEvent::KeyRecovered { client, provider, epoch: 1 }
-            if *client == alice.tss_account && *provider == charlie.tss_account =>
+            if *client == AccountId(alice.tss_account)
+                && *provider == AccountId(charlie.tss_account) =>
         {
             Some(())
         }
@@ -228,7 +247,7 @@ async fn rejected_transactions_come_back_typed() {
     // dispatched and fails in the backup pallet.
     let err = bounded(
         "record_backup by a stash",
-        client.record_backup(&dev::alice(), 1, 1, vec![(bob.tss_account, 1)], [1u8; 32]),
+        client.record_backup(&dev::alice(), 1, 1, vec![(AccountId(bob.tss_account), 1)], [1u8; 32]),
     )
     .await
     .unwrap_err();
@@ -244,7 +263,13 @@ async fn rejected_transactions_come_back_typed() {
     let alice = id("alice");
     let err = bounded(
         "record_backup naming itself",
-        client.record_backup(&tss_key("alice"), 1, 1, vec![(alice.tss_account, 1)], [1u8; 32]),
+        client.record_backup(
+            &tss_key("alice"),
+            1,
+            1,
+            vec![(AccountId(alice.tss_account), 1)],
+            [1u8; 32],
+        ),
     )
     .await
     .unwrap_err();
@@ -253,7 +278,7 @@ async fn rejected_transactions_come_back_typed() {
     // Confirming a backup that does not exist, by a funded account: dispatch error again.
     let err = bounded(
         "confirm_backup without assignment",
-        client.confirm_backup(&dev::bob(), &alice.tss_account, 1),
+        client.confirm_backup(&dev::bob(), &AccountId(alice.tss_account), 1),
     )
     .await
     .unwrap_err();
@@ -263,34 +288,9 @@ async fn rejected_transactions_come_back_typed() {
     );
 }
 
-/// `Sudo.sudo(Registry.remove { stash })`, signed by //Alice (the dev sudo key).
-async fn governance_remove(url: &str, stash: AccountId) {
-    let api: OnlineClient<PolkadotConfig> =
-        bounded("subxt connect", OnlineClient::from_insecure_url(url)).await.unwrap();
-    let remove = Value::unnamed_variant(
-        "Registry",
-        [Value::named_variant("remove", [("stash", Value::from_bytes(stash))])],
-    );
-    let sudo = subxt::dynamic::transaction("Sudo", "sudo", (remove,));
-    let events = bounded("sudo remove", async {
-        api.tx()
-            .await
-            .unwrap()
-            .sign_and_submit_then_watch_default(&sudo, &dev::alice())
-            .await
-            .unwrap()
-            .wait_for_finalized_success()
-            .await
-            .unwrap()
-    })
-    .await;
-    assert!(
-        events.iter().any(|e| {
-            let e = e.unwrap();
-            e.pallet_name() == "Registry" && e.event_name() == "ServerRemoved"
-        }),
-        "sudo call did not remove the server"
-    );
+/// Governance removes `stash`'s server (the harness's sudo call, bounded).
+async fn governance_remove(url: &str, stash: [u8; 32]) {
+    bounded("sudo remove", peerseal_testkit::governance::remove_server(url, stash)).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,7 +300,13 @@ async fn governance_removal_reaches_the_client_as_provider_left() {
     let (alice, bob) = (id("alice"), id("bob"));
     bounded(
         "record_backup",
-        client.record_backup(&tss_key("alice"), 1, 1, vec![(bob.tss_account, 1)], [3u8; 32]),
+        client.record_backup(
+            &tss_key("alice"),
+            1,
+            1,
+            vec![(AccountId(bob.tss_account), 1)],
+            [3u8; 32],
+        ),
     )
     .await
     .unwrap();
@@ -309,28 +315,30 @@ async fn governance_removal_reaches_the_client_as_provider_left() {
     governance_remove(&node.url, bob.stash_account).await;
 
     let (block, clients) = wait_for_event(&mut blocks, |e| match e {
-        ChainEvent::ProviderLeft { provider, clients } if *provider == bob.tss_account => {
+        ChainEvent::ProviderLeft { provider, clients }
+            if *provider == AccountId(bob.tss_account) =>
+        {
             Some(clients.clone())
         }
         _ => None,
     })
     .await;
-    assert_eq!(clients, vec![alice.tss_account]);
+    assert_eq!(clients, vec![AccountId(alice.tss_account)]);
     assert!(block.events.contains(&ChainEvent::ServerRemoved {
-        stash: bob.stash_account,
-        tss_account: bob.tss_account
+        stash: AccountId(bob.stash_account),
+        tss_account: AccountId(bob.tss_account)
     }));
 
     // The chain state agrees: stale assignment, three servers, Bob no longer a candidate.
-    let assignment = client.assignment(&alice.tss_account).await.unwrap().unwrap();
+    let assignment = client.assignment(&AccountId(alice.tss_account)).await.unwrap().unwrap();
     assert!(assignment.stale);
     let servers = client.servers().await.unwrap();
     assert_eq!(servers.len(), 3);
-    assert!(servers.iter().all(|s| s.tss_account != bob.tss_account));
-    assert_eq!(client.server_by_tss(&bob.tss_account).await.unwrap(), None);
-    let candidates = client.candidate_providers(&alice.tss_account, 2).await.unwrap();
+    assert!(servers.iter().all(|s| s.tss_account != AccountId(bob.tss_account)));
+    assert_eq!(client.server_by_tss(&AccountId(bob.tss_account)).await.unwrap(), None);
+    let candidates = client.candidate_providers(&AccountId(alice.tss_account), 2).await.unwrap();
     assert_eq!(candidates.len(), 2);
-    assert!(!candidates.contains(&bob.tss_account));
+    assert!(!candidates.contains(&AccountId(bob.tss_account)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,12 +54,12 @@ fn dev_info(name: &str) -> anyhow::Result<serde_json::Value> {
         .ok_or_else(|| anyhow!("unknown dev identity {name:?}"))?;
     Ok(serde_json::json!({
         "name": id.name,
-        "tss_account": hex(&id.tss_account),
-        "stash_account": hex(&id.stash_account),
-        "x25519_public": hex(&id.x25519_public),
+        "tss_account": hex(id.tss_account),
+        "stash_account": hex(id.stash_account),
+        "x25519_public": hex(id.x25519_public),
         "peer_id": id.peer_id_base58(),
         "p2p_port": id.p2p_port,
-        "registration_quote": hex(&peerseal_devkeys::dev_registration_quote(&id)),
+        "registration_quote": hex(peerseal_devkeys::dev_registration_quote(&id)),
     }))
 }
 

@@ -107,9 +107,9 @@ async fn drive(ctx: &Context, shared: &Shared, started: Instant) -> Result<(), D
     };
     let marker = first_start_marker(&store).map_err(|e| DaemonError::Store(e.to_string()))?;
     ctx.lifecycle.update(|s| {
-        s.account = Some(hex(&keys.account().0));
+        s.account = Some(hex(keys.account().0));
         s.peer_id = Some(keys.peer_id().to_base58());
-        s.first_start_marker = Some(hex(&marker));
+        s.first_start_marker = Some(hex(marker));
     });
     if store.rotation_status().is_some() {
         // Crashed after a rotation's commit point: finish re-sealing first.
@@ -174,13 +174,13 @@ async fn wait_for_registration(
     let retry = ctx.retry();
     let mut told = false;
     loop {
-        match chain.server_by_tss(&keys.account().0).await {
+        match chain.server_by_tss(&keys.account()).await {
             Ok(Some(_)) => break,
             Ok(None) if !told => {
                 told = true;
                 tracing::warn!(
-                    account = %hex(&keys.account().0),
-                    x25519 = %hex(&keys.x25519.public().0),
+                    account = %hex(keys.account().0),
+                    x25519 = %hex(keys.x25519.public().0),
                     peer_id = %keys.peer_id(),
                     "not registered on chain: the validator stash must call \
                      Attestation.request_attestation(account) and Registry.register with these \

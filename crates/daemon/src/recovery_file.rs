@@ -4,6 +4,7 @@
 //! file in the same directory is written, synced and renamed over the old one, so a crash leaves
 //! either the old or the new file, never a torn one.
 
+use peerseal_protocol::AccountId;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
@@ -106,16 +107,21 @@ impl RecoveryFile {
 }
 
 /// Lower-case hex of `bytes` (the form accounts take in the file and on `/status`).
-pub fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: impl AsRef<[u8]>) -> String {
     hex::encode(bytes)
 }
 
-/// Parses 32 bytes of hex (an account or a commitment), with or without a `0x` prefix.
-pub fn parse_account(text: &str) -> Option<[u8; 32]> {
+/// Parses 32 bytes of hex (a commitment), with or without a `0x` prefix.
+pub fn parse_hex32(text: &str) -> Option<[u8; 32]> {
     let text = text.strip_prefix("0x").unwrap_or(text);
     let mut out = [0u8; 32];
     hex::decode_to_slice(text, &mut out).ok()?;
     Some(out)
+}
+
+/// Parses an account written by [`hex`], with or without a `0x` prefix.
+pub fn parse_account(text: &str) -> Option<AccountId> {
+    parse_hex32(text).map(AccountId)
 }
 
 #[cfg(test)]
@@ -128,12 +134,12 @@ mod tests {
         assert!(RecoveryFile::read(dir.path()).unwrap().is_none());
         let mut file = RecoveryFile {
             version: 1,
-            account: hex(&[7; 32]),
+            account: hex([7; 32]),
             peer_id: "12D3".into(),
             epoch: 1,
             threshold: 1,
             providers: vec![ProviderEntry {
-                account: hex(&[8; 32]),
+                account: hex([8; 32]),
                 share_index: 1,
                 peer_id: "12D3x".into(),
                 addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
@@ -146,13 +152,13 @@ mod tests {
             epoch: 3,
             threshold: 1,
             providers: vec![],
-            commitment: hex(&[1; 32]),
+            commitment: hex([1; 32]),
         });
         file.write_atomic(dir.path()).unwrap();
         assert_eq!(RecoveryFile::read(dir.path()).unwrap().unwrap(), file);
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap()).collect();
         assert_eq!(names.len(), 1, "no temporary file left behind");
-        assert_eq!(parse_account(&file.account), Some([7; 32]));
+        assert_eq!(parse_account(&file.account), Some(AccountId([7; 32])));
         assert_eq!(parse_account("zz"), None);
     }
 }

@@ -23,6 +23,7 @@ use futures::StreamExt;
 use peerseal_backup::{BackupClient, BackupReport, HealthStatus, NodeKeys, TxSubmitter};
 use peerseal_chain::{ChainApi, ChainClient, ChainEvent, ServerRecord};
 use peerseal_kvdb::{DbKey, Store};
+use peerseal_protocol::AccountId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,7 +54,7 @@ pub(crate) struct Running<'a> {
 impl Running<'_> {
     /// Compares the chain's record with the store.
     pub async fn backup_state(&self) -> BackupState {
-        match self.chain.assignment(&self.keys.account().0).await {
+        match self.chain.assignment(&self.keys.account()).await {
             Ok(None) => BackupState::Missing,
             Ok(Some(a)) if a.epoch < self.store.epoch() => BackupState::Behind,
             Ok(Some(a)) if a.stale => BackupState::Stale,
@@ -155,14 +156,14 @@ impl Running<'_> {
     pub async fn publish(&self, pending: Option<&BackupReport>) -> Result<(), BackupError> {
         let account = self.keys.account();
         let servers = self.chain.servers().await?;
-        let assignment = self.chain.assignment(&account.0).await?;
+        let assignment = self.chain.assignment(&account).await?;
         let (epoch, threshold, providers) = match &assignment {
             Some(a) => (a.epoch, a.threshold, a.providers.clone()),
             None => (0, 0, Vec::new()),
         };
         let file = RecoveryFile {
             version: 1,
-            account: hex(&account.0),
+            account: hex(account.0),
             peer_id: self.keys.peer_id().to_base58(),
             epoch,
             threshold,
@@ -170,11 +171,8 @@ impl Running<'_> {
             pending: pending.map(|r| PendingBackup {
                 epoch: r.epoch,
                 threshold: r.threshold,
-                providers: entries(
-                    &servers,
-                    &r.providers.iter().map(|(a, i)| (a.0, *i)).collect::<Vec<_>>(),
-                ),
-                commitment: hex(&r.commitment),
+                providers: entries(&servers, &r.providers),
+                commitment: hex(r.commitment),
             }),
         };
         file.write_atomic(&self.ctx.config.data_dir)?;
@@ -194,7 +192,7 @@ impl Running<'_> {
     /// Follows finalized blocks and health checks; rotates when a provider of this node leaves
     /// or fails its health check. Returns only when shutdown is asked (as `Stopped`).
     pub async fn watch(&mut self, chain: ChainClient) -> Result<(), DaemonError> {
-        let me = self.keys.account().0;
+        let me = self.keys.account();
         let mut blocks = Box::pin(chain.finalized_blocks());
         let mut health = tokio::time::interval(self.ctx.config.health_interval);
         health.tick().await; // The first tick is immediate; the backup was just made.
@@ -258,7 +256,7 @@ impl Running<'_> {
     }
 }
 
-fn entries(servers: &[ServerRecord], providers: &[([u8; 32], u8)]) -> Vec<ProviderEntry> {
+fn entries(servers: &[ServerRecord], providers: &[(AccountId, u8)]) -> Vec<ProviderEntry> {
     providers
         .iter()
         .map(|(p, index)| {

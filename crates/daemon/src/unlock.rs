@@ -13,7 +13,7 @@ use crate::config::{Config, QuoteSource};
 use crate::daemon::{Context, STORE_DIR};
 use crate::error::{DaemonError, UnlockError};
 use crate::phase::Step;
-use crate::recovery_file::{hex, parse_account, PendingBackup, RecoveryFile};
+use crate::recovery_file::{hex, parse_account, parse_hex32, PendingBackup, RecoveryFile};
 use crate::stored_identity::StoredIdentity;
 use peerseal_attestation::{ConfigfsTsmProvider, QuoteProvider};
 use peerseal_backup::network::{self, NetworkConfig};
@@ -54,7 +54,7 @@ pub(crate) fn first_start_create(config: &Config) -> Result<Unlocked, DaemonErro
     let store = Store::create(config.data_dir.join(STORE_DIR), &key).map_err(|e| create(&e))?;
     identity.save(&store).map_err(|e| create(&e))?;
     store.flush().map_err(|e| create(&e))?;
-    tracing::info!(node = %config.name, account = %hex(&keys.account().0), "first start: store and identity created");
+    tracing::info!(node = %config.name, account = %hex(keys.account().0), "first start: store and identity created");
     Ok(Unlocked { keys, key, store })
 }
 
@@ -74,7 +74,6 @@ fn own_account(config: &Config) -> Result<AccountId, UnlockError> {
             )
         })?;
     parse_account(&file.account)
-        .map(AccountId)
         .ok_or_else(|| UnlockError::RecoveryFile("recovery.json names no valid account".into()))
 }
 
@@ -164,7 +163,7 @@ async fn choose_assignment(
     account: &AccountId,
     store_epoch: u64,
 ) -> Result<Assignment, UnlockError> {
-    let on_chain = chain.assignment(&account.0).await?;
+    let on_chain = chain.assignment(account).await?;
     if let Some(a) = &on_chain {
         if a.epoch == store_epoch {
             return Ok(a.clone());
@@ -188,7 +187,7 @@ async fn choose_assignment(
 }
 
 fn pending_assignment(p: &PendingBackup) -> Option<Assignment> {
-    let commitment = parse_account(&p.commitment)?;
+    let commitment = parse_hex32(&p.commitment)?;
     let providers = p
         .providers
         .iter()

@@ -49,7 +49,9 @@ fn name_of(account_hex: &str) -> String {
         .iter()
         .find(|n| {
             account.is_some()
-                && peerseal_devkeys::dev_identity(n).map(|id| id.tss_account) == account
+                && peerseal_devkeys::dev_identity(n)
+                    .map(|id| peerseal_chain::AccountId(id.tss_account))
+                    == account
         })
         .map(|n| (*n).to_owned())
         .unwrap_or_else(|| account_hex.chars().take(8).collect())
@@ -258,9 +260,11 @@ async fn check_assignments(
     let victim =
         peerseal::recovery_file::parse_account(victim).ok_or_else(|| anyhow!("bad account"))?;
     for i in affected {
-        let account = peerseal_devkeys::dev_identity(NAMES[*i])
-            .ok_or_else(|| anyhow!("unknown dev identity"))?
-            .tss_account;
+        let account = peerseal_chain::AccountId(
+            peerseal_devkeys::dev_identity(NAMES[*i])
+                .ok_or_else(|| anyhow!("unknown dev identity"))?
+                .tss_account,
+        );
         let a = chain.assignment(&account).await?.ok_or_else(|| anyhow!("no assignment"))?;
         if a.stale || a.providers.iter().any(|(p, _)| *p == victim) {
             bail!("{}'s on-chain backup still names {}", NAMES[*i], hex::encode(victim));

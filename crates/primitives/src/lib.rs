@@ -18,6 +18,68 @@ use scale_info::TypeInfo;
 /// A key epoch of a node's database key; epoch `e + 1` replaces epoch `e` on rotation.
 pub type Epoch = u64;
 
+/// An account as the TSS node side of peerseal sees it: the 32 bytes of an sr25519 public key,
+/// the same bytes as a Substrate `AccountId32` (and SCALE-encoded the same way). One type for
+/// the wire protocol, the chain client and the daemon, so an account is never confused with
+/// another 32-byte value (a key, a hash, a commitment). Prints as `0x`-prefixed hex.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+pub struct AccountId(pub [u8; 32]);
+
+impl AccountId {
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl From<[u8; 32]> for AccountId {
+    fn from(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl From<AccountId> for [u8; 32] {
+    fn from(account: AccountId) -> Self {
+        account.0
+    }
+}
+
+impl AsRef<[u8]> for AccountId {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::fmt::Display for AccountId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("0x")?;
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl core::fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "AccountId({self})")
+    }
+}
+
 /// Where a registered TSS server is in its life on chain.
 #[derive(
     Clone,

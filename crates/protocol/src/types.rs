@@ -40,11 +40,9 @@ macro_rules! public_bytes {
     };
 }
 
-public_bytes!(
-    /// A TSS account: the 32-byte sr25519 public key, the same bytes as a Substrate `AccountId32`.
-    AccountId,
-    32
-);
+/// A TSS account: the 32-byte sr25519 public key, the same bytes as a Substrate `AccountId32`;
+/// the one account type of protocol, chain client and daemon.
+pub use peerseal_primitives::AccountId;
 public_bytes!(
     /// An x25519 public key (a provider's on-chain key, or a recovering node's response key).
     X25519Public,

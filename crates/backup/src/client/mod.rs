@@ -229,10 +229,9 @@ impl BackupClient {
         let servers = endpoints(&self.chain.servers().await?);
         let candidates: Vec<Endpoint> = self
             .chain
-            .candidate_providers(&account.0, epoch)
+            .candidate_providers(&account, epoch)
             .await?
             .into_iter()
-            .map(AccountId)
             .filter(|p| *p != account)
             .filter_map(|p| servers.get(&p).cloned())
             .filter(|e| !e.leaving)
@@ -320,12 +319,11 @@ impl BackupClient {
         account: &AccountId,
         key: &DbKey,
     ) -> Result<Vec<HealthReport>, ClientError> {
-        let assignment =
-            self.chain.assignment(&account.0).await?.ok_or(ClientError::NoAssignment)?;
+        let assignment = self.chain.assignment(account).await?.ok_or(ClientError::NoAssignment)?;
         let servers = endpoints(&self.chain.servers().await?);
         let mut reports = Vec::with_capacity(assignment.providers.len());
         for (provider, index) in &assignment.providers {
-            let provider = AccountId(*provider);
+            let provider = *provider;
             let status = match servers.get(&provider) {
                 None => HealthStatus::Unhealthy(FailureReason::UnknownProvider),
                 Some(endpoint) => {

@@ -50,7 +50,7 @@ impl TryFrom<&ServerRecord> for Endpoint {
             return Err(EndpointError::NoAddress);
         }
         Ok(Endpoint {
-            account: AccountId(record.tss_account),
+            account: record.tss_account,
             peer_id,
             addrs,
             x25519: X25519Public(record.x25519_public_key),
@@ -68,7 +68,7 @@ pub fn endpoints(records: &[ServerRecord]) -> HashMap<AccountId, Endpoint> {
                 out.insert(endpoint.account, endpoint);
             }
             Err(error) => tracing::warn!(
-                account = ?AccountId(record.tss_account),
+                account = ?record.tss_account,
                 %error,
                 "skipping a registered server that cannot be dialled"
             ),
@@ -83,8 +83,8 @@ mod tests {
 
     fn record(peer_id: Vec<u8>, addrs: Vec<Vec<u8>>) -> ServerRecord {
         ServerRecord {
-            stash: [1; 32],
-            tss_account: [2; 32],
+            stash: AccountId([1; 32]),
+            tss_account: AccountId([2; 32]),
             x25519_public_key: [3; 32],
             peer_id,
             multiaddrs: addrs,

@@ -88,7 +88,7 @@ impl BackupClient {
         quotes: Arc<dyn QuoteProvider>,
     ) -> Result<Recovered, RecoveryError> {
         let assignment =
-            self.chain.assignment(&account.0).await?.ok_or(RecoveryError::NoAssignment)?;
+            self.chain.assignment(account).await?.ok_or(RecoveryError::NoAssignment)?;
         self.recover_assignment(account, &assignment, quotes).await
     }
 
@@ -110,7 +110,7 @@ impl BackupClient {
         let mut failures: Vec<ProviderFailure> = Vec::new();
 
         for (provider, index) in &assignment.providers {
-            let provider = AccountId(*provider);
+            let provider = *provider;
             let Some(endpoint) = servers.get(&provider) else {
                 failures.push(ProviderFailure { provider, reason: FailureReason::UnknownProvider });
                 continue;

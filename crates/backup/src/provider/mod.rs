@@ -324,7 +324,7 @@ impl Provider {
         account: &AccountId,
         what: &'static str,
     ) -> Result<ServerRecord, Refusal> {
-        match self.inner.chain.server_by_tss(&account.0).await {
+        match self.inner.chain.server_by_tss(account).await {
             Ok(Some(record)) => Ok(record),
             Ok(None) => Err(refuse(ErrorReason::NotRegistered, Some(*account), what)),
             Err(error) => {
@@ -593,10 +593,10 @@ async fn confirm_one(tx: &TxSubmitter, client: AccountId, epoch: u64, deadline: 
     }
     .delays();
     while started.elapsed() < deadline {
-        match tx.chain().assignment(&client.0).await {
+        match tx.chain().assignment(&client).await {
             Ok(Some(a)) if a.epoch > epoch => return false,
             Ok(Some(a)) if a.epoch == epoch => {
-                if !a.providers.iter().any(|(p, _)| *p == me.0) {
+                if !a.providers.iter().any(|(p, _)| *p == me) {
                     tracing::debug!(
                         ?client,
                         epoch,

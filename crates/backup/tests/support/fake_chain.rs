@@ -21,8 +21,8 @@ impl FakeChain {
         let servers = peerseal_devkeys::dev_servers()
             .into_iter()
             .map(|id| ServerRecord {
-                stash: id.stash_account,
-                tss_account: id.tss_account,
+                stash: AccountId(id.stash_account),
+                tss_account: AccountId(id.tss_account),
                 x25519_public_key: id.x25519_public,
                 peer_id: id.peer_id.clone(),
                 multiaddrs: vec![],
