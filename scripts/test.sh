@@ -4,11 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/peerseal-target}"
 bash scripts/setup.sh
-# The binaries the process-level tests run, each built by its own command so no other package's
-# features leak into it (the same commands peerseal-testkit would run on first use):
-#   peerseal-node (dev chain), peerseal-dev (daemon with the dev feature), peerseal (production).
-cargo build -p peerseal-node "$@"
-cargo build -p peerseal --features dev --bin peerseal-dev "$@"
+# The production daemon, by its own command so no other package's features leak into it (the
+# tests of tests/production_build.rs run the same command; built here so its compile time is not
+# spent inside a test). The workspace test build below makes peerseal-node and peerseal-dev.
 cargo build -p peerseal --bin peerseal "$@"
 cargo nextest run --workspace --no-fail-fast "$@"
 # nextest does not run doc tests; the examples in the docs are tests too.

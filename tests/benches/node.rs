@@ -21,7 +21,7 @@
 use peerseal::Status;
 use peerseal_e2e::rebackup::removal_and_rebackup_lags;
 use peerseal_e2e::{bounded, dev_chain, provider_accounts};
-use peerseal_testkit::TssNode;
+use peerseal_testkit::TssDaemon;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,7 @@ fn loadavg() -> String {
 }
 
 /// Polls `node` every 10 ms until it is ready (at `epoch`, when given).
-async fn ready(node: &TssNode, epoch: Option<u64>) -> Status {
+async fn ready(node: &TssDaemon, epoch: Option<u64>) -> Status {
     loop {
         if let Some(status) = node.status().await {
             if status.state.label() == "ready" && epoch.is_none_or(|e| status.epoch == Some(e)) {
@@ -60,9 +60,9 @@ async fn ready(node: &TssNode, epoch: Option<u64>) -> Status {
     }
 }
 
-async fn start_all(names: &[&'static str], url: &str, dirs: &Path) -> Vec<TssNode> {
-    let nodes: Vec<TssNode> =
-        names.iter().map(|n| TssNode::start(n, url, &dirs.join(n), dirs).unwrap()).collect();
+async fn start_all(names: &[&'static str], url: &str, dirs: &Path) -> Vec<TssDaemon> {
+    let nodes: Vec<TssDaemon> =
+        names.iter().map(|n| TssDaemon::start(n, url, &dirs.join(n), dirs).unwrap()).collect();
     for node in &nodes {
         ready(node, None).await;
     }
@@ -88,7 +88,7 @@ async fn restart_run(count: usize) -> RestartRun {
         nodes.remove(slot).kill();
         let spawned = Instant::now();
         let node =
-            TssNode::start(names[slot], &chain.url, &dirs.path().join(names[slot]), dirs.path())
+            TssDaemon::start(names[slot], &chain.url, &dirs.path().join(names[slot]), dirs.path())
                 .unwrap();
         let status = ready(&node, None).await;
         run.ready_ms.push(spawned.elapsed().as_secs_f64() * 1e3);

@@ -10,13 +10,13 @@ use futures::StreamExt;
 use peerseal::recovery_file::parse_account;
 use peerseal_chain::ChainEvent;
 use peerseal_e2e::{bounded, dev_chain};
-use peerseal_testkit::{dev_ports, peerseal_dev_binary, snapshot, DevChain, TssNode};
+use peerseal_testkit::{dev_ports, peerseal_dev_binary, snapshot, DevChain, TssDaemon};
 use std::time::Duration;
 
 struct Net {
     chain: DevChain,
     dirs: tempfile::TempDir,
-    nodes: Vec<TssNode>,
+    nodes: Vec<TssDaemon>,
 }
 
 const NAMES: [&str; 3] = ["alice", "bob", "charlie"];
@@ -24,7 +24,7 @@ const NAMES: [&str; 3] = ["alice", "bob", "charlie"];
 async fn start_network() -> Net {
     let chain = dev_chain();
     let dirs = tempfile::tempdir().unwrap();
-    let nodes: Vec<TssNode> = NAMES.iter().map(|name| start(name, &chain, dirs.path())).collect();
+    let nodes: Vec<TssDaemon> = NAMES.iter().map(|name| start(name, &chain, dirs.path())).collect();
     for node in &nodes {
         let status = node.wait_for("ready", 240).await.unwrap();
         assert!(status.epoch.is_some(), "{status:?}");
@@ -33,8 +33,8 @@ async fn start_network() -> Net {
     Net { chain, dirs, nodes }
 }
 
-fn start(name: &'static str, chain: &DevChain, dirs: &std::path::Path) -> TssNode {
-    TssNode::start(name, &chain.url, &dirs.join(name), dirs).unwrap()
+fn start(name: &'static str, chain: &DevChain, dirs: &std::path::Path) -> TssDaemon {
+    TssDaemon::start(name, &chain.url, &dirs.join(name), dirs).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,13 +14,13 @@ use peerseal::Status;
 use peerseal_chain::ChainApi;
 use peerseal_e2e::rebackup::removal_and_rebackup_lags;
 use peerseal_e2e::{bounded, dev_chain, provider_accounts};
-use peerseal_testkit::{dev_ports, governance, DevChain, TssNode, TssOptions};
+use peerseal_testkit::{dev_ports, governance, DaemonOptions, DevChain, TssDaemon};
 use std::time::Duration;
 
 const NAMES: [&str; 4] = ["alice", "bob", "charlie", "dave"];
 
 /// Waits until `node` is ready at `epoch`.
-async fn wait_for_epoch(node: &TssNode, epoch: u64) -> Status {
+async fn wait_for_epoch(node: &TssDaemon, epoch: u64) -> Status {
     node.wait_until(&format!("ready at epoch {epoch}"), Duration::from_secs(120), |s| {
         s.state.label() == "ready" && s.epoch == Some(epoch)
     })
@@ -28,8 +28,8 @@ async fn wait_for_epoch(node: &TssNode, epoch: u64) -> Status {
     .unwrap()
 }
 
-fn start(name: &'static str, url: &str, dirs: &std::path::Path) -> TssNode {
-    TssNode::start(name, url, &dirs.join(name), dirs).unwrap()
+fn start(name: &'static str, url: &str, dirs: &std::path::Path) -> TssDaemon {
+    TssDaemon::start(name, url, &dirs.join(name), dirs).unwrap()
 }
 
 fn epoch(status: &Status) -> u64 {
@@ -45,15 +45,15 @@ async fn removal_story(crash_at: Option<&'static str>) {
     let chain_node = dev_chain();
     let chain = peerseal_chain::ChainClient::connect(&chain_node.url).await.unwrap();
     let dirs = tempfile::tempdir().unwrap();
-    let mut options = TssOptions::logs_in(dirs.path());
+    let mut options = DaemonOptions::logs_in(dirs.path());
     if let Some(point) = crash_at {
         options = options.env("PEERSEAL_TEST_CRASH_AT", point);
     }
-    let mut nodes: Vec<Option<TssNode>> = NAMES
+    let mut nodes: Vec<Option<TssDaemon>> = NAMES
         .iter()
         .map(|name| {
             Some(
-                TssNode::start_with(name, &chain_node.url, &dirs.path().join(name), &options)
+                TssDaemon::start_with(name, &chain_node.url, &dirs.path().join(name), &options)
                     .unwrap(),
             )
         })
@@ -202,7 +202,7 @@ async fn nodes_keep_serving_and_follow_the_chain_across_a_chain_node_restart() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("ws://127.0.0.1:{port}");
     let chain = persistent_chain(&dirs.path().join("chain"), port);
-    let nodes: Vec<TssNode> = NAMES.iter().map(|name| start(name, &url, dirs.path())).collect();
+    let nodes: Vec<TssDaemon> = NAMES.iter().map(|name| start(name, &url, dirs.path())).collect();
     let mut before = Vec::new();
     for node in &nodes {
         before.push(bounded(240, node.wait_for("ready", 230)).await.unwrap());
@@ -232,12 +232,12 @@ async fn a_provider_failing_the_health_check_triggers_a_rotation() {
     let _ports = dev_ports().await.unwrap();
     let chain_node = dev_chain();
     let dirs = tempfile::tempdir().unwrap();
-    let options = TssOptions::logs_in(dirs.path()).env("PEERSEAL_HEALTH_INTERVAL_SECS", "1");
-    let mut nodes: Vec<Option<TssNode>> = NAMES
+    let options = DaemonOptions::logs_in(dirs.path()).env("PEERSEAL_HEALTH_INTERVAL_SECS", "1");
+    let mut nodes: Vec<Option<TssDaemon>> = NAMES
         .iter()
         .map(|name| {
             let dir = dirs.path().join(name);
-            Some(TssNode::start_with(name, &chain_node.url, &dir, &options).unwrap())
+            Some(TssDaemon::start_with(name, &chain_node.url, &dir, &options).unwrap())
         })
         .collect();
     let mut before = Vec::new();

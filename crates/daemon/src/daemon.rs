@@ -15,47 +15,22 @@
 //! SIGTERM or Ctrl-C stops every wait and retry promptly (`Stopping`).
 
 use crate::config::Config;
+use crate::context::{Context, ACCEPTS_DEV_PCK, STORE_DIR};
 use crate::error::DaemonError;
 use crate::http::{self, Shared};
 use crate::metrics::Metrics;
-use crate::phase::{Lifecycle, Phase, Step};
+use crate::phase::{Lifecycle, Step};
 use crate::recovery_file::hex;
 use crate::rotation::Running;
 use crate::stored_identity::first_start_marker;
 use crate::unlock::{self, Unlocked};
 use peerseal_backup::network::{self, NetworkConfig, NetworkHandle};
 use peerseal_backup::{Backoff, BackupClient, ClientConfig, HeldShares, NodeKeys, Provider};
-use peerseal_backup::{ProviderConfig, Retry, Shutdown, ShutdownSignal, Stopped, TxSubmitter};
+use peerseal_backup::{ProviderConfig, Retry, Shutdown, Stopped, TxSubmitter};
 use peerseal_chain::{ChainApi, ChainClient};
 use peerseal_kvdb::Store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Name of the store directory inside the data directory.
-pub const STORE_DIR: &str = "db";
-
-/// Whether this build honours a chain policy in the dev PCK mode (mock quotes).
-pub const ACCEPTS_DEV_PCK: bool = cfg!(feature = "dev");
-
-/// What every phase of the daemon works with.
-pub(crate) struct Context {
-    pub config: Config,
-    pub lifecycle: Lifecycle,
-    pub metrics: Metrics,
-    pub shutdown: ShutdownSignal,
-}
-
-impl Context {
-    /// A retry loop with the configured longest delay that stops on shutdown.
-    pub fn retry(&self) -> Retry {
-        Retry::new(Backoff::up_to(self.config.max_backoff), self.shutdown.clone())
-    }
-
-    /// Applies a lifecycle step (an illegal one stops the daemon: it is a bug).
-    pub fn advance(&self, step: Step) -> Result<Phase, DaemonError> {
-        Ok(self.lifecycle.advance(step)?)
-    }
-}
 
 /// Runs the node until the process is asked to stop. `started` is the process start (recovery
 /// timing).

@@ -23,6 +23,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod daemon;
 pub mod error;
 pub mod fault;

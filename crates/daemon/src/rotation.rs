@@ -14,7 +14,7 @@
 //!
 //! Dev builds abort at each of those points when the crash tests ask ([`crate::fault`]).
 
-use crate::daemon::Context;
+use crate::context::Context;
 use crate::error::{BackupError, DaemonError};
 use crate::fault::{crash_point, CrashPoint};
 use crate::phase::{unix_now, ProviderView, RotationCause, Step};

@@ -10,7 +10,7 @@
 //! until a key opens it.
 
 use crate::config::{Config, QuoteSource};
-use crate::daemon::{Context, STORE_DIR};
+use crate::context::{Context, STORE_DIR};
 use crate::error::{DaemonError, UnlockError};
 use crate::phase::Step;
 use crate::recovery_file::{hex, parse_account, parse_hex32, PendingBackup, RecoveryFile};

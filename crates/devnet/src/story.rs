@@ -7,7 +7,7 @@ use crate::DevnetArgs;
 use anyhow::{anyhow, bail, Context as _};
 use peerseal::Status;
 use peerseal_chain::{ChainApi, ChainClient};
-use peerseal_testkit::{governance, DevChain, DevPortsGuard, TssNode};
+use peerseal_testkit::{governance, DevChain, DevPortsGuard, TssDaemon};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ fn say(line: impl std::fmt::Display) {
 
 struct Member {
     name: &'static str,
-    node: Option<TssNode>,
+    node: Option<TssDaemon>,
     http: SocketAddr,
     recovery_ms: Option<u64>,
 }
@@ -79,14 +79,14 @@ impl Devnet {
         Ok(devnet)
     }
 
-    fn spawn_node(&self, name: &'static str) -> anyhow::Result<TssNode> {
-        let mut options = peerseal_testkit::TssOptions::logs_in(self.dir.path());
+    fn spawn_node(&self, name: &'static str) -> anyhow::Result<TssDaemon> {
+        let mut options = peerseal_testkit::DaemonOptions::logs_in(self.dir.path());
         options.rust_log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-        Ok(TssNode::start_with(name, &self.chain.url, &self.dir.path().join(name), &options)?)
+        Ok(TssDaemon::start_with(name, &self.chain.url, &self.dir.path().join(name), &options)?)
     }
 
     async fn status(&self, i: usize) -> Option<Status> {
-        peerseal_testkit::tss::status_at(self.nodes[i].http).await
+        peerseal_testkit::daemon::status_at(self.nodes[i].http).await
     }
 
     /// Polls node `i` until `check` accepts its status.
@@ -97,7 +97,7 @@ impl Devnet {
         check: impl Fn(&Status) -> bool,
     ) -> anyhow::Result<Status> {
         let member = &self.nodes[i];
-        Ok(peerseal_testkit::tss::wait_until(member.name, member.http, what, self.step, check)
+        Ok(peerseal_testkit::daemon::wait_until(member.name, member.http, what, self.step, check)
             .await?)
     }
 

@@ -2,8 +2,8 @@
 //! binary, so each is looked up in the running executable's own `<target>/<profile>/` directory
 //! (which follows whatever `CARGO_TARGET_DIR` is in use), or taken from an environment variable,
 //! or — when missing — built once with the cargo command below into that same directory,
-//! bounded in time. `scripts/test.sh` runs the same commands before the tests, so a test run
-//! never waits on a build.
+//! bounded in time. A workspace test build already makes `peerseal-node` (the node's own tests
+//! need it) and `peerseal-dev` (the end-to-end package enables the daemon's `dev` feature).
 //!
 //! | binary | variable | built with |
 //! |---|---|---|
@@ -12,7 +12,8 @@
 //! | `peerseal` (production daemon) | `PEERSEAL_BIN` | `cargo build -p peerseal --bin peerseal` |
 //!
 //! The production daemon is always built by its own command, never taken from a workspace
-//! build: that way no other package's features can leak into it.
+//! build (where the `dev` feature is on): that way no other package's features can leak into
+//! it. `scripts/test.sh` runs that command before the tests, so here it only relinks.
 
 use crate::HarnessError;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! One harness for everything that runs peerseal as real processes on loopback: the devnet demo
 //! (`peerseal-devnet`), the end-to-end tests (`tests/`), the crate integration tests that need a
-//! chain, and the benches. [`DevChain`] starts a `peerseal-node` dev chain; [`TssNode`] starts a
+//! chain, and the benches. [`DevChain`] starts a `peerseal-node` dev chain; [`TssDaemon`] starts a
 //! `peerseal-dev run` TSS node and reads its `/status` as the daemon's own typed
 //! [`peerseal::Status`]; [`governance`] submits the sudo calls governance makes; [`ports`] is the
 //! lock every user of the dev identities' fixed p2p ports takes; [`binaries`] finds (or builds
@@ -14,16 +14,16 @@
 
 pub mod binaries;
 pub mod chain;
+pub mod daemon;
 pub mod governance;
 pub mod ports;
 pub mod process;
-pub mod tss;
 
 pub use binaries::{node_binary, peerseal_binary, peerseal_dev_binary, profile_dir};
 pub use chain::DevChain;
+pub use daemon::{snapshot, DaemonOptions, TssDaemon};
 pub use ports::{dev_ports, DevPortsGuard};
 pub use process::{wait_for_line, Process};
-pub use tss::{snapshot, TssNode, TssOptions};
 
 /// Why a harness step failed.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ const START_LIMIT: Duration = Duration::from_secs(30);
 
 /// How to start a node (beyond its name, chain and data directory).
 #[derive(Clone, Debug)]
-pub struct TssOptions {
+pub struct DaemonOptions {
     /// Directory for `<name>.log` (stderr, appended across restarts).
     pub logs: PathBuf,
     /// Extra environment variables.
@@ -28,7 +28,7 @@ pub struct TssOptions {
     pub rust_log: String,
 }
 
-impl TssOptions {
+impl DaemonOptions {
     /// Logs into `logs`, defaults otherwise.
     pub fn logs_in(logs: &Path) -> Self {
         Self {
@@ -47,7 +47,7 @@ impl TssOptions {
 }
 
 /// A `peerseal-dev run --dev-identity <name>` process.
-pub struct TssNode {
+pub struct TssDaemon {
     /// The dev identity.
     pub name: &'static str,
     /// The HTTP endpoint.
@@ -55,15 +55,15 @@ pub struct TssNode {
     process: Process,
 }
 
-impl TssNode {
+impl TssDaemon {
     /// Starts `name` against `chain_url` with `data_dir`, logging into `logs`.
     pub fn start(
         name: &'static str,
         chain_url: &str,
         data_dir: &Path,
         logs: &Path,
-    ) -> Result<TssNode, HarnessError> {
-        Self::start_with(name, chain_url, data_dir, &TssOptions::logs_in(logs))
+    ) -> Result<TssDaemon, HarnessError> {
+        Self::start_with(name, chain_url, data_dir, &DaemonOptions::logs_in(logs))
     }
 
     /// Starts `name` with `options`.
@@ -71,8 +71,8 @@ impl TssNode {
         name: &'static str,
         chain_url: &str,
         data_dir: &Path,
-        options: &TssOptions,
-    ) -> Result<TssNode, HarnessError> {
+        options: &DaemonOptions,
+    ) -> Result<TssDaemon, HarnessError> {
         let log = std::fs::File::options()
             .create(true)
             .append(true)
@@ -92,7 +92,7 @@ impl TssNode {
         let http = http
             .parse()
             .map_err(|e| HarnessError::Process(format!("{name} printed a bad address: {e}")))?;
-        Ok(TssNode { name, http, process })
+        Ok(TssDaemon { name, http, process })
     }
 
     /// The node's `/status`, or `None` while it does not answer.

@@ -1,0 +1,39 @@
+//! What every phase of the daemon works with ([`Context`]: configuration, lifecycle, metrics,
+//! the shutdown signal) and the fixed names of the data directory. Its own module so the phase
+//! drivers (`daemon`, `unlock`, `rotation`) share it without importing each other.
+
+use crate::config::Config;
+use crate::error::DaemonError;
+use crate::metrics::Metrics;
+use crate::phase::{Lifecycle, Phase, Step};
+use peerseal_backup::{Backoff, Retry, ShutdownSignal};
+
+/// Name of the store directory inside the data directory.
+pub const STORE_DIR: &str = "db";
+
+/// Whether this build honours a chain policy in the dev PCK mode (mock quotes).
+pub const ACCEPTS_DEV_PCK: bool = cfg!(feature = "dev");
+
+/// What every phase of the daemon works with.
+pub struct Context {
+    /// The resolved configuration.
+    pub config: Config,
+    /// The phase and the public status.
+    pub lifecycle: Lifecycle,
+    /// The node's metrics.
+    pub metrics: Metrics,
+    /// Fires on SIGTERM / Ctrl-C.
+    pub shutdown: ShutdownSignal,
+}
+
+impl Context {
+    /// A retry loop with the configured longest delay that stops on shutdown.
+    pub fn retry(&self) -> Retry {
+        Retry::new(Backoff::up_to(self.config.max_backoff), self.shutdown.clone())
+    }
+
+    /// Applies a lifecycle step (an illegal one stops the daemon: it is a bug).
+    pub fn advance(&self, step: Step) -> Result<Phase, DaemonError> {
+        Ok(self.lifecycle.advance(step)?)
+    }
+}
