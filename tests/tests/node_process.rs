@@ -280,3 +280,38 @@ fn info_prints_the_public_identity_and_no_secret() {
         .unwrap();
     assert!(!out.status.success(), "no recovery file, no identity to print");
 }
+
+/// SIGTERM ends a node promptly and cleanly even while it waits out a long backoff (here:
+/// retrying a chain endpoint nobody listens on, with delays growing towards 10 minutes).
+#[tokio::test]
+async fn sigterm_stops_a_node_in_a_long_backoff_promptly_and_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead_port =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cmd = std::process::Command::new(peerseal_dev_binary().unwrap());
+    cmd.args(["run", "--dev-identity", "alice", "--http", "127.0.0.1:0"])
+        .args(["--chain-url", &format!("ws://127.0.0.1:{dead_port}")])
+        .arg("--data-dir")
+        .arg(dir.path().join("alice"))
+        .args(["--max-backoff-secs", "600"])
+        .env("RUST_LOG", "info");
+    let (mut process, http) = peerseal_testkit::Process::spawn(
+        cmd,
+        "HTTP listening on http://",
+        Duration::from_secs(30),
+        true,
+    )
+    .unwrap();
+    let http: std::net::SocketAddr = http.parse().unwrap();
+    // Let it fail a few connection attempts: the next delay is then seconds long.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let status = peerseal_testkit::daemon::status_at(http).await.unwrap();
+    assert_eq!(status.state.label(), "starting", "{status:?}");
+    process.terminate().unwrap();
+    let started = std::time::Instant::now();
+    let exit = process.wait_exit(Duration::from_secs(10)).expect("the node did not stop");
+    assert!(exit.success(), "a clean shutdown exits 0: {exit:?}\n{}", process.stderr());
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(process.stderr().contains("shutting down"), "{}", process.stderr());
+    assert!(!dir.path().join("alice").join("db").exists(), "nothing created before the chain");
+}

@@ -13,7 +13,9 @@
 //!     let outcome: Result<u32, &str> = if attempts < 2 { Err("not yet") } else { Ok(7) };
 //!     match outcome {
 //!         Ok(value) => return Ok(value),
-//!         Err(e) => retry.after_failure("demo", &e).await?,
+//!         Err(e) => {
+//!             retry.after_failure("demo", &e).await?;
+//!         }
 //!     }
 //! }
 //! # }
