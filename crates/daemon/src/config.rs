@@ -158,6 +158,18 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })
 }
 
+impl Config {
+    /// The backup client's settings this configuration asks for (threshold, provider count),
+    /// the client's defaults otherwise: the same for backups and for recovery.
+    pub fn client_config(&self) -> peerseal_backup::ClientConfig {
+        peerseal_backup::ClientConfig {
+            threshold: self.threshold,
+            providers: self.providers,
+            ..peerseal_backup::ClientConfig::default()
+        }
+    }
+}
+
 impl RunArgs {
     /// Resolves flags, environment, file and defaults into a [`Config`].
     pub fn resolve(&self) -> Result<Config, ConfigError> {

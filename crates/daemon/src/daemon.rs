@@ -25,7 +25,7 @@ use crate::rotation::Running;
 use crate::stored_identity::first_start_marker;
 use crate::unlock::{self, Unlocked};
 use peerseal_backup::network::{self, NetworkConfig, NetworkHandle};
-use peerseal_backup::{Backoff, BackupClient, ClientConfig, HeldShares, NodeKeys, Provider};
+use peerseal_backup::{Backoff, BackupClient, HeldShares, NodeKeys, Provider};
 use peerseal_backup::{ProviderConfig, Retry, Shutdown, Stopped, TxSubmitter};
 use peerseal_chain::{ChainApi, ChainClient};
 use peerseal_kvdb::Store;
@@ -92,14 +92,10 @@ async fn drive(ctx: &Context, shared: &Shared, started: Instant) -> Result<(), D
         tracing::info!(node = %ctx.config.name, epoch = store.epoch(), "interrupted rotation finished");
     }
 
-    let _network = start_provider(ctx, shared, &chain, &keys, &store).await?;
+    let network = start_provider(ctx, shared, &chain, &keys, &store).await?;
     let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
-    let client_config = ClientConfig {
-        threshold: ctx.config.threshold,
-        providers: ctx.config.providers,
-        ..ClientConfig::default()
-    };
-    let client = BackupClient::new(_network.clone(), chain.clone(), client_config);
+    let client_config = ctx.config.client_config();
+    let client = BackupClient::new(network.clone(), chain.clone(), client_config);
     let mut node = Running { ctx, chain, client, tx, keys, key, store };
     node.bring_backup_current().await?;
     node.watch(chain_client).await

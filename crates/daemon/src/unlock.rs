@@ -84,11 +84,7 @@ pub(crate) async fn recover_until_open(
     chain: &Arc<dyn ChainApi>,
 ) -> Result<Unlocked, DaemonError> {
     let quotes = quote_provider(ctx.config.quotes);
-    let client_config = ClientConfig {
-        threshold: ctx.config.threshold,
-        providers: ctx.config.providers,
-        ..ClientConfig::default()
-    };
+    let client_config = ctx.config.client_config();
     let mut retry = ctx.retry();
     loop {
         let timer = ctx.metrics.recovery_seconds.start_timer();
