@@ -5,12 +5,18 @@
 //! [`peerseal::Status`]; [`governance`] submits the sudo calls governance makes; [`ports`] is the
 //! lock every user of the dev identities' fixed p2p ports takes; [`binaries`] finds (or builds
 //! once) the binaries; [`process`] is the one child-process wrapper all of them use, killed and
-//! reaped on drop. Panics are not used for control flow here: every fallible step returns a
-//! [`HarnessError`], which tests may `unwrap` and the devnet reports.
+//! reaped on drop; [`rpc_proxy`] is a man-in-the-middle JSON-RPC WebSocket proxy that security
+//! tests put between a client and the dev chain to play a malicious endpoint. Panics are not
+//! used for control flow here: every fallible step returns a [`HarnessError`], which tests may
+//! `unwrap` and the devnet reports.
 //!
 //! Dependencies: the `peerseal` daemon crate (its `Status` type and HTTP client, without the
 //! `dev` feature), `tokio` (async polling), `subxt` + `subxt-signer` (governance calls, the same
-//! client the chain crate uses), `serde_json`, `thiserror`.
+//! client the chain crate uses), `serde_json`, `thiserror`; for the RPC proxy,
+//! `tokio-tungstenite` (WebSocket server and client in one maintained crate on tokio 1, with
+//! explicit ping/pong/close frames for relaying; only its `connect` feature, no TLS: loopback);
+//! jsonrpsee's `soketto` was the other candidate already built, but it answers control frames
+//! itself and needs the HTTP upgrade written by hand) and `futures` (its `Stream`/`Sink`).
 
 pub mod binaries;
 pub mod chain;
@@ -18,12 +24,14 @@ pub mod daemon;
 pub mod governance;
 pub mod ports;
 pub mod process;
+pub mod rpc_proxy;
 
 pub use binaries::{node_binary, peerseal_binary, peerseal_dev_binary, profile_dir};
 pub use chain::DevChain;
 pub use daemon::{snapshot, DaemonOptions, TssDaemon};
 pub use ports::{dev_ports, DevPortsGuard};
 pub use process::{wait_for_line, Process};
+pub use rpc_proxy::{tamper, RpcProxy, Tamper, Verdict};
 
 /// Why a harness step failed.
 #[derive(Debug, thiserror::Error)]
