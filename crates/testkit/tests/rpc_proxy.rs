@@ -343,3 +343,24 @@ async fn a_client_of_a_proxy_whose_upstream_is_down_is_closed_not_left_hanging()
     .await;
     assert!(RpcProxy::start("http://127.0.0.1:1").is_err());
 }
+
+#[tokio::test]
+async fn pings_are_answered_and_the_connection_stays_usable() {
+    let chain = chain();
+    let proxy = RpcProxy::start(&chain.url).unwrap();
+    bounded(async {
+        let mut raw = Raw::connect(&proxy.url()).await;
+        raw.ws.send(Message::Ping(b"are you there".to_vec().into())).await.unwrap();
+        // The proxy's own pong and, relayed, the chain's: both carry the payload.
+        let pong = loop {
+            match tokio::time::timeout(ARRIVES, raw.ws.next()).await {
+                Ok(Some(Ok(Message::Pong(payload)))) => break payload,
+                Ok(Some(Ok(_))) => {}
+                other => panic!("no pong: {other:?}"),
+            }
+        };
+        assert_eq!(&pong[..], b"are you there");
+        assert!(raw.call(1, "system_name", json!([])).await["result"].is_string());
+    })
+    .await;
+}
