@@ -35,7 +35,7 @@ pub async fn removal_and_rebackup_lags(
     victim: AccountId,
     clients: &[(AccountId, u64)],
 ) -> (u64, Vec<Lag>) {
-    let chain = peerseal_chain::ChainClient::connect(url).await.unwrap();
+    let chain = peerseal_testkit::connect_chain(url).await.unwrap();
     let mut blocks = Box::pin(chain.finalized_blocks_from(1));
     let mut removed = None;
     let mut after_removal = Vec::new();

@@ -81,7 +81,7 @@ async fn killed_node_recovers_its_key_and_reads_back_its_data() {
 
     // The recovery is on chain as an audit record.
     let bob_account = parse_account(after.account.as_deref().unwrap()).unwrap();
-    let client = peerseal_chain::ChainClient::connect(&net.chain.url).await.unwrap();
+    let client = peerseal_testkit::connect_chain(&net.chain.url).await.unwrap();
     let mut blocks = Box::pin(client.finalized_blocks_from(1));
     bounded(60, async {
         loop {
@@ -184,7 +184,7 @@ async fn no_data_dir_or_log_holds_a_database_key_or_identity_secret() {
     let _ports = dev_ports().await.unwrap();
     let net = bounded(300, start_network()).await;
     let chain: std::sync::Arc<dyn peerseal_chain::ChainApi> =
-        std::sync::Arc::new(peerseal_chain::ChainClient::connect(&net.chain.url).await.unwrap());
+        std::sync::Arc::new(peerseal_testkit::connect_chain(&net.chain.url).await.unwrap());
 
     // The database keys are generated inside the nodes; learn them the way a restarted node
     // does: recover each from its providers (dev mock quotes, fresh libp2p identity).

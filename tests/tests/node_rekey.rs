@@ -43,7 +43,7 @@ fn index_of(before: &[Status], account: &str) -> usize {
 async fn removal_story(crash_at: Option<&'static str>) {
     let _ports = dev_ports().await.unwrap();
     let chain_node = dev_chain();
-    let chain = peerseal_chain::ChainClient::connect(&chain_node.url).await.unwrap();
+    let chain = peerseal_testkit::connect_chain(&chain_node.url).await.unwrap();
     let dirs = tempfile::tempdir().unwrap();
     let mut options = DaemonOptions::logs_in(dirs.path());
     if let Some(point) = crash_at {

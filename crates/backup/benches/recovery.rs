@@ -88,7 +88,7 @@ fn main() {
     let provider_rt = runtime("prov");
     let client_rt = runtime("cli");
     let chain: Arc<ChainClient> =
-        Arc::new(provider_rt.block_on(ChainClient::connect(&node.url)).unwrap());
+        Arc::new(provider_rt.block_on(peerseal_testkit::connect_chain(&node.url)).unwrap());
     let policy = provider_rt.block_on(chain.attestation_policy()).unwrap();
 
     // (1) The physical limit: verifying one recover quote, nothing else.

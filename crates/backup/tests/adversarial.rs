@@ -164,7 +164,7 @@ async fn quotes_that_do_not_bind_or_are_not_accepted_are_refused() {
     governance::revoke_measurement(&node.url, peerseal_attestation::mock_measurement().0)
         .await
         .unwrap();
-    let chain = peerseal_chain::ChainClient::connect(&node.url).await.unwrap();
+    let chain = peerseal_testkit::connect_chain(&node.url).await.unwrap();
     let policy = peerseal_chain::ChainApi::attestation_policy(&chain).await.unwrap();
     assert!(policy.accepted_measurements.is_empty(), "sudo revoke did not apply");
     let nonce = nonce_for(&net, &charlie, alice).await;

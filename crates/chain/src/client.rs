@@ -1,54 +1,55 @@
-//! [`ChainClient`]: the JSON-RPC implementation of [`ChainApi`] over subxt. It keeps one
-//! connection and replaces it, on the next call, once the node has gone away, so a restarted
-//! chain node is picked up without rebuilding the client.
+//! [`ChainClient`]: the [`ChainApi`] implementation. Every read comes from the [`Verifier`]:
+//! the registry, server status, provider load and attestation policy from its in-memory view of
+//! the last final block (no round trip on the provider's hot path), assignments and
+//! confirmations from a read proof at that block. Provider candidates are computed here from
+//! proven storage with the runtime's own rendezvous function. Nothing the endpoint says without
+//! proof decides where a key goes or who gets one.
 //!
-//! Reads are on the hot path of the provider service (a registration check per recovery
-//! request), so they are kept to as few round trips as the semantics allow:
-//! - Every read still asks the node for its finalized head (one cheap call that runs no
-//!   runtime code), so a read never sees a state older than the finalized head at the moment
-//!   of the call. A provider refuses a removed account's recovery on that guarantee: once a
-//!   removal is finalized, the next registration check sees it. A head tracked from a
-//!   subscription or reused for a few hundred milliseconds would save that call but open a
-//!   window in which a finalized removal is not yet seen, so it was not done.
-//! - The view of that block (header number, runtime version, metadata) is built once per
-//!   finalized block and reused by every read at the same head; building it costs a header
-//!   fetch and a `Core_version` runtime call, which used to be paid on every read.
-//! - Several storage items of one record are fetched in one `state_queryStorageAt` call
-//!   where their keys are known up front.
+//! Transactions still go through subxt on the endpoint (it builds and signs the extrinsic), with
+//! two guards: the call bytes subxt encodes from the endpoint's metadata must equal the bytes
+//! this crate encodes itself from the runtime's fixed pallet and call indices (so a hostile
+//! metadata cannot make the node sign another call), and a `record_backup` counts as done only
+//! once a verified block's state shows the recorded epoch.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use codec::Encode;
 use futures::Stream;
 use subxt::config::PolkadotExtrinsicParamsBuilder;
-use subxt::dynamic::Value;
 use subxt::tx::Payload;
 use subxt::utils::AccountId32;
-use subxt::{OnlineClientAtBlock, PolkadotConfig};
+use subxt::PolkadotConfig;
 use subxt_signer::sr25519::Keypair;
 use tokio::sync::Mutex;
 
 use crate::api::ChainApi;
 use crate::connection::{hex32, Conn};
-use crate::decode::{self, AssignmentInfo, ServerInfo, Status, MAX_API_RESULT_LEN, MAX_VALUE_LEN};
+use crate::decode::{self, MAX_VALUE_LEN};
 use crate::error::{self, ChainError};
-use crate::follow::Follower;
 use crate::types::{
-    AccountId, Assignment, AttestationPolicy, BlockHash, FinalizedBlock, ServerRecord,
+    AccountId, Assignment, AttestationPolicy, BlockHash, FinalizedBlock, ServerRecord, ServerState,
 };
+use crate::verify::headers::FinalHead;
+use crate::verify::trust::TrustRoot;
+use crate::verify::{keys, VerifiedView, Verifier, VerifyObserver};
 
 /// Blocks a transaction stays valid after the block it was signed at. Mortal, so that a
 /// transaction of a TSS account that was removed and registered again (nonce reset) cannot
 /// be replayed; 64 blocks leave ample time for inclusion.
 pub const TX_MORTALITY_BLOCKS: u64 = 64;
-/// Bound on submitting a transaction and seeing it finalized.
+/// Bound on submitting a transaction and seeing it finalized (and verified).
 pub const TX_TIMEOUT: Duration = Duration::from_secs(120);
-/// Most servers read by [`ChainApi::servers`] (the runtime's `MaxServers` is far lower).
-const MAX_SERVERS: usize = 4096;
+/// Bound on the first verified view when connecting.
+pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A connection to a peerseal chain node. Cheap to clone (shared connection).
+/// pallet-backup's index in the runtime (`#[runtime::pallet_index(12)]`) and its call indices.
+const BACKUP_PALLET: u8 = 12;
+const RECORD_BACKUP: u8 = 0;
+const CONFIRM_BACKUP: u8 = 1;
+const REPORT_RECOVERY: u8 = 2;
+
+/// A verified connection to a peerseal chain node. Cheap to clone (shared state).
 #[derive(Clone)]
 pub struct ChainClient {
     inner: Arc<Inner>,
@@ -56,21 +57,12 @@ pub struct ChainClient {
 
 struct Inner {
     url: String,
-    genesis: [u8; 32],
+    trust: TrustRoot,
     conn: Mutex<Conn>,
     /// Held from nonce lookup to submission, so concurrent transactions of one signer get
     /// consecutive nonces (the node's `system_accountNextIndex` counts pooled transactions).
     submit: Mutex<()>,
-    /// The view of the last finalized block read at, with the connection it was built on (a
-    /// view of a replaced connection is never reused).
-    view: Mutex<Option<CachedView>>,
-}
-
-/// A block view reusable while the finalized head stays at `hash`.
-struct CachedView {
-    conn: Conn,
-    hash: [u8; 32],
-    at: At,
+    verifier: Verifier,
 }
 
 impl core::fmt::Debug for ChainClient {
@@ -79,20 +71,35 @@ impl core::fmt::Debug for ChainClient {
     }
 }
 
-type At = OnlineClientAtBlock<PolkadotConfig>;
-
 impl ChainClient {
-    /// Connects to the chain node at `url` (`ws://` or `wss://`), bounded in time (15 s).
-    pub async fn connect(url: &str) -> Result<Self, ChainError> {
+    /// Connects to the chain node at `url` and verifies it from `trust`: fails unless the
+    /// endpoint serves the trusted chain and a first view verifies within [`SYNC_TIMEOUT`].
+    pub async fn connect(url: &str, trust: TrustRoot) -> Result<Self, ChainError> {
+        Self::connect_observed(url, trust, None).await
+    }
+
+    /// [`ChainClient::connect`], reporting verification results to `observer`.
+    pub async fn connect_observed(
+        url: &str,
+        trust: TrustRoot,
+        observer: Option<Arc<dyn VerifyObserver>>,
+    ) -> Result<Self, ChainError> {
         let conn = Conn::open(url).await?;
-        let genesis = conn.genesis();
+        if conn.genesis() != trust.genesis_hash {
+            return Err(ChainError::GenesisMismatch {
+                expected: hex32(&trust.genesis_hash),
+                found: hex32(&conn.genesis()),
+            });
+        }
+        let verifier = Verifier::start(url.to_string(), trust.clone(), observer);
+        verifier.wait_view(SYNC_TIMEOUT).await?;
         Ok(ChainClient {
             inner: Arc::new(Inner {
                 url: url.to_string(),
-                genesis,
+                trust,
                 conn: Mutex::new(conn),
                 submit: Mutex::new(()),
-                view: Mutex::new(None),
+                verifier,
             }),
         })
     }
@@ -102,57 +109,145 @@ impl ChainClient {
         &self.inner.url
     }
 
-    /// The chain's genesis hash.
+    /// The trusted genesis hash.
     pub fn genesis_hash(&self) -> [u8; 32] {
-        self.inner.genesis
+        self.inner.trust.genesis_hash
     }
 
-    /// Finalized blocks with their decoded peerseal events, starting at the finalized head
-    /// of (about) the moment of the call, one item per block number, in order. To resume
-    /// without any race from a known block, use [`ChainClient::finalized_blocks_from`].
-    ///
-    /// Must be called inside a tokio runtime: a task of that runtime follows the chain from
-    /// the call on and stops when the stream is dropped. The stream opens its own connection and survives chain-node restarts: it reconnects
-    /// with exponential backoff (100 ms doubling to 5 s) and fetches missed blocks by number,
-    /// so no finalized block is skipped or repeated. Connection problems are logged, not
-    /// yielded. `Err` items: an event that fails to decode (`Decode`; the stream goes on with
-    /// the next block), or the endpoint now serving another chain (`ChainChanged`; the stream
-    /// ends after it).
+    /// The verifier behind this client (view, failures, heads).
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+
+    /// The current verified view (registry, policy, provider load at the last final block).
+    pub fn view(&self) -> Result<Arc<VerifiedView>, ChainError> {
+        self.inner.verifier.view()
+    }
+
+    /// Verified final blocks with their peerseal events, from the last verified block on.
+    /// Events come from `System.Events` read with a proof at each block and are decoded with
+    /// the endpoint's metadata; they are for audit and display (the daemon decides from proven
+    /// state, not from events). See [`ChainClient::finalized_blocks_from`].
     pub fn finalized_blocks(
         &self,
     ) -> impl Stream<Item = Result<FinalizedBlock, ChainError>> + Send + 'static {
-        Follower::new(self.inner.url.clone(), self.inner.genesis, None).into_stream()
+        let from = self.view().map(|v| u64::from(v.head.number)).unwrap_or(0);
+        self.finalized_blocks_from(from)
     }
 
-    /// Like [`ChainClient::finalized_blocks`], but starting at block `number` (for a node that
-    /// resumes from the last block it processed). Blocks up to the finalized head are
-    /// delivered first.
+    /// Verified final blocks from `number` on, each once, in order (blocks older than the
+    /// verifier's memory are skipped). Must be called inside a tokio runtime.
     pub fn finalized_blocks_from(
         &self,
         number: u64,
     ) -> impl Stream<Item = Result<FinalizedBlock, ChainError>> + Send + 'static {
-        Follower::new(self.inner.url.clone(), self.inner.genesis, Some(number)).into_stream()
+        let start = u32::try_from(number).unwrap_or(u32::MAX);
+        let (past, rx) = self.inner.verifier.heads_from(start);
+        let state = Heads { client: self.clone(), next: start, queued: past.into(), rx };
+        futures::stream::unfold(state, |mut state| async move {
+            let head = state.next_head().await?;
+            let item = state.client.block_events(head).await;
+            Some((item, state))
+        })
     }
 
-    /// Number of the latest finalized block.
+    /// Each verified final block from now on (header only; no events are read). Must be called
+    /// inside a tokio runtime.
+    pub fn verified_heads(&self) -> impl Stream<Item = FinalHead> + Send + 'static {
+        let from = self.view().map(|v| v.head.number.saturating_add(1)).unwrap_or(0);
+        let (past, rx) = self.inner.verifier.heads_from(from);
+        let state = Heads { client: self.clone(), next: from, queued: past.into(), rx };
+        futures::stream::unfold(state, |mut state| async move {
+            let head = state.next_head().await?;
+            Some((head, state))
+        })
+    }
+
+    /// Number of the latest verified final block.
     pub async fn finalized_number(&self) -> Result<u64, ChainError> {
-        Ok(self.at().await?.block_number())
+        Ok(u64::from(self.view()?.head.number))
+    }
+
+    /// Waits (bounded) until a block at `number` or later is verified.
+    pub async fn wait_verified(&self, number: u64, within: Duration) -> Result<(), ChainError> {
+        let number = u32::try_from(number).unwrap_or(u32::MAX);
+        self.inner.verifier.wait_for_number(number, within).await.map(|_| ())
     }
 
     /// Providers that confirmed storing their share of `client`'s current assignment.
     pub async fn confirmations(&self, client: &AccountId) -> Result<Vec<AccountId>, ChainError> {
-        Ok(self.assignment_info(client).await?.map(|a| a.confirmed_by).unwrap_or_default())
+        let Some((head, assignment)) = self.proven_assignment(client).await? else {
+            return Ok(Vec::new());
+        };
+        let keys: Vec<Vec<u8>> = assignment
+            .providers
+            .iter()
+            .map(|(p, _)| keys::by_accounts("Backup", "Confirmations", client, p))
+            .collect();
+        let values = self.inner.verifier.read_at(&head, &keys).await?;
+        let mut confirmed = Vec::new();
+        for ((provider, _), value) in assignment.providers.iter().zip(values) {
+            if let Some(bytes) = value {
+                let epoch: u64 = decode::strict(&bytes, 8, "Backup.Confirmations")?;
+                if epoch == assignment.epoch {
+                    confirmed.push(*provider);
+                }
+            }
+        }
+        Ok(confirmed)
     }
 
-    /// The current connection, reopened if the node went away since the last call.
+    /// `client`'s assignment proven at the current view's block.
+    async fn proven_assignment(
+        &self,
+        client: &AccountId,
+    ) -> Result<Option<(FinalHead, Assignment)>, ChainError> {
+        let key = keys::by_account("Backup", "Assignments", client);
+        let (head, values) = self.inner.verifier.read(std::slice::from_ref(&key)).await?;
+        match values.into_iter().next().flatten() {
+            None => Ok(None),
+            Some(bytes) => {
+                let stored: decode::StoredAssignment =
+                    decode::strict(&bytes, MAX_VALUE_LEN, "Backup.Assignments")?;
+                Ok(Some((head, stored.into())))
+            }
+        }
+    }
+
+    /// The peerseal events of verified block `head`.
+    async fn block_events(&self, head: FinalHead) -> Result<FinalizedBlock, ChainError> {
+        let key = keys::system_events();
+        let values = self.inner.verifier.read_at(&head, std::slice::from_ref(&key)).await?;
+        let bytes = values.into_iter().next().flatten().unwrap_or_default();
+        if bytes.len() > decode::MAX_EVENT_LEN * 16 {
+            return Err(ChainError::Decode("System.Events exceeds its bound".into()));
+        }
+        let conn = self.conn().await?;
+        let at =
+            conn.api.at_block(subxt::utils::H256(head.hash.0)).await.map_err(ChainError::rpc)?;
+        let events = at.events().from_bytes(bytes);
+        let mut decoded = Vec::new();
+        for event in events.iter() {
+            let event = event
+                .map_err(|e| ChainError::Decode(format!("events of block {}: {e}", head.number)))?;
+            if let Some(event) =
+                decode::event(event.pallet_name(), event.event_name(), event.field_bytes())?
+            {
+                decoded.push(event);
+            }
+        }
+        Ok(FinalizedBlock { number: u64::from(head.number), hash: head.hash.0, events: decoded })
+    }
+
+    /// The current transaction connection, reopened if the node went away since the last call.
     async fn conn(&self) -> Result<Conn, ChainError> {
         let mut conn = self.inner.conn.lock().await;
         if !conn.is_alive() {
             tracing::info!(url = %self.inner.url, "chain connection lost; reconnecting");
             let fresh = Conn::open(&self.inner.url).await?;
-            if fresh.genesis() != self.inner.genesis {
-                return Err(ChainError::ChainChanged {
-                    expected: hex32(&self.inner.genesis),
+            if fresh.genesis() != self.inner.trust.genesis_hash {
+                return Err(ChainError::GenesisMismatch {
+                    expected: hex32(&self.inner.trust.genesis_hash),
                     found: hex32(&fresh.genesis()),
                 });
             }
@@ -161,43 +256,15 @@ impl ChainClient {
         Ok(conn.clone())
     }
 
-    /// A view of the latest finalized block (the head asked for now; see the module doc).
-    async fn at(&self) -> Result<At, ChainError> {
-        Ok(self.view().await?.1)
-    }
-
-    /// The current connection and a view of the latest finalized block on it. The cache lock
-    /// is held while a view is built, so the reads that find a new head at once build it once.
-    async fn view(&self) -> Result<(Conn, At), ChainError> {
-        let conn = self.conn().await?;
-        let head = conn.legacy.chain_get_finalized_head().await.map_err(ChainError::rpc)?;
-        let mut cache = self.inner.view.lock().await;
-        if let Some(view) = cache.as_ref() {
-            if view.hash == head.0 && view.conn.same_connection(&conn) {
-                return Ok((conn, view.at.clone()));
-            }
-        }
-        let at = conn.api.at_block(head).await.map_err(ChainError::rpc)?;
-        *cache = Some(CachedView { conn: conn.clone(), hash: head.0, at: at.clone() });
-        Ok((conn, at))
-    }
-
-    async fn assignment_info(
-        &self,
-        client: &AccountId,
-    ) -> Result<Option<AssignmentInfo>, ChainError> {
-        let at = self.at().await?;
-        let bytes = at
-            .runtime_apis()
-            .call_raw("BackupApi_assignment", Some(&client.encode()))
-            .await
-            .map_err(ChainError::rpc)?;
-        decode::strict(&bytes, MAX_API_RESULT_LEN, "BackupApi_assignment result")
-    }
-
     /// Signs `call` mortal with a pool-aware nonce, submits it, waits for finalization and
-    /// checks the dispatch result.
-    async fn submit<C: Payload>(&self, signer: &Keypair, call: C) -> Result<BlockHash, ChainError> {
+    /// checks the dispatch result. `expected` is the call's SCALE encoding by the runtime's
+    /// fixed indices; the endpoint's metadata must encode `call` to exactly those bytes.
+    async fn submit<C: Payload>(
+        &self,
+        signer: &Keypair,
+        call: C,
+        expected: Vec<u8>,
+    ) -> Result<BlockHash, ChainError> {
         let work = async {
             let conn = self.conn().await?;
             let progress = {
@@ -213,6 +280,16 @@ impl ChainClient {
                     .nonce(nonce)
                     .build();
                 let mut tx = conn.api.tx().await.map_err(ChainError::rpc)?;
+                let encoded = tx.call_data(&call).map_err(ChainError::rpc)?;
+                if encoded != expected {
+                    return Err(ChainError::MetadataMismatch(format!(
+                        "{}.{} encodes as 0x{}, expected 0x{}",
+                        call.pallet_name(),
+                        call.call_name(),
+                        hex::encode(&encoded),
+                        hex::encode(&expected)
+                    )));
+                }
                 tx.sign_and_submit_then_watch(&call, signer, params).await.map_err(error::submit)?
             };
             let in_block = progress.wait_for_finalized().await.map_err(error::progress)?;
@@ -225,162 +302,83 @@ impl ChainClient {
     }
 }
 
-/// The storage key of a map entry keyed by one account (hashers from the metadata).
-fn account_key(at: &At, pallet: &str, entry: &str, key: &AccountId) -> Result<Vec<u8>, ChainError> {
-    // subxt encodes keys by their type info: the raw bytes are what an `AccountId32` encodes to.
-    let address = subxt::dynamic::storage::<([u8; 32],), Value>(pallet, entry);
-    at.storage()
-        .entry(address)
-        .map_err(ChainError::rpc)?
-        .fetch_key((key.0,))
-        .map_err(ChainError::rpc)
+/// Cursor of a verified-blocks stream.
+struct Heads {
+    client: ChainClient,
+    next: u32,
+    queued: std::collections::VecDeque<FinalHead>,
+    rx: tokio::sync::broadcast::Receiver<FinalHead>,
 }
 
-/// The values at `keys` (`None` where absent) at `at`'s block, in one `state_queryStorageAt`
-/// call. The answer must match the request exactly: one change set, for the requested block,
-/// answering every requested key once and nothing else (a node omits no key, absent values
-/// are `null`), so a short or confused answer is an error, never read as "absent". Value sizes
-/// are bounded by the caller's decoding (and the whole answer by jsonrpsee's response limit).
-async fn fetch_many(
-    conn: &Conn,
-    at: &At,
-    keys: &[Vec<u8>],
-) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
-    let block = at.block_hash();
-    let sets = conn
-        .legacy
-        .state_query_storage_at(keys.iter().map(Vec::as_slice), Some(block))
-        .await
-        .map_err(ChainError::rpc)?;
-    let mut values: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
-    let mut seen = vec![false; keys.len()];
-    match sets.as_slice() {
-        [set] if set.block == block => {
-            for (key, value) in &set.changes {
-                let index = keys
-                    .iter()
-                    .position(|k| *k == key.0)
-                    .filter(|&i| !seen[i])
-                    .ok_or_else(|| {
-                        ChainError::Decode(
-                            "state_queryStorageAt answered a key not asked for (or twice)".into(),
-                        )
-                    })?;
-                seen[index] = true;
-                values[index] = value.as_ref().map(|v| v.0.clone());
+impl Heads {
+    async fn next_head(&mut self) -> Option<FinalHead> {
+        loop {
+            while let Some(head) = self.queued.pop_front() {
+                if head.number >= self.next {
+                    self.next = head.number.saturating_add(1);
+                    return Some(head);
+                }
+            }
+            match self.rx.recv().await {
+                Ok(head) => self.queued.push_back(head),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Refill from the verifier's memory instead of skipping blocks.
+                    let (past, rx) = self.client.inner.verifier.heads_from(self.next);
+                    self.queued = past.into();
+                    self.rx = rx;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
         }
-        _ => {
-            return Err(ChainError::Decode(
-                "state_queryStorageAt answered for another block, or not one change set".into(),
-            ))
-        }
     }
-    if seen.contains(&false) {
-        return Err(ChainError::Decode("state_queryStorageAt left a requested key out".into()));
-    }
-    Ok(values)
 }
 
-/// A plain storage value (its declared default when unset).
-async fn fetch_plain(at: &At, pallet: &str, entry: &str) -> Result<Vec<u8>, ChainError> {
-    let address = subxt::dynamic::storage::<(), Value>(pallet, entry);
-    let value = at.storage().fetch(address, ()).await.map_err(ChainError::rpc)?;
-    Ok(value.bytes().to_vec())
+/// The call bytes the runtime expects: pallet index, call index, SCALE arguments.
+fn call_bytes(call: u8, args: impl Encode) -> Vec<u8> {
+    let mut bytes = vec![BACKUP_PALLET, call];
+    args.encode_to(&mut bytes);
+    bytes
 }
 
-/// Every `(account key, value bytes)` of a map keyed by one account (`Blake2_128Concat`).
-async fn iter_by_account(
-    at: &At,
-    pallet: &str,
-    entry: &str,
-) -> Result<Vec<(AccountId, Vec<u8>)>, ChainError> {
-    let address = subxt::dynamic::storage::<([u8; 32],), Value>(pallet, entry);
-    let mut entries = at.storage().iter(address, ()).await.map_err(ChainError::rpc)?;
-    let mut out = Vec::new();
-    while let Some(item) = entries.next().await {
-        let item = item.map_err(ChainError::rpc)?;
-        if out.len() >= MAX_SERVERS {
-            return Err(ChainError::Decode(format!(
-                "{pallet}.{entry} has more than {MAX_SERVERS} entries"
-            )));
-        }
-        let account = decode::concat_key_account(item.key_bytes())?;
-        out.push((account, item.value().bytes().to_vec()));
-    }
-    Ok(out)
+/// The providers `client` may choose at `epoch`, best first: active servers other than
+/// `client`, without providers that are full unless they already serve `client` — the runtime's
+/// `BackupApi::candidate_providers`, computed from proven storage.
+fn candidates(
+    view: &VerifiedView,
+    client: &AccountId,
+    already_serving: &[AccountId],
+    epoch: u64,
+) -> Vec<AccountId> {
+    let max = peerseal_primitives::MAX_CLIENTS_PER_PROVIDER;
+    let eligible: Vec<AccountId> = view
+        .servers
+        .iter()
+        .filter(|s| s.status == ServerState::Active && s.tss_account != *client)
+        .filter(|s| {
+            already_serving.contains(&s.tss_account)
+                || view.client_counts.get(&s.tss_account).copied().unwrap_or(0) < max
+        })
+        .map(|s| s.tss_account)
+        .collect();
+    peerseal_primitives::rendezvous::order(client, &eligible, epoch)
 }
 
 #[async_trait::async_trait]
 impl ChainApi for ChainClient {
     async fn server_by_tss(&self, tss: &AccountId) -> Result<Option<ServerRecord>, ChainError> {
-        let (conn, at) = self.view().await?;
-        // Both keyed by the TSS account, so fetched together; `Servers` is keyed by the stash
-        // and needs a second call.
-        let keys = [
-            account_key(&at, "Registry", "StashOf", tss)?,
-            account_key(&at, "Registry", "ServerStatusOf", tss)?,
-        ];
-        let [stash, status] =
-            <[Option<Vec<u8>>; 2]>::try_from(fetch_many(&conn, &at, &keys).await?)
-                .map_err(|_| ChainError::Decode("state_queryStorageAt answer shape".into()))?;
-        let Some(stash) = stash else {
-            return Ok(None);
-        };
-        let stash: AccountId = decode::strict(&stash, MAX_VALUE_LEN, "Registry.StashOf")?;
-        let servers_key = [account_key(&at, "Registry", "Servers", &stash)?];
-        let Some(Some(info)) = fetch_many(&conn, &at, &servers_key).await?.pop() else {
-            return Ok(None);
-        };
-        let info: ServerInfo = decode::strict(&info, MAX_VALUE_LEN, "Registry.Servers")?;
-        let status = status
-            .ok_or_else(|| ChainError::Decode("registered server without a status".into()))?;
-        let status: Status = decode::strict(&status, MAX_VALUE_LEN, "Registry.ServerStatusOf")?;
-        Ok(Some(info.into_record(stash, status.into())))
+        Ok(self.view()?.server(tss).cloned())
     }
 
     async fn servers(&self) -> Result<Vec<ServerRecord>, ChainError> {
-        let at = self.at().await?;
-        let statuses: HashMap<AccountId, Status> =
-            iter_by_account(&at, "Registry", "ServerStatusOf")
-                .await?
-                .into_iter()
-                .map(|(tss, bytes)| {
-                    decode::strict(&bytes, MAX_VALUE_LEN, "Registry.ServerStatusOf")
-                        .map(|s| (tss, s))
-                })
-                .collect::<Result<_, _>>()?;
-        let mut servers = Vec::new();
-        for (stash, bytes) in iter_by_account(&at, "Registry", "Servers").await? {
-            let info: ServerInfo = decode::strict(&bytes, MAX_VALUE_LEN, "Registry.Servers")?;
-            let status = statuses
-                .get(&info.tss_account)
-                .copied()
-                .ok_or_else(|| ChainError::Decode("registered server without a status".into()))?;
-            servers.push(info.into_record(stash, status.into()));
-        }
-        servers.sort_by_key(|s| s.tss_account);
-        Ok(servers)
+        Ok(self.view()?.servers.clone())
     }
 
     async fn attestation_policy(&self) -> Result<AttestationPolicy, ChainError> {
-        let at = self.at().await?;
-        let measurements = fetch_plain(&at, "Attestation", "AcceptedMeasurements").await?;
-        let mode = fetch_plain(&at, "Attestation", "PckPolicyMode").await?;
-        let pcks = fetch_plain(&at, "Attestation", "AllowedMockPcks").await?;
-        Ok(AttestationPolicy {
-            accepted_measurements: decode::strict(
-                &measurements,
-                MAX_VALUE_LEN,
-                "Attestation.AcceptedMeasurements",
-            )?,
-            pck_mode: decode::strict(&mode, MAX_VALUE_LEN, "Attestation.PckPolicyMode")?,
-            allowed_mock_pcks: decode::strict(&pcks, MAX_VALUE_LEN, "Attestation.AllowedMockPcks")?,
-        })
+        Ok(self.view()?.policy.clone())
     }
 
     async fn assignment(&self, client: &AccountId) -> Result<Option<Assignment>, ChainError> {
-        Ok(self.assignment_info(client).await?.map(Assignment::from))
+        Ok(self.proven_assignment(client).await?.map(|(_, a)| a))
     }
 
     async fn candidate_providers(
@@ -388,13 +386,25 @@ impl ChainApi for ChainClient {
         client: &AccountId,
         epoch: u64,
     ) -> Result<Vec<AccountId>, ChainError> {
-        let at = self.at().await?;
-        let bytes = at
-            .runtime_apis()
-            .call_raw("BackupApi_candidate_providers", Some(&(client, epoch).encode()))
-            .await
-            .map_err(ChainError::rpc)?;
-        decode::strict(&bytes, MAX_API_RESULT_LEN, "BackupApi_candidate_providers result")
+        let view = self.view()?;
+        // Which providers already serve `client` (they stay eligible when full).
+        let keys: Vec<Vec<u8>> = view
+            .servers
+            .iter()
+            .map(|s| keys::by_accounts("Backup", "ClientsOf", &s.tss_account, client))
+            .collect();
+        let serving: Vec<AccountId> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            let values = self.inner.verifier.read_at(&view.head, &keys).await?;
+            view.servers
+                .iter()
+                .zip(values)
+                .filter(|(_, v)| v.is_some())
+                .map(|(s, _)| s.tss_account)
+                .collect()
+        };
+        Ok(candidates(&view, client, &serving, epoch))
     }
 
     async fn record_backup(
@@ -405,14 +415,32 @@ impl ChainApi for ChainClient {
         providers: Vec<(AccountId, u8)>,
         commitment: [u8; 32],
     ) -> Result<BlockHash, ChainError> {
-        let providers: Vec<(AccountId32, u8)> =
-            providers.into_iter().map(|(p, i)| (AccountId32(p.0), i)).collect();
+        let expected = call_bytes(RECORD_BACKUP, (epoch, threshold, &providers, commitment));
+        let subxt_providers: Vec<(AccountId32, u8)> =
+            providers.iter().map(|(p, i)| (AccountId32(p.0), *i)).collect();
         let call = subxt::dynamic::transaction(
             "Backup",
             "record_backup",
-            (epoch, threshold, providers, commitment),
+            (epoch, threshold, subxt_providers, commitment),
         );
-        self.submit(signer, call).await
+        let block = self.submit(signer, call, expected).await?;
+        // Done only when verified state shows it.
+        let me = AccountId(signer.public_key().0);
+        let deadline = tokio::time::Instant::now() + TX_TIMEOUT;
+        loop {
+            if let Some((_, a)) = self.proven_assignment(&me).await? {
+                if a.epoch == epoch && a.commitment == commitment {
+                    return Ok(block);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ChainError::NotApplied(format!(
+                    "record_backup of epoch {epoch} reported finalized, but no verified block shows it"
+                )));
+            }
+            let next = self.view()?.head.number.saturating_add(1);
+            let _ = self.inner.verifier.wait_for_number(next, Duration::from_secs(5)).await;
+        }
     }
 
     async fn confirm_backup(
@@ -421,9 +449,10 @@ impl ChainApi for ChainClient {
         client: &AccountId,
         epoch: u64,
     ) -> Result<BlockHash, ChainError> {
+        let expected = call_bytes(CONFIRM_BACKUP, (client, epoch));
         let call =
             subxt::dynamic::transaction("Backup", "confirm_backup", (AccountId32(client.0), epoch));
-        self.submit(signer, call).await
+        self.submit(signer, call, expected).await
     }
 
     async fn report_recovery(
@@ -432,11 +461,12 @@ impl ChainApi for ChainClient {
         provider: &AccountId,
         epoch: u64,
     ) -> Result<BlockHash, ChainError> {
+        let expected = call_bytes(REPORT_RECOVERY, (provider, epoch));
         let call = subxt::dynamic::transaction(
             "Backup",
             "report_recovery",
             (AccountId32(provider.0), epoch),
         );
-        self.submit(signer, call).await
+        self.submit(signer, call, expected).await
     }
 }

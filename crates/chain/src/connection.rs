@@ -60,11 +60,6 @@ impl Conn {
         self.rpc.is_connected()
     }
 
-    /// True when both are the same WebSocket connection.
-    pub(crate) fn same_connection(&self, other: &Conn) -> bool {
-        Arc::ptr_eq(&self.rpc, &other.rpc)
-    }
-
     /// The chain's genesis hash.
     pub(crate) fn genesis(&self) -> [u8; 32] {
         self.api.genesis_hash().0

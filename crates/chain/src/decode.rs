@@ -11,8 +11,6 @@ use crate::types::{AccountId, Assignment, ChainEvent, ServerRecord, ServerState}
 pub(crate) const MAX_VALUE_LEN: usize = 64 * 1024;
 /// Largest event payload decoded (a provider's client list is ≤ a few thousand accounts).
 pub(crate) const MAX_EVENT_LEN: usize = 512 * 1024;
-/// Largest runtime-API result decoded.
-pub(crate) const MAX_API_RESULT_LEN: usize = 1024 * 1024;
 
 /// Strict SCALE decode of `bytes` (at most `max` long) as `T`; `what` names it in errors.
 pub(crate) fn strict<T: Decode>(bytes: &[u8], max: usize, what: &str) -> Result<T, ChainError> {
@@ -65,27 +63,25 @@ impl From<Status> for ServerState {
     }
 }
 
-/// `pallet_backup::runtime_api::AssignmentInfo<AccountId32>`, the result of
-/// `BackupApi_assignment`.
+/// `pallet_backup::Assignment` as stored in `Backup.Assignments`.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
-pub(crate) struct AssignmentInfo {
+pub(crate) struct StoredAssignment {
     pub epoch: u64,
     pub threshold: u8,
     pub providers: Vec<(AccountId, u8)>,
     pub commitment: [u8; 32],
-    pub recorded_at: u64,
+    pub recorded_at: u32,
     pub stale: bool,
-    pub confirmed_by: Vec<AccountId>,
 }
 
-impl From<AssignmentInfo> for Assignment {
-    fn from(info: AssignmentInfo) -> Self {
+impl From<StoredAssignment> for Assignment {
+    fn from(a: StoredAssignment) -> Self {
         Assignment {
-            epoch: info.epoch,
-            threshold: info.threshold,
-            providers: info.providers,
-            commitment: info.commitment,
-            stale: info.stale,
+            epoch: a.epoch,
+            threshold: a.threshold,
+            providers: a.providers,
+            commitment: a.commitment,
+            stale: a.stale,
         }
     }
 }
@@ -186,21 +182,6 @@ pub(crate) fn event(
         _ => return Ok(None),
     };
     Ok(Some(event))
-}
-
-/// The account at the end of a `Blake2_128Concat`-keyed map's storage key
-/// (`twox128(pallet) ‖ twox128(item) ‖ blake2_128(account) ‖ account`).
-pub(crate) fn concat_key_account(key: &[u8]) -> Result<AccountId, ChainError> {
-    const LEN: usize = 16 + 16 + 16 + 32;
-    if key.len() != LEN {
-        return Err(ChainError::Decode(format!(
-            "storage key of {} bytes, expected {LEN}",
-            key.len()
-        )));
-    }
-    let mut account = [0u8; 32];
-    account.copy_from_slice(&key[LEN - 32..]);
-    Ok(AccountId(account))
 }
 
 #[cfg(test)]
@@ -311,9 +292,5 @@ mod tests {
         assert_eq!(record.tss_account, acct(1));
         assert_eq!(record.multiaddrs, vec![vec![4, 127, 0, 0, 1]]);
         assert_eq!(record.status, ServerState::Leaving);
-        let mut key = vec![0u8; 48];
-        key.extend_from_slice(acct(5).as_bytes());
-        assert_eq!(concat_key_account(&key).unwrap(), acct(5));
-        assert!(concat_key_account(&key[1..]).is_err());
     }
 }

@@ -51,12 +51,84 @@ pub enum ChainError {
     /// An operation did not finish in its time bound.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The endpoint serves another chain than the pinned trust root names.
+    #[error("the endpoint serves another chain: genesis {found}, trusted {expected}")]
+    GenesisMismatch {
+        /// The trusted hash, hex.
+        expected: String,
+        /// What the endpoint served, hex.
+        found: String,
+    },
+    /// A header or justification failed verification.
+    #[error("finality verification failed: {0}")]
+    Finality(#[from] crate::verify::headers::HeaderError),
+    /// A storage read proof failed verification.
+    #[error(transparent)]
+    Proof(#[from] crate::verify::proof::ProofError),
+    /// The endpoint's metadata would make the client sign another call than it means to.
+    #[error("the endpoint's metadata does not encode the call as the runtime does: {0}")]
+    MetadataMismatch(String),
+    /// No block has been verified yet (the reason of the last failure, if any).
+    #[error("no verified chain view yet: {0}")]
+    NotSynced(String),
+    /// The verified view is too old: the endpoint withholds new blocks, or the chain stalled.
+    #[error("verified chain view of block #{number} is {age_secs} s old")]
+    Stale {
+        /// The last verified block.
+        number: u32,
+        /// Its age.
+        age_secs: u64,
+    },
+    /// A transaction was reported included, but the proven state does not show its effect.
+    #[error("transaction not seen in verified state: {0}")]
+    NotApplied(String),
 }
 
 impl ChainError {
     /// True when the error means the connection is gone and a reconnect may help.
     pub fn is_connection(&self) -> bool {
-        matches!(self, ChainError::Connect { .. } | ChainError::Timeout(_))
+        matches!(
+            self,
+            ChainError::Connect { .. }
+                | ChainError::Timeout(_)
+                | ChainError::NotSynced(_)
+                | ChainError::Stale { .. }
+        )
+    }
+
+    /// True when the endpoint failed a verification check (a lying or broken endpoint), as
+    /// opposed to being unreachable.
+    pub fn is_verification(&self) -> bool {
+        matches!(
+            self,
+            ChainError::GenesisMismatch { .. }
+                | ChainError::Finality(_)
+                | ChainError::Proof(_)
+                | ChainError::MetadataMismatch(_)
+                | ChainError::Decode(_)
+                | ChainError::ChainChanged { .. }
+        )
+    }
+
+    /// Stable label for metrics and status.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ChainError::Connect { .. } => "connect",
+            ChainError::Rpc(_) => "rpc",
+            ChainError::Decode(_) => "decode",
+            ChainError::Dispatch { .. } => "dispatch",
+            ChainError::Invalid(_) => "invalid_transaction",
+            ChainError::ChainChanged { .. } | ChainError::GenesisMismatch { .. } => {
+                "genesis_mismatch"
+            }
+            ChainError::Timeout(_) => "timeout",
+            ChainError::Finality(e) => e.label(),
+            ChainError::Proof(e) => e.label(),
+            ChainError::MetadataMismatch(_) => "metadata_mismatch",
+            ChainError::NotSynced(_) => "not_synced",
+            ChainError::Stale { .. } => "stale_view",
+            ChainError::NotApplied(_) => "not_applied",
+        }
     }
 
     pub(crate) fn rpc(error: impl core::fmt::Display) -> Self {

@@ -1,40 +1,55 @@
-//! # peerseal-chain: the typed chain client of peerseal
+//! # peerseal-chain: the verifying chain client of peerseal
 //!
-//! The TSS node (provider service, backup client and chain watcher) talks to the peerseal
-//! chain only through this crate. It reads the registered servers, the attestation policy and
-//! backup assignments, asks the `BackupApi` runtime API for candidate providers, submits the
-//! backup pallet's transactions (signed mortal, waited for until finalized, dispatch errors
-//! returned by pallet and error name), and follows finalized blocks with their peerseal events
-//! across chain-node restarts. Everything is plain JSON-RPC over WebSocket; chain data is
-//! SCALE-decoded into this crate's own types, so users depend on no FRAME crate or pallet.
-//! [`ChainApi`] is the trait the node codes against; [`ChainClient`] implements it.
+//! The TSS node (provider service, backup client and chain watcher) talks to the peerseal chain
+//! only through this crate, and believes only what it can verify: a light client ([`verify`])
+//! starts from a pinned [`TrustRoot`] (genesis hash, optionally a checkpoint with its GRANDPA
+//! authority set), follows final headers by checking each GRANDPA justification and the
+//! authority-set changes in header digests, and proves every storage value it returns (registry,
+//! assignments, commitments, attestation policy, `System.Events`) with a read proof against a
+//! verified header's state root. Provider candidates are computed locally from proven storage
+//! with the runtime's rendezvous function. The registry, provider load and policy of the last
+//! final block stay in memory ([`VerifiedView`]), so the provider's hot path makes no chain
+//! round trip. Transactions are submitted through subxt, with the call bytes checked against the
+//! runtime's fixed indices and their effect confirmed in verified state. [`ChainApi`] is the
+//! trait the node codes against; [`ChainClient`] implements it. Everything is standard
+//! Substrate JSON-RPC over WebSocket, so any Substrate full node serves it.
 //!
 //! ## Dependencies
-//! - `subxt` / `subxt-signer` 0.51: the maintained Substrate client (metadata-driven storage
-//!   keys, transaction construction and signing, event fetching) and its sr25519 signer;
-//!   its re-exported jsonrpsee WebSocket client is used directly to see when a connection died.
-//! - `parity-scale-codec`: decodes storage values, runtime-API results and event fields into
-//!   this crate's types (the same codec the runtime encodes with).
-//! - `peerseal-attestation`: the measurement and PCK types of the attestation policy.
-//! - `async-trait`: [`ChainApi`] must be usable as `Arc<dyn ChainApi>`.
-//! - `tokio` (timeouts, backoff sleeps, locks), `futures` (the block stream), `thiserror`
-//!   (the error type), `tracing` (reconnect logs).
+//! - `subxt` / `subxt-signer` 0.51: the maintained Substrate client (transaction construction
+//!   and signing, metadata-driven event decoding) and its sr25519 signer; its re-exported
+//!   jsonrpsee WebSocket client makes the verifier's raw JSON-RPC calls.
+//! - `sp-consensus-grandpa` + `finality-grandpa`: the SDK's GRANDPA primitives (justification
+//!   and digest types, the localized-payload signature check) and the reference GRANDPA crate's
+//!   commit validation — the same code Substrate's own client verifies justifications with. The
+//!   bridges' `bp-header-chain` verifier was not used: it would link `frame-support` and the
+//!   bridge runtime crates into the TSS node for the same checks.
+//! - `sp-state-machine` / `sp-trie`: Substrate's read-proof checker.
+//! - `sp-runtime` / `sp-core` / `sp-crypto-hashing`: the header type (its serde form is the
+//!   JSON-RPC one), hashes, storage-key hashers.
+//! - `parity-scale-codec`: decodes storage values and event fields into this crate's types.
+//! - `peerseal-attestation` / `peerseal-primitives`: policy types, shared rendezvous order.
+//! - `serde` / `serde_json` (JSON-RPC answers, the trust-root file), `async-trait` ([`ChainApi`]
+//!   as `Arc<dyn ChainApi>`), `tokio`, `futures`, `thiserror`, `tracing`, `hex`.
 
 mod api;
 mod client;
 mod connection;
 mod decode;
 mod error;
-mod follow;
 mod types;
+pub mod verify;
 
 pub use api::ChainApi;
-pub use client::{ChainClient, TX_MORTALITY_BLOCKS, TX_TIMEOUT};
+pub use client::{ChainClient, SYNC_TIMEOUT, TX_MORTALITY_BLOCKS, TX_TIMEOUT};
 pub use error::ChainError;
 pub use types::{
     AccountId, Assignment, AttestationPolicy, BlockHash, ChainEvent, FinalizedBlock, ServerRecord,
     ServerState,
 };
+pub use verify::headers::FinalHead;
+pub use verify::trust::{Checkpoint, TrustRoot, TrustRootError};
+pub use verify::view::VerifiedView;
+pub use verify::{Verifier, VerifyFailure, VerifyObserver, MAX_VIEW_AGE};
 
 /// The signer type the transactions take (re-exported so users need not name subxt-signer).
 pub use subxt_signer::sr25519::Keypair;

@@ -39,7 +39,7 @@ fn tss_key(name: &str) -> Keypair {
 }
 
 async fn connect(node: &Node) -> ChainClient {
-    bounded("connect", ChainClient::connect(&node.url)).await.unwrap()
+    bounded("connect", peerseal_testkit::connect_chain(&node.url)).await.unwrap()
 }
 
 /// Pulls finalized blocks until `found` picks something out of one, bounded.
@@ -410,7 +410,12 @@ async fn finalized_blocks_continue_across_a_node_restart() {
 async fn connecting_to_nothing_fails_in_bounded_time() {
     let port = common::free_port();
     let started = std::time::Instant::now();
-    let err = ChainClient::connect(&format!("ws://127.0.0.1:{port}")).await.unwrap_err();
+    let err = ChainClient::connect(
+        &format!("ws://127.0.0.1:{port}"),
+        peerseal_chain::TrustRoot::genesis([0; 32]),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ChainError::Connect { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(20));
 }

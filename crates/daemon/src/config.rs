@@ -39,6 +39,11 @@ pub struct RunArgs {
     /// Chain node WebSocket RPC URL [default: ws://127.0.0.1:9944].
     #[arg(long, env = "PEERSEAL_CHAIN_URL")]
     pub chain_url: Option<String>,
+    /// Chain trust root file (JSON: genesis hash, optional checkpoint). Dev builds only: a
+    /// production build takes its trust root only from its measured image.
+    #[cfg(feature = "dev")]
+    #[arg(long, env = "PEERSEAL_TRUST_ROOT")]
+    pub trust_root: Option<PathBuf>,
     /// Use a pre-registered dev identity (alice, bob, charlie, dave) instead of generating
     /// keys. Dev chains only; exists only in dev builds.
     #[cfg(feature = "dev")]
@@ -77,6 +82,8 @@ pub struct FileConfig {
     data_dir: Option<PathBuf>,
     chain_url: Option<String>,
     #[cfg(feature = "dev")]
+    trust_root: Option<PathBuf>,
+    #[cfg(feature = "dev")]
     dev_identity: Option<String>,
     listen: Option<String>,
     http: Option<SocketAddr>,
@@ -96,6 +103,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Chain RPC URL.
     pub chain_url: String,
+    /// Trust root file given on the command line or in the file (dev builds only).
+    #[cfg(feature = "dev")]
+    pub trust_root: Option<PathBuf>,
     /// Dev identity name, if any (dev builds only).
     #[cfg(feature = "dev")]
     pub dev_identity: Option<String>,
@@ -159,6 +169,18 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 }
 
 impl Config {
+    /// The trust root file the configuration names (dev builds; production builds have none).
+    pub fn configured_trust_root(&self) -> Option<&Path> {
+        #[cfg(feature = "dev")]
+        {
+            self.trust_root.as_deref()
+        }
+        #[cfg(not(feature = "dev"))]
+        {
+            None
+        }
+    }
+
     /// The backup client's settings this configuration asks for (threshold, provider count),
     /// the client's defaults otherwise: the same for backups and for recovery.
     pub fn client_config(&self) -> peerseal_backup::ClientConfig {
@@ -220,6 +242,8 @@ impl RunArgs {
             health_interval: Duration::from_secs(
                 self.health_interval_secs.or(file.health_interval_secs).unwrap_or(60).max(1),
             ),
+            #[cfg(feature = "dev")]
+            trust_root: self.trust_root.clone().or(file.trust_root),
             #[cfg(feature = "dev")]
             dev_identity: dev.name(),
         })

@@ -101,13 +101,32 @@ async fn drive(ctx: &Context, shared: &Shared, started: Instant) -> Result<(), D
     node.watch(chain_client).await
 }
 
-/// Connects to the chain, retrying until it answers or shutdown.
+/// Connects to the chain and verifies it from the pinned trust root, retrying until an
+/// endpoint serves the trusted chain with valid proofs, or shutdown. An endpoint that fails
+/// verification is never believed; each such failure is counted by reason.
 async fn connect_chain(ctx: &Context) -> Result<ChainClient, DaemonError> {
+    let (trust, source) = crate::trust_root::load(ctx.config.configured_trust_root())?;
+    tracing::info!(
+        genesis = %hex(trust.genesis_hash),
+        checkpoint = ?trust.checkpoint.as_ref().map(|c| c.number),
+        ?source,
+        "chain trust root"
+    );
+    let observer: Arc<dyn peerseal_chain::VerifyObserver> = Arc::new(ctx.metrics.clone());
     let mut retry = ctx.retry();
     loop {
-        match ChainClient::connect(&ctx.config.chain_url).await {
+        let connect = ChainClient::connect_observed(
+            &ctx.config.chain_url,
+            trust.clone(),
+            Some(observer.clone()),
+        );
+        match connect.await {
             Ok(client) => return Ok(client),
             Err(e) => {
+                if e.is_verification() {
+                    tracing::error!(url = %ctx.config.chain_url, error = %e, "the chain endpoint failed verification");
+                    observer.failure(e.label());
+                }
                 let what = format!("connecting to the chain at {}", ctx.config.chain_url);
                 retry.after_failure(&what, &e).await?;
             }

@@ -38,6 +38,9 @@ pub enum DaemonError {
     /// production build).
     #[error("{0}")]
     Policy(String),
+    /// No usable chain trust root.
+    #[error(transparent)]
+    TrustRoot(#[from] crate::trust_root::TrustRootSourceError),
     /// A lifecycle step that the state machine does not allow: a bug.
     #[error(transparent)]
     Lifecycle(#[from] IllegalStep),

@@ -33,6 +33,7 @@ pub mod phase;
 pub mod recovery_file;
 pub mod rotation;
 pub mod stored_identity;
+pub mod trust_root;
 pub mod unlock;
 
 pub use daemon::run;

@@ -29,6 +29,13 @@ pub struct Metrics {
     pub backups_failed: IntCounterVec,
     /// Requests this node refused as provider, by reason.
     refusals: IntCounterVec,
+    /// Chain data that failed verification (bad justification, bad proof, other genesis, ...),
+    /// by reason.
+    pub chain_verification_failures: IntCounterVec,
+    /// The last verified final block.
+    chain_verified_block: IntGauge,
+    /// CPU seconds spent verifying each newly final block (justification, headers, proofs).
+    chain_verify_seconds: Histogram,
 }
 
 /// Why metrics could not be set up (a duplicate name: a programming error).
@@ -72,6 +79,25 @@ impl Metrics {
             Opts::new("peerseal_provider_refusals_total", "requests refused as provider"),
             &["reason"],
         )?;
+        let chain_verification_failures = IntCounterVec::new(
+            Opts::new(
+                "peerseal_chain_verification_failures_total",
+                "chain data refused by the verifying client",
+            ),
+            &["reason"],
+        )?;
+        let chain_verified_block =
+            IntGauge::new("peerseal_chain_verified_block", "last verified final block")?;
+        let chain_verify_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "peerseal_chain_verify_seconds",
+                "verification work per newly final block",
+            )
+            .buckets(vec![0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]),
+        )?;
+        registry.register(Box::new(chain_verification_failures.clone()))?;
+        registry.register(Box::new(chain_verified_block.clone()))?;
+        registry.register(Box::new(chain_verify_seconds.clone()))?;
         registry.register(Box::new(state.clone()))?;
         registry.register(Box::new(recoveries_failed.clone()))?;
         registry.register(Box::new(recoveries_served.clone()))?;
@@ -92,6 +118,9 @@ impl Metrics {
             rebackups,
             backups_failed,
             refusals,
+            chain_verification_failures,
+            chain_verified_block,
+            chain_verify_seconds,
         })
     }
 
@@ -109,6 +138,17 @@ impl Metrics {
             out.clear();
         }
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl peerseal_chain::VerifyObserver for Metrics {
+    fn verified(&self, head: &peerseal_chain::FinalHead, cpu: std::time::Duration) {
+        self.chain_verified_block.set(i64::from(head.number));
+        self.chain_verify_seconds.observe(cpu.as_secs_f64());
+    }
+
+    fn failure(&self, label: &'static str) {
+        self.chain_verification_failures.with_label_values(&[label]).inc();
     }
 }
 

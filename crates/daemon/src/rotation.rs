@@ -1,6 +1,7 @@
-//! A node whose store is open: keeps its backup current. It follows finalized blocks and
-//! re-backs up when `ProviderLeaving`/`ProviderLeft` names it as a client, or when a periodic
-//! health check finds a provider that no longer proves it holds the share.
+//! A node whose store is open: keeps its backup current. It follows verified final blocks and
+//! re-backs up when the proven state shows one of its providers leaving or removed (the
+//! chain's `ProviderLeaving`/`ProviderLeft`, read as state), or when a periodic health check
+//! finds a provider that no longer proves it holds the share.
 //!
 //! A re-backup rotates the database key, because the departing provider still holds the old
 //! one. The order makes every crash point recoverable:
@@ -21,7 +22,7 @@ use crate::phase::{unix_now, ProviderView, RotationCause, Step};
 use crate::recovery_file::{hex, PendingBackup, ProviderEntry, RecoveryFile};
 use futures::StreamExt;
 use peerseal_backup::{BackupClient, BackupReport, HealthStatus, NodeKeys, TxSubmitter};
-use peerseal_chain::{ChainApi, ChainClient, ChainEvent, ServerRecord};
+use peerseal_chain::{ChainApi, ChainClient, ServerRecord};
 use peerseal_kvdb::{DbKey, Store};
 use peerseal_protocol::AccountId;
 use std::sync::Arc;
@@ -189,41 +190,27 @@ impl Running<'_> {
         Ok(())
     }
 
-    /// Follows finalized blocks and health checks; rotates when a provider of this node leaves
-    /// or fails its health check. Returns only when shutdown is asked (as `Stopped`).
+    /// Follows verified final blocks and health checks; rotates when a provider of this node
+    /// leaves or fails its health check. Returns only when shutdown is asked (as `Stopped`).
+    ///
+    /// What decides is proven state at each verified block, not events: the node's own
+    /// assignment marked stale (a provider was removed), or one of its providers shown leaving
+    /// or gone in the verified registry. An endpoint that hides a `ProviderLeft` event
+    /// therefore changes nothing, and one that forges events cannot trigger a rotation.
     pub async fn watch(&mut self, chain: ChainClient) -> Result<(), DaemonError> {
-        let me = self.keys.account();
-        let mut blocks = Box::pin(chain.finalized_blocks());
+        let mut heads = Box::pin(chain.verified_heads());
         let mut health = tokio::time::interval(self.ctx.config.health_interval);
         health.tick().await; // The first tick is immediate; the backup was just made.
         let shutdown = self.ctx.shutdown.clone();
         loop {
             let cause = tokio::select! {
                 () = shutdown.wait() => return Err(peerseal_backup::Stopped.into()),
-                item = blocks.next() => match item {
-                    Some(Ok(block)) => block
-                        .events
-                        .iter()
-                        .any(|event| match event {
-                            ChainEvent::ProviderLeaving { provider, clients }
-                            | ChainEvent::ProviderLeft { provider, clients } => {
-                                let named = clients.contains(&me);
-                                if named {
-                                    tracing::info!(node = %self.ctx.config.name, block = block.number, provider = %hex(provider), "a provider of this node leaves");
-                                }
-                                named
-                            }
-                            _ => false,
-                        })
-                        .then_some(RotationCause::ProviderLeaving),
-                    Some(Err(e)) => {
-                        tracing::warn!("finalized block stream: {e}");
-                        None
-                    }
+                head = heads.next() => match head {
+                    Some(head) => self.provider_gone(&chain, head.number).await,
                     None => {
-                        tracing::warn!("finalized block stream ended; following again");
+                        tracing::warn!("verified block stream ended; following again");
                         self.ctx.retry().wait(Duration::from_secs(1)).await?;
-                        blocks = Box::pin(chain.finalized_blocks());
+                        heads = Box::pin(chain.verified_heads());
                         None
                     }
                 },
@@ -236,6 +223,43 @@ impl Running<'_> {
                 self.ctx.advance(Step::BackedUp { epoch: self.store.epoch() })?;
             }
         }
+    }
+
+    /// Whether the verified state at the current view says a provider of this node left or is
+    /// leaving. A read that fails is logged and retried at the next block.
+    async fn provider_gone(&self, chain: &ChainClient, block: u32) -> Option<RotationCause> {
+        let me = self.keys.account();
+        let assignment = match self.chain.assignment(&me).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(block, "reading own assignment from verified state: {e}");
+                return None;
+            }
+        };
+        if assignment.epoch != self.store.epoch() {
+            // A rotation of ours is not recorded yet; its own retry handles it.
+            return None;
+        }
+        if assignment.stale {
+            tracing::info!(node = %self.ctx.config.name, block, "a provider of this node was removed");
+            return Some(RotationCause::ProviderLeaving);
+        }
+        let view = match chain.view() {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::warn!(block, "verified view: {e}");
+                return None;
+            }
+        };
+        let leaving = assignment.providers.iter().find(|(p, _)| {
+            view.server(p).is_none_or(|s| s.status == peerseal_chain::ServerState::Leaving)
+        });
+        if let Some((provider, _)) = leaving {
+            tracing::info!(node = %self.ctx.config.name, block, provider = %hex(provider), "a provider of this node leaves");
+            return Some(RotationCause::ProviderLeaving);
+        }
+        None
     }
 
     async fn health_failed(&self) -> bool {

@@ -145,7 +145,7 @@ impl Devnet {
         ));
 
         // 3. Governance removes a provider: every affected client rotates and re-backs up.
-        let chain = ChainClient::connect(&self.chain.url).await?;
+        let chain = peerseal_testkit::connect_chain(&self.chain.url).await?;
         let alice = index("alice");
         let current = self.status(alice).await.ok_or_else(|| anyhow!("alice does not answer"))?;
         let victim_account =

@@ -12,6 +12,11 @@ extern crate alloc;
 
 pub mod rendezvous;
 
+/// Most clients one provider serves (`pallet_backup::Config::MaxClientsPerProvider` of the
+/// runtime). A full provider is not a candidate for new clients; the TSS node computes its
+/// candidates from proven storage with this same bound.
+pub const MAX_CLIENTS_PER_PROVIDER: u32 = 256;
+
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 

@@ -26,6 +26,10 @@ pub struct DaemonOptions {
     pub args: Vec<String>,
     /// `RUST_LOG` (default `info`).
     pub rust_log: String,
+    /// The chain trust root file to pass (`--trust-root`); by default the harness writes the
+    /// genesis of the chain at `chain_url` into the logs directory. A test that points the
+    /// node at a proxy sets it from the honest chain.
+    pub trust_root: Option<PathBuf>,
 }
 
 impl DaemonOptions {
@@ -36,6 +40,7 @@ impl DaemonOptions {
             env: Vec::new(),
             args: Vec::new(),
             rust_log: "info".into(),
+            trust_root: None,
         }
     }
 
@@ -77,10 +82,16 @@ impl TssDaemon {
             .create(true)
             .append(true)
             .open(options.logs.join(format!("{name}.log")))?;
+        let trust_root = match &options.trust_root {
+            Some(path) => path.clone(),
+            None => crate::trust::write_trust_root(chain_url, &options.logs)?,
+        };
         let mut cmd = Command::new(peerseal_dev_binary()?);
         cmd.args(["run", "--dev-identity", name, "--http", "127.0.0.1:0"])
             .arg("--chain-url")
             .arg(chain_url)
+            .arg("--trust-root")
+            .arg(&trust_root)
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--max-backoff-secs", "2"])

@@ -25,6 +25,7 @@ pub mod governance;
 pub mod ports;
 pub mod process;
 pub mod rpc_proxy;
+pub mod trust;
 
 pub use binaries::{node_binary, peerseal_binary, peerseal_dev_binary, profile_dir};
 pub use chain::DevChain;
@@ -32,6 +33,7 @@ pub use daemon::{snapshot, DaemonOptions, TssDaemon};
 pub use ports::{dev_ports, DevPortsGuard};
 pub use process::{wait_for_line, Process};
 pub use rpc_proxy::{tamper, RpcProxy, Tamper, Verdict};
+pub use trust::{connect_chain, genesis_trust_root, write_trust_root};
 
 /// Why a harness step failed.
 #[derive(Debug, thiserror::Error)]

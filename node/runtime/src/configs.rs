@@ -156,6 +156,6 @@ impl pallet_backup::Config for Runtime {
     /// Up to 16 providers per backup (shares are indexed by `u8`).
     type MaxProviders = ConstU32<16>;
     /// A provider serves at most 256 clients, which bounds the registry hooks' work.
-    type MaxClientsPerProvider = ConstU32<256>;
+    type MaxClientsPerProvider = ConstU32<{ peerseal_primitives::MAX_CLIENTS_PER_PROVIDER }>;
     type WeightInfo = pallet_backup::weights::SubstrateWeight<Runtime>;
 }

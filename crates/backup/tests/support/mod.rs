@@ -46,7 +46,7 @@ impl ChainNode {
     }
 
     pub async fn client(&self) -> Arc<dyn ChainApi> {
-        Arc::new(ChainClient::connect(&self.0.url).await.unwrap())
+        Arc::new(peerseal_testkit::connect_chain(&self.0.url).await.unwrap())
     }
 }
 
