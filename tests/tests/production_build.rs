@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use peerseal_e2e::dev_chain;
-use peerseal_testkit::{peerseal_binary, peerseal_dev_binary, Process};
+use peerseal_testkit::{peerseal_binary, peerseal_dev_binary, production_binary_trusting, Process};
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -84,7 +84,7 @@ fn the_production_binary_contains_no_dev_code() {
 fn a_chain_in_dev_pck_mode_is_refused_with_a_clear_error() {
     let chain = dev_chain();
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(peerseal_binary().unwrap());
+    let mut cmd = Command::new(production_binary_trusting(&chain.url, dir.path()).unwrap());
     cmd.args(["run", "--http", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"])
         .args(["--chain-url", &chain.url])
         .arg("--data-dir")
@@ -100,4 +100,36 @@ fn a_chain_in_dev_pck_mode_is_refused_with_a_clear_error() {
         !dir.path().join("node").join("db").exists(),
         "no store is created against a refused chain"
     );
+}
+
+#[test]
+fn the_trust_root_cannot_come_from_the_host_in_production() {
+    let prod = peerseal_binary().unwrap();
+    // No flag, no environment variable: only the image (compiled in, or beside the binary).
+    let out = run(&prod, &["run", "--trust-root", "/tmp/x.json"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("unexpected argument '--trust-root'"), "{}", text(&out));
+    let dev = peerseal_dev_binary().unwrap();
+    assert!(text(&run(&dev, &["run", "--help"])).contains("--trust-root"));
+
+    // A copy of the production binary with no trust root beside it stops with a clear error
+    // before it creates anything.
+    let chain = dev_chain();
+    let dir = tempfile::tempdir().unwrap();
+    let lonely = dir.path().join("peerseal");
+    std::fs::copy(&prod, &lonely).unwrap();
+    let mut cmd = Command::new(&lonely);
+    cmd.args(["run", "--http", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .args(["--chain-url", &chain.url])
+        .arg("--data-dir")
+        .arg(dir.path().join("node"))
+        .env("PEERSEAL_TRUST_ROOT", "/nonexistent/ignored.json")
+        .env("RUST_LOG", "warn");
+    let (mut process, _http) =
+        Process::spawn(cmd, "HTTP listening on http://", Duration::from_secs(30), true).unwrap();
+    let status = process.wait_exit(Duration::from_secs(60)).expect("the node did not stop");
+    assert!(!status.success());
+    let stderr = process.stderr();
+    assert!(stderr.contains("no chain trust root"), "{stderr}");
+    assert!(!dir.path().join("node").join("db").exists(), "nothing created without a trust root");
 }

@@ -91,8 +91,24 @@ impl ChainClient {
                 found: hex32(&conn.genesis()),
             });
         }
+        // What the endpoint claims is final now: the client is connected once it has verified
+        // that far (a view of an older block, such as the trusted genesis, is not enough).
+        let claimed = conn.legacy.chain_get_finalized_head().await.map_err(ChainError::rpc)?;
+        let claimed = conn
+            .legacy
+            .chain_get_header(Some(claimed))
+            .await
+            .map_err(ChainError::rpc)?
+            .map(|h| h.number)
+            .unwrap_or(0);
         let verifier = Verifier::start(url.to_string(), trust.clone(), observer);
-        verifier.wait_view(SYNC_TIMEOUT).await?;
+        let claimed = u32::try_from(claimed).unwrap_or(u32::MAX);
+        verifier.wait_for_number(claimed, SYNC_TIMEOUT).await.map_err(|e| match e {
+            ChainError::Timeout(_) => ChainError::NotSynced(
+                verifier.last_failure().map(|f| f.message).unwrap_or_else(|| e.to_string()),
+            ),
+            other => other,
+        })?;
         Ok(ChainClient {
             inner: Arc::new(Inner {
                 url: url.to_string(),

@@ -33,7 +33,7 @@ pub use daemon::{snapshot, DaemonOptions, TssDaemon};
 pub use ports::{dev_ports, DevPortsGuard};
 pub use process::{wait_for_line, Process};
 pub use rpc_proxy::{tamper, RpcProxy, Tamper, Verdict};
-pub use trust::{connect_chain, genesis_trust_root, write_trust_root};
+pub use trust::{connect_chain, genesis_trust_root, production_binary_trusting, write_trust_root};
 
 /// Why a harness step failed.
 #[derive(Debug, thiserror::Error)]

@@ -60,3 +60,16 @@ pub async fn connect_chain(url: &str) -> Result<peerseal_chain::ChainClient, Har
         .await
         .map_err(|e| HarnessError::Chain(e.to_string()))
 }
+
+/// A copy of the production `peerseal` binary in `dir` with the genesis trust root of the chain
+/// at `url` beside it, as a measured image would carry it (a production build takes its trust
+/// root from nowhere else). Returns the copy's path.
+pub fn production_binary_trusting(url: &str, dir: &Path) -> Result<PathBuf, HarnessError> {
+    let binary = dir.join("peerseal");
+    std::fs::copy(crate::binaries::peerseal_binary()?, &binary)?;
+    std::fs::write(
+        dir.join(peerseal::trust_root::TRUST_ROOT_FILE_NAME),
+        genesis_trust_root(url)?.to_json(),
+    )?;
+    Ok(binary)
+}

@@ -14,7 +14,7 @@ use peerseal_backup::HeldShares;
 use peerseal_backup::{
     BackupClient, ClientConfig, NodeKeys, Provider, ProviderConfig, TxSubmitter,
 };
-use peerseal_chain::{ChainApi, ChainClient};
+use peerseal_chain::ChainApi;
 use peerseal_kvdb::{DbKey, Store};
 use peerseal_testkit::DevChain;
 use std::sync::Arc;

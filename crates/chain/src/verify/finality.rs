@@ -258,6 +258,16 @@ pub fn verify_justification(
     Ok(())
 }
 
+/// The block a justification claims to finalize (its commit target), without verifying it.
+pub fn justification_target(encoded: &[u8]) -> Option<H256> {
+    if encoded.len() > MAX_JUSTIFICATION_LEN {
+        return None;
+    }
+    GrandpaJustification::<Header>::decode_with_depth_limit(DECODE_DEPTH, &mut &encoded[..])
+        .ok()
+        .map(|j| j.commit.target_hash)
+}
+
 /// The authority set change a header schedules, if any: `(next authorities, delay)`.
 /// A forced change, a second change in one header, or an undecodable GRANDPA log is an error.
 pub fn scheduled_change(

@@ -43,6 +43,9 @@ pub enum HeaderError {
     /// justification: later blocks cannot be judged without it.
     #[error("block #{0} enacts an authority set change but came without a justification")]
     UnjustifiedSetChange(u32),
+    /// The endpoint claims block `0` final but gives no justification for it or a descendant.
+    #[error("the endpoint claims block #{0} final but offers no justification for it")]
+    JustificationMissing(u32),
     /// Too many headers without any justification.
     #[error("more than {MAX_UNJUSTIFIED} headers without a justification")]
     TooManyUnjustified,
@@ -58,6 +61,7 @@ impl HeaderError {
             HeaderError::NotAChild { .. } => "header_not_a_child",
             HeaderError::UnjustifiedSetChange(_) => "unjustified_set_change",
             HeaderError::TooManyUnjustified => "too_many_unjustified",
+            HeaderError::JustificationMissing(_) => "justification_missing",
             HeaderError::Finality(e) => e.label(),
         }
     }

@@ -44,7 +44,7 @@ pub use view::VerifiedView;
 /// A view not refreshed by a newly verified block for this long is refused: the endpoint is
 /// withholding blocks (or the chain stalled), and decisions about keys must not rest on an old
 /// registry or policy.
-pub const MAX_VIEW_AGE: Duration = Duration::from_secs(120);
+pub const MAX_VIEW_AGE: Duration = Duration::from_secs(30);
 /// Final heads remembered for followers that start at an older block.
 const HISTORY: usize = 65_536;
 /// Backoff between failed attempts (doubling).
@@ -306,7 +306,16 @@ impl Task {
             )
             .await
             .ok();
-        let result = self.follow(&rpc, &mut state, &mut wake).await;
+        // Justifications a full node announces but may not store for every block.
+        let justifications: Option<Subscription<serde_json::Value>> = rpc
+            .subscribe(
+                "grandpa_subscribeJustifications",
+                rpc_params![],
+                "grandpa_unsubscribeJustifications",
+            )
+            .await
+            .ok();
+        let result = self.follow(&rpc, &mut state, &mut wake, justifications).await;
         *chain = Some(state);
         result
     }
@@ -316,8 +325,14 @@ impl Task {
         rpc: &WsClient,
         state: &mut HeaderChain,
         wake: &mut Option<Subscription<serde_json::Value>>,
+        mut announced: Option<Subscription<serde_json::Value>>,
     ) -> Result<(), ChainError> {
+        let mut cache = JustificationCache::default();
+        let mut missing: Option<u32> = None;
         loop {
+            if let Some(sub) = announced.as_mut() {
+                cache.drain(sub);
+            }
             let claimed = rpc::claimed_finalized_number(rpc).await?;
             let mut newest: Option<FinalHead> = None;
             let mut cpu = Duration::ZERO;
@@ -327,9 +342,12 @@ impl Task {
                 let block = rpc::block(rpc, hash).await?.ok_or_else(|| {
                     ChainError::Rpc(format!("chain_getBlock: block #{number} unknown"))
                 })?;
+                let justification = block
+                    .justification
+                    .or_else(|| cache.take(&finality::header_hash(&block.header)));
                 let began = Instant::now();
                 let heads = state
-                    .import(block.header, block.justification.as_deref())
+                    .import(block.header, justification.as_deref())
                     .map_err(ChainError::Finality)?;
                 cpu += began.elapsed();
                 if let Some(last) = heads.last() {
@@ -338,6 +356,18 @@ impl Task {
                 self.remember(&heads);
                 for head in &heads {
                     let _ = self.heads.send(*head);
+                }
+            }
+            // The endpoint says block `claimed` is final but gave no justification for it (nor a
+            // descendant): counted once per block, and nothing after the last proven block is
+            // believed.
+            if state.final_head().number < claimed && state.next_number() > claimed {
+                if missing != Some(claimed) {
+                    missing = Some(claimed);
+                    let error =
+                        ChainError::Finality(headers::HeaderError::JustificationMissing(claimed));
+                    tracing::warn!(url = %self.url, %error, "waiting for a justification");
+                    self.shared.record(&error);
                 }
             }
             if let Some(head) = newest {
@@ -370,6 +400,40 @@ impl Task {
                 history.push_back(*head);
             }
         }
+    }
+}
+
+/// Justifications announced by `grandpa_subscribeJustifications`, by target hash, until the
+/// header they finalize is imported (bounded; the oldest are dropped first).
+#[derive(Default)]
+struct JustificationCache {
+    by_target: VecDeque<(H256, Vec<u8>)>,
+}
+
+impl JustificationCache {
+    const CAPACITY: usize = 64;
+
+    fn drain(&mut self, sub: &mut Subscription<serde_json::Value>) {
+        use futures::FutureExt;
+        // Only what has already arrived; never waits.
+        while let Some(Some(Ok(value))) = sub.next().now_or_never() {
+            let Some(text) = value.as_str() else { continue };
+            let Ok(bytes) = hex::decode(text.trim_start_matches("0x")) else { continue };
+            if bytes.len() > finality::MAX_JUSTIFICATION_LEN {
+                continue;
+            }
+            // Only the target is read here; the whole justification is verified on import.
+            let Some(target) = finality::justification_target(&bytes) else { continue };
+            if self.by_target.len() >= Self::CAPACITY {
+                self.by_target.pop_front();
+            }
+            self.by_target.push_back((target, bytes));
+        }
+    }
+
+    fn take(&mut self, hash: &H256) -> Option<Vec<u8>> {
+        let index = self.by_target.iter().position(|(target, _)| target == hash)?;
+        self.by_target.remove(index).map(|(_, bytes)| bytes)
     }
 }
 

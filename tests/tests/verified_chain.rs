@@ -1,0 +1,201 @@
+//! A malicious chain endpoint, one test per tamper: a TSS node (alice) talks to the dev chain
+//! through a man-in-the-middle JSON-RPC proxy (`peerseal_testkit::RpcProxy`, the host's choice
+//! of endpoint) while its trust root comes from the honest chain. Each tamper is detected with
+//! its own verification error (counted in `/metrics` by reason), the node never gets past
+//! connecting, no provider serves it a share meanwhile, and it recovers once the proxy turns
+//! honest again.
+// Integration tests: fixtures and helpers fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use codec::Encode;
+use peerseal_e2e::{bounded, dev_chain};
+use peerseal_testkit::{
+    dev_ports, tamper, write_trust_root, DaemonOptions, DevChain, RpcProxy, Tamper, TssDaemon,
+};
+use serde_json::Value;
+use sp_runtime::traits::Header as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Header = sp_runtime::generic::Header<u32, sp_runtime::traits::BlakeTwo256>;
+
+struct Net {
+    chain: DevChain,
+    proxy: RpcProxy,
+    dirs: tempfile::TempDir,
+    providers: Vec<TssDaemon>,
+}
+
+impl Net {
+    /// The dev chain, bob and charlie on it directly, and a proxy in front of it.
+    async fn start() -> Net {
+        let chain = dev_chain();
+        let proxy = RpcProxy::start(&chain.url).unwrap();
+        let dirs = tempfile::tempdir().unwrap();
+        let providers: Vec<TssDaemon> = ["bob", "charlie"]
+            .into_iter()
+            .map(|n| TssDaemon::start(n, &chain.url, &dirs.path().join(n), dirs.path()).unwrap())
+            .collect();
+        Net { chain, proxy, dirs, providers }
+    }
+
+    /// Alice through the proxy, trusting the honest chain's genesis.
+    fn alice(&self) -> TssDaemon {
+        let mut options = DaemonOptions::logs_in(self.dirs.path());
+        options.trust_root = Some(write_trust_root(&self.chain.url, self.dirs.path()).unwrap());
+        TssDaemon::start_with("alice", &self.proxy.url(), &self.dirs.path().join("alice"), &options)
+            .unwrap()
+    }
+
+    async fn served(&self) -> u64 {
+        let mut total = 0;
+        for p in &self.providers {
+            total += metric(p, "peerseal_recoveries_served_total").await;
+        }
+        total
+    }
+}
+
+/// A counter or gauge value from a node's `/metrics` (0 when absent).
+async fn metric(node: &TssDaemon, name: &str) -> u64 {
+    let (_, text) = node.get("/metrics").await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+async fn verification_failures(node: &TssDaemon, reason: &str) -> u64 {
+    metric(node, &format!("peerseal_chain_verification_failures_total{{reason=\"{reason}\"}}"))
+        .await
+}
+
+/// The tamper scenario: alice backs up through the honest proxy, is killed, restarts with the
+/// proxy tampering; the failure `reason` is counted, alice stays unconnected and nobody serves
+/// her a share; the proxy turns honest; alice recovers.
+async fn refused_then_recovered(tamper: Arc<dyn Tamper>, reason: &str) {
+    let _ports = dev_ports().await.unwrap();
+    let net = bounded(120, Net::start()).await;
+    let alice = net.alice();
+    bounded(240, alice.wait_for("ready", 230)).await.unwrap();
+    for p in &net.providers {
+        bounded(120, p.wait_for("ready", 110)).await.unwrap();
+    }
+    let before = alice.status().await.unwrap();
+    alice.kill();
+
+    let served = net.served().await;
+    net.proxy.set_tamper(tamper);
+    let alice = net.alice();
+    bounded(60, async {
+        while verification_failures(&alice, reason).await == 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    // Tampered long enough for a recovery to have happened, were the data believed.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = alice.status().await.unwrap();
+    assert_eq!(status.state.label(), "starting", "never connected on tampered data: {status:?}");
+    assert_eq!(net.served().await, served, "no provider released a share meanwhile");
+
+    net.proxy.clear_tamper();
+    let after = bounded(180, alice.wait_for("ready", 170)).await.unwrap();
+    assert_eq!(after.first_start_marker, before.first_start_marker, "the same store came back");
+    assert!(net.served().await > served, "recovered from the providers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_provider_key_in_a_storage_proof_is_detected() {
+    let bob = peerseal_devkeys::dev_identity("bob").unwrap();
+    let honest = hex::encode(bob.x25519_public);
+    let attacker = hex::encode([0x66u8; 32]);
+    let tamper = tamper::on_response("state_getReadProof", move |_params, response| {
+        if let Some(nodes) = response["result"]["proof"].as_array_mut() {
+            for node in nodes {
+                if let Some(text) = node.as_str() {
+                    *node = Value::String(text.replace(&honest, &attacker));
+                }
+            }
+        }
+        true
+    });
+    refused_then_recovered(tamper, "proof_invalid").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_genesis_is_refused() {
+    let tamper = tamper::on_response("chain_getBlockHash", |params, response| {
+        if params.as_array().and_then(|p| p.first()).and_then(Value::as_u64) == Some(0) {
+            response["result"] = Value::String(format!("0x{}", "11".repeat(32)));
+        }
+        true
+    });
+    refused_then_recovered(tamper, "genesis_mismatch").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_justifications_leave_nothing_believed() {
+    let tamper = tamper::stack(vec![
+        tamper::on_response("chain_getBlock", |_params, response| {
+            if response["result"].is_object() {
+                response["result"]["justifications"] = Value::Null;
+            }
+            true
+        }),
+        tamper::on_notification("grandpa_subscribeJustifications", |_| false),
+        tamper::on_response("grandpa_proveFinality", |_params, response| {
+            response["result"] = Value::Null;
+            true
+        }),
+    ]);
+    refused_then_recovered(tamper, "justification_missing").await;
+}
+
+/// Every block the proxy serves is replaced by a forged header (another state root, where an
+/// attacker would put its own registry) with a well-formed justification signed by a key that
+/// is not a GRANDPA authority (Dave's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_header_with_a_non_authority_justification_is_refused() {
+    let tamper = tamper::on_response("chain_getBlock", |_params, response| {
+        let Some(header) = response["result"]["block"]["header"].as_object().cloned() else {
+            return true;
+        };
+        let mut header: Header = serde_json::from_value(Value::Object(header)).unwrap();
+        header.set_state_root(sp_core::H256::repeat_byte(0x66));
+        let forged = forged_justification(&header);
+        response["result"]["block"]["header"] = serde_json::to_value(&header).unwrap();
+        response["result"]["justifications"] =
+            serde_json::json!([[[70, 82, 78, 75], format!("0x{}", hex::encode(forged))]]);
+        true
+    });
+    refused_then_recovered(tamper, "justification_unknown_authority").await;
+}
+
+fn forged_justification(header: &Header) -> Vec<u8> {
+    use sp_core::Pair;
+    let dave = sp_keyring::Ed25519Keyring::Dave.pair();
+    let precommit =
+        finality_grandpa::Precommit { target_hash: header.hash(), target_number: *header.number() };
+    let payload = sp_consensus_grandpa::localized_payload(
+        1,
+        0,
+        &finality_grandpa::Message::Precommit(precommit.clone()),
+    );
+    let signed = finality_grandpa::SignedPrecommit {
+        precommit,
+        signature: sp_consensus_grandpa::AuthoritySignature::from(dave.sign(&payload)),
+        id: sp_consensus_grandpa::AuthorityId::from(dave.public()),
+    };
+    sp_consensus_grandpa::GrandpaJustification::<Header> {
+        round: 1,
+        commit: finality_grandpa::Commit {
+            target_hash: header.hash(),
+            target_number: *header.number(),
+            precommits: vec![signed],
+        },
+        votes_ancestries: vec![],
+    }
+    .encode()
+}
