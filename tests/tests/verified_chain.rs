@@ -199,3 +199,108 @@ fn forged_justification(header: &Header) -> Vec<u8> {
     }
     .encode()
 }
+
+/// An endpoint hides `ProviderLeft` (the events read the plain way come back empty, and the
+/// events' read proof is emptied): alice still rotates away from the removed provider, because
+/// the daemon decides from its proven assignment (marked stale by the chain), not from events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_provider_left_event_changes_nothing() {
+    let _ports = dev_ports().await.unwrap();
+    let net = bounded(120, Net::start()).await;
+    let dave =
+        TssDaemon::start("dave", &net.chain.url, &net.dirs.path().join("dave"), net.dirs.path())
+            .unwrap();
+    let alice = net.alice();
+    let before = bounded(240, alice.wait_for("ready", 230)).await.unwrap();
+    bounded(120, dave.wait_for("ready", 110)).await.unwrap();
+
+    let events_key = format!("0x{}", hex::encode(peerseal_chain::verify::keys::system_events()));
+    let (k1, k2, k3) = (events_key.clone(), events_key.clone(), events_key);
+    net.proxy.set_tamper(tamper::stack(vec![
+        tamper::on_response("state_getStorage", move |params, response| {
+            if params[0].as_str() == Some(&k1) {
+                response["result"] = Value::Null;
+            }
+            true
+        }),
+        tamper::on_response("state_queryStorageAt", move |params, response| {
+            if params[0].as_array().is_some_and(|keys| keys.iter().any(|k| k.as_str() == Some(&k2)))
+            {
+                response["result"] = serde_json::json!([]);
+            }
+            true
+        }),
+        tamper::on_response("state_getReadProof", move |params, response| {
+            if params[0].as_array().is_some_and(|keys| keys.iter().any(|k| k.as_str() == Some(&k3)))
+            {
+                response["result"]["proof"] = serde_json::json!([]);
+            }
+            true
+        }),
+    ]));
+
+    // Governance removes one of alice's providers.
+    let removed = before.providers[0].account.clone();
+    let stash = ["bob", "charlie", "dave"]
+        .into_iter()
+        .map(|n| peerseal_devkeys::dev_identity(n).unwrap())
+        .find(|id| hex::encode(id.tss_account) == removed.trim_start_matches("0x"))
+        .expect("alice's provider is a dev identity")
+        .stash_account;
+    bounded(60, peerseal_testkit::governance::remove_server(&net.chain.url, stash)).await.unwrap();
+
+    let after = bounded(
+        120,
+        alice.wait_until("re-backed up and ready", Duration::from_secs(110), |s| {
+            s.rebackups >= 1 && s.state.label() == "ready"
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(after.epoch > before.epoch, "rotated to a new epoch: {after:?}");
+    assert!(
+        after.providers.iter().all(|p| p.account != removed),
+        "the removed provider holds none of the new backup: {after:?}"
+    );
+}
+
+/// Governance changes the GRANDPA authority set; alice follows the change (later headers still
+/// verify, nothing is refused), and a restart verifies the whole chain from genesis across it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authority_set_change_is_followed() {
+    use peerseal_testkit::governance::sudo;
+    use subxt::dynamic::Value as Dyn;
+    let _ports = dev_ports().await.unwrap();
+    let net = bounded(120, Net::start()).await;
+    let alice = net.alice();
+    bounded(240, alice.wait_for("ready", 230)).await.unwrap();
+
+    let next = [sp_keyring::Ed25519Keyring::Bob, sp_keyring::Ed25519Keyring::Charlie]
+        .map(|k| Dyn::unnamed_composite([Dyn::from_bytes(k.public().0), Dyn::u128(1)]));
+    let change = Dyn::unnamed_variant(
+        "FinalityAuthorities",
+        [Dyn::named_variant(
+            "schedule_change",
+            [("next_authorities", Dyn::unnamed_composite(next)), ("delay", Dyn::u128(2))],
+        )],
+    );
+    let at = metric(&alice, "peerseal_chain_verified_block").await;
+    bounded(60, sudo(&net.chain.url, change, ("FinalityAuthorities", "ChangeScheduled")))
+        .await
+        .unwrap();
+    bounded(60, async {
+        while metric(&alice, "peerseal_chain_verified_block").await < at + 8 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        metric(&alice, "peerseal_chain_verification_failures_total").await,
+        0,
+        "nothing refused across the change"
+    );
+    alice.kill();
+    let alice = net.alice();
+    bounded(180, alice.wait_for("ready", 170)).await.unwrap();
+    assert_eq!(metric(&alice, "peerseal_chain_verification_failures_total").await, 0);
+}
