@@ -25,7 +25,7 @@ use sp_consensus_grandpa::{
     AuthorityId, AuthorityList, ConsensusLog, GrandpaJustification, GRANDPA_ENGINE_ID,
 };
 use sp_core::{Bytes, Pair as _};
-use sp_runtime::traits::{BlakeTwo256, Header as _};
+use sp_runtime::traits::BlakeTwo256;
 use sp_runtime::DigestItem;
 use sp_state_machine::{read_proof_check, StorageProof};
 use subxt::dynamic::Value;
@@ -117,12 +117,12 @@ fn check_justification(
         // The signature is over the localized payload of exactly this round and set id.
         let payload =
             sp_consensus_grandpa::localized_payload(justification.round, set_id, &message);
+        let signature =
+            sp_core::ed25519::Signature::try_from(AsRef::<[u8]>::as_ref(&signed.signature))
+                .unwrap();
+        let public = sp_core::ed25519::Public::try_from(AsRef::<[u8]>::as_ref(&signed.id)).unwrap();
         assert!(
-            sp_core::ed25519::Pair::verify_weak(
-                signed.signature.as_ref(),
-                &payload,
-                signed.id.as_ref()
-            ),
+            sp_core::ed25519::Pair::verify(&signature, &payload, &public),
             "bad signature in #{} for set {set_id}",
             header.number
         );
