@@ -128,18 +128,15 @@ pub fn scheduled_change(
         .map_err(FinalityError::Decode)?;
         match log {
             // The earliest ScheduledChange in a block counts (sp-consensus-grandpa's rule).
-            ConsensusLog::ScheduledChange(change) => {
-                if found.is_none() {
-                    found = Some(change);
-                }
-            }
+            ConsensusLog::ScheduledChange(change) if found.is_none() => found = Some(change),
             ConsensusLog::ForcedChange(..) => {
                 return Err(FinalityError::Unsupported {
                     number: header.number,
                     what: "forced authority set change".into(),
                 })
             }
-            // Pause/resume/disable are not used by this runtime and do not change the set.
+            // Later ScheduledChanges in the same block are ignored; pause/resume/disable are not
+            // used by this runtime and do not change the set.
             _ => {}
         }
     }
