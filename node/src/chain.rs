@@ -1,5 +1,7 @@
 //! The dev chain: genesis, block production (instant and interval sealing with instant
-//! finality), the state of every recent block, the pool, and notifications to subscribers.
+//! finality, each block carrying a GRANDPA justification from [`crate::finality`]), the state
+//! of every recent block (and always of genesis, the light clients' trust root), the pool, and
+//! notifications to subscribers.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ use sp_state_machine::Backend as _;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::executor::{extrinsic_hash, CallError, Executor};
+use crate::finality::{Finality, FinalityError, FinalityProof};
 use crate::pool::{Pool, PoolTx, TxStatus};
 use crate::store::{BlockStore, StoreError};
 use crate::types::{Block, BlockNumber, Extrinsic, Hash, Header, State};
@@ -50,6 +53,8 @@ pub enum ChainError {
     Pruned(Hash, u32),
     #[error("stored chain does not replay: {0}")]
     Replay(String),
+    #[error("GRANDPA: {0}")]
+    Finality(#[from] FinalityError),
 }
 
 /// Why a submitted extrinsic was refused (mapped to Substrate's JSON-RPC error codes).
@@ -82,12 +87,16 @@ impl SubmitError {
 struct Stored {
     block: Block,
     hash: Hash,
+    /// SCALE `GrandpaJustification`; `None` for genesis and after finality halted.
+    justification: Option<Vec<u8>>,
 }
 
 struct Inner {
     blocks: Vec<Stored>,
     by_hash: HashMap<Hash, BlockNumber>,
     states: BTreeMap<BlockNumber, Arc<State>>,
+    /// The last block with a justification (genesis is final by definition).
+    finalized: BlockNumber,
 }
 
 /// The running chain. Shared by the RPC server and the block producer.
@@ -98,6 +107,9 @@ pub struct Chain {
     pool: Mutex<Pool>,
     store: Option<BlockStore>,
     heads: broadcast::Sender<Header>,
+    finalized_heads: broadcast::Sender<Header>,
+    justifications: broadcast::Sender<Vec<u8>>,
+    finality: Mutex<Finality>,
     wake: std::sync::mpsc::SyncSender<()>,
     wake_rx: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
     version: sp_version::RuntimeVersion,
@@ -127,6 +139,13 @@ impl Chain {
             None => None,
         };
         let (heads, _) = broadcast::channel(256);
+        let (finalized_heads, _) = broadcast::channel(256);
+        let (justifications, _) = broadcast::channel(256);
+        // The genesis set comes from the genesis state (nothing else defines it); every later
+        // set only from header digests, as a light client follows it.
+        let genesis_authorities: sp_consensus_grandpa::AuthorityList =
+            executor.call_decode(&genesis_state, "GrandpaApi_grandpa_authorities", &[])?;
+        let finality = Finality::new(genesis_authorities, crate::finality::dev_keyring());
         let (wake, wake_rx) = std::sync::mpsc::sync_channel(1);
         let mut by_hash = HashMap::new();
         by_hash.insert(genesis_hash, 0);
@@ -140,12 +159,17 @@ impl Chain {
                 blocks: vec![Stored {
                     block: Block { header: genesis_header, extrinsics: Vec::new() },
                     hash: genesis_hash,
+                    justification: None,
                 }],
                 by_hash,
                 states,
+                finalized: 0,
             }),
             store,
             heads,
+            finalized_heads,
+            justifications,
+            finality: Mutex::new(finality),
             wake,
             wake_rx: Mutex::new(Some(wake_rx)),
             version,
@@ -161,7 +185,7 @@ impl Chain {
         let Some(store) = &self.store else { return Ok(()) };
         let blocks = store.load()?;
         let count = blocks.len();
-        for block in blocks {
+        for (block, stored_justification) in blocks {
             let (parent_hash, parent_state) = {
                 let inner = self.read();
                 let parent = inner.blocks.last().ok_or(ChainError::Replay("no genesis".into()))?;
@@ -180,7 +204,18 @@ impl Chain {
             }
             let state = self.executor.import_block(&parent_state, &block)?;
             let hash = block.header.hash();
-            self.commit(block, hash, state, false)?;
+            // A stored justification is checked against the set tracked so far; a missing one
+            // (a database from before justifications, or a crash mid-append) is signed again.
+            let mut finality = self.finality().clone();
+            let justification =
+                finality.on_block(&block.header, stored_justification.as_deref())?;
+            if stored_justification.is_none() {
+                if let (Some(store), Some(j)) = (&self.store, &justification) {
+                    store.put_justification(block.header.number, j)?;
+                }
+            }
+            self.commit(block, hash, state, justification, false)?;
+            *self.finality() = finality;
         }
         if count > 0 {
             tracing::info!(blocks = count, best = self.best_number(), "replayed stored chain");
@@ -195,6 +230,11 @@ impl Chain {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn finality(&self) -> std::sync::MutexGuard<'_, Finality> {
+        // Only the block producer (one thread) and replay mutate it, a block at a time.
+        self.finality.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
@@ -233,9 +273,49 @@ impl Chain {
         })
     }
 
-    /// Instant finality: the best block is final.
+    /// The last block with a GRANDPA justification: the best block, unless finality halted
+    /// (the node's keys no longer reach the current set's threshold).
     pub fn finalized_hash(&self) -> Hash {
-        self.best_hash()
+        let inner = self.read();
+        inner.blocks.get(inner.finalized as usize).map(|b| b.hash).unwrap_or_default()
+    }
+
+    /// The header of [`Chain::finalized_hash`].
+    pub fn finalized_header(&self) -> Header {
+        let inner = self.read();
+        match inner.blocks.get(inner.finalized as usize) {
+            Some(b) => b.block.header.clone(),
+            None => self.best_header(),
+        }
+    }
+
+    /// The SCALE-encoded GRANDPA justification of block `number`, if it is finalized.
+    pub fn justification(&self, number: BlockNumber) -> Option<Vec<u8>> {
+        self.read().blocks.get(number as usize).and_then(|b| b.justification.clone())
+    }
+
+    /// The justification of the block at `at` (best when `None`), if any.
+    pub fn justification_at(&self, at: Option<Hash>) -> Option<Vec<u8>> {
+        let (number, _) = self.resolve(at).ok()?;
+        self.justification(number)
+    }
+
+    /// `grandpa_proveFinality`: the finality proof of block `number`, or `None` when it is
+    /// unknown or not finalized. Every block has its own justification, so the proof needs no
+    /// extra headers.
+    pub fn prove_finality(&self, number: BlockNumber) -> Option<FinalityProof> {
+        let inner = self.read();
+        let stored = inner.blocks.get(number as usize)?;
+        Some(FinalityProof {
+            block: stored.hash,
+            justification: stored.justification.clone()?,
+            unknown_headers: Vec::new(),
+        })
+    }
+
+    /// The GRANDPA authority set the node will justify the next block with.
+    pub fn current_authority_set(&self) -> crate::finality::AuthoritySet {
+        self.finality().current_set().clone()
     }
 
     pub fn hash_of(&self, number: BlockNumber) -> Option<Hash> {
@@ -294,6 +374,16 @@ impl Chain {
 
     pub fn subscribe_heads(&self) -> broadcast::Receiver<Header> {
         self.heads.subscribe()
+    }
+
+    /// Headers of newly finalized (justified) blocks.
+    pub fn subscribe_finalized_heads(&self) -> broadcast::Receiver<Header> {
+        self.finalized_heads.subscribe()
+    }
+
+    /// SCALE-encoded justifications of newly finalized blocks, in order.
+    pub fn subscribe_justifications(&self) -> broadcast::Receiver<Vec<u8>> {
+        self.justifications.subscribe()
     }
 
     /// Validates and pools an extrinsic; the returned receiver gets its status updates.
@@ -401,12 +491,16 @@ impl Chain {
         };
         let built = self.executor.build_block(&parent, &parent_state, timestamp, pending)?;
         let hash = built.hash;
+        // The tracked set only advances once the block is committed.
+        let mut finality = self.finality().clone();
+        let justification = finality.on_block(&built.block.header, None)?;
         let mut outcome: HashMap<Hash, Vec<TxStatus>> = HashMap::new();
         for xt in &built.included {
-            outcome.insert(
-                extrinsic_hash(xt),
-                vec![TxStatus::InBlock(hash), TxStatus::Finalized(hash)],
-            );
+            let mut statuses = vec![TxStatus::InBlock(hash)];
+            if justification.is_some() {
+                statuses.push(TxStatus::Finalized(hash));
+            }
+            outcome.insert(extrinsic_hash(xt), statuses);
         }
         for (xt, reason) in &built.rejected {
             tracing::warn!(tx = ?extrinsic_hash(xt), %reason, "transaction refused at block building");
@@ -421,7 +515,8 @@ impl Chain {
             waiting = built.deferred.len(),
             "sealed block"
         );
-        self.commit(built.block, hash, built.state, true)?;
+        self.commit(built.block, hash, built.state, justification, true)?;
+        *self.finality() = finality;
         self.pool().finish(&outcome);
         Ok(hash)
     }
@@ -431,11 +526,12 @@ impl Chain {
         block: Block,
         hash: Hash,
         state: State,
+        justification: Option<Vec<u8>>,
         persist: bool,
     ) -> Result<(), ChainError> {
         if persist {
             if let Some(store) = &self.store {
-                store.append(&block)?;
+                store.append(&block, justification.as_deref())?;
             }
         }
         let header = block.header.clone();
@@ -444,15 +540,24 @@ impl Chain {
             let number = header.number;
             inner.by_hash.insert(hash, number);
             inner.states.insert(number, Arc::new(state));
-            let keep = self.config.state_pruning.max(1);
-            while inner.states.len() > keep as usize {
-                let Some((&oldest, _)) = inner.states.iter().next() else { break };
+            // Genesis is never pruned: a client whose only trust root is the genesis hash
+            // reads the genesis authority set with a read proof at block 0.
+            let keep = self.config.state_pruning.max(1) as usize + 1;
+            while inner.states.len() > keep {
+                let Some(oldest) = inner.states.keys().copied().find(|n| *n != 0) else { break };
                 inner.states.remove(&oldest);
             }
-            inner.blocks.push(Stored { block, hash });
+            if justification.is_some() {
+                inner.finalized = number;
+            }
+            inner.blocks.push(Stored { block, hash, justification: justification.clone() });
         }
         // No subscriber is fine.
-        let _ = self.heads.send(header);
+        let _ = self.heads.send(header.clone());
+        if let Some(justification) = justification {
+            let _ = self.finalized_heads.send(header);
+            let _ = self.justifications.send(justification);
+        }
         Ok(())
     }
 

@@ -5,6 +5,10 @@
 //! codes (author: 1010 invalid, 1011 unknown validity, 1013 already imported, 1016 pool full;
 //! state/chain: 4003 for calls that fail). Request sizes, connections and subscriptions are
 //! bounded (see [`RpcConfig`]).
+//!
+//! For light clients that trust only GRANDPA: `chain_getBlock` carries each block's
+//! justification, `grandpa_proveFinality` and `grandpa_subscribeJustifications` serve them, and
+//! `state_getReadProof` proves storage against a block's state root.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -97,12 +101,23 @@ pub struct SyncState {
     pub highest_block: u32,
 }
 
-/// A block with (absent) justifications, as `chain_getBlock` returns it.
-#[derive(Clone, Serialize)]
-pub struct SignedBlock {
-    pub block: Block,
-    pub justifications: Option<()>,
+/// A block with its justifications, as `chain_getBlock` returns it: polkadot-sdk's own type, so
+/// the JSON is Substrate's exactly (`{"block": .., "justifications": [[[70,82,78,75], [..]]]}`,
+/// engine id and SCALE justification both as arrays of byte values, or `null`).
+pub type SignedBlock = sp_runtime::generic::SignedBlock<Block>;
+
+/// `state_getReadProof` result (Substrate's `ReadProof`): the block and the trie nodes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadProof {
+    /// The block whose state the proof is of.
+    pub at: Hash,
+    /// The trie nodes, each as `0x` hex.
+    pub proof: Vec<Bytes>,
 }
+
+/// Most keys one `state_getReadProof` call may name.
+pub const MAX_PROOF_KEYS: usize = 1024;
 
 #[rpc(server)]
 pub trait SystemApi {
@@ -187,6 +202,8 @@ pub trait StateApi {
         keys: Vec<StorageKey>,
         at: Option<Hash>,
     ) -> RpcResult<Vec<StorageChangeSet<Hash>>>;
+    #[method(name = "state_getReadProof")]
+    fn read_proof(&self, keys: Vec<StorageKey>, at: Option<Hash>) -> RpcResult<ReadProof>;
     #[method(name = "state_getMetadata")]
     fn metadata(&self, at: Option<Hash>) -> RpcResult<Bytes>;
     #[method(name = "state_getRuntimeVersion", aliases = ["chain_getRuntimeVersion"])]
@@ -205,6 +222,20 @@ pub trait StateApi {
         item = StorageChangeSet<Hash>
     )]
     async fn subscribe_storage(&self, keys: Option<Vec<StorageKey>>) -> SubscriptionResult;
+}
+
+#[rpc(server)]
+pub trait GrandpaApi {
+    /// SCALE `FinalityProof` of the block with this number, or `null` if unknown or not final.
+    #[method(name = "grandpa_proveFinality")]
+    fn prove_finality(&self, block: NumberOrHex) -> RpcResult<Option<Bytes>>;
+    /// Each new justification, as hex of its SCALE encoding (`JustificationNotification`).
+    #[subscription(
+        name = "grandpa_subscribeJustifications" => "grandpa_justifications",
+        unsubscribe = "grandpa_unsubscribeJustifications",
+        item = Bytes
+    )]
+    async fn subscribe_justifications(&self) -> SubscriptionResult;
 }
 
 #[rpc(server)]
@@ -246,11 +277,19 @@ impl Rpc {
         state.storage(&key.0).map_err(|e| ErrorObjectOwned::owned(STATE_ERROR, e, None::<()>))
     }
 
-    async fn stream_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-        let mut heads = self.chain.subscribe_heads();
+    async fn stream_heads(
+        &self,
+        pending: PendingSubscriptionSink,
+        finalized: bool,
+    ) -> SubscriptionResult {
+        let (mut heads, first) = if finalized {
+            (self.chain.subscribe_finalized_heads(), self.chain.finalized_header())
+        } else {
+            (self.chain.subscribe_heads(), self.chain.best_header())
+        };
         let sink = pending.accept().await?;
         // Substrate sends the current head first.
-        sink.send(to_message(&self.chain.best_header())?).await?;
+        sink.send(to_message(&first)?).await?;
         loop {
             tokio::select! {
                 _ = sink.closed() => return Ok(()),
@@ -327,26 +366,27 @@ impl ChainApiServer for Rpc {
         self.chain.header(hash).map_err(chain_error)
     }
     fn block(&self, hash: Option<Hash>) -> RpcResult<Option<SignedBlock>> {
-        Ok(self
-            .chain
-            .block(hash)
-            .map_err(chain_error)?
-            .map(|block| SignedBlock { block, justifications: None }))
+        Ok(self.chain.block(hash).map_err(chain_error)?.map(|block| {
+            let justifications = self.chain.justification(block.header.number).map(|j| {
+                sp_runtime::Justifications::from((sp_consensus_grandpa::GRANDPA_ENGINE_ID, j))
+            });
+            SignedBlock { block, justifications }
+        }))
     }
     fn finalized_head(&self) -> RpcResult<Hash> {
         Ok(self.chain.finalized_hash())
     }
     async fn subscribe_new_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-        self.stream_heads(pending).await
+        self.stream_heads(pending, false).await
     }
     async fn subscribe_finalized_heads(
         &self,
         pending: PendingSubscriptionSink,
     ) -> SubscriptionResult {
-        self.stream_heads(pending).await
+        self.stream_heads(pending, true).await
     }
     async fn subscribe_all_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-        self.stream_heads(pending).await
+        self.stream_heads(pending, false).await
     }
 }
 
@@ -411,6 +451,16 @@ impl StateApiServer for Rpc {
             changes.push((key, value.map(StorageData)));
         }
         Ok(vec![StorageChangeSet { block, changes }])
+    }
+    fn read_proof(&self, keys: Vec<StorageKey>, at: Option<Hash>) -> RpcResult<ReadProof> {
+        if keys.len() > MAX_PROOF_KEYS {
+            return Err(invalid_params(format!("at most {MAX_PROOF_KEYS} keys per proof")));
+        }
+        let (at, state) = self.chain.state_at(at).map_err(chain_error)?;
+        let proof =
+            sp_state_machine::prove_read_on_trie_backend(&*state, keys.iter().map(|k| &k.0))
+                .map_err(|e| ErrorObjectOwned::owned(STATE_ERROR, e.to_string(), None::<()>))?;
+        Ok(ReadProof { at, proof: proof.into_iter_nodes().map(Bytes).collect() })
     }
     fn metadata(&self, at: Option<Hash>) -> RpcResult<Bytes> {
         let out = self.chain.call(at, "Metadata_metadata", &[]).map_err(chain_error)?;
@@ -483,6 +533,34 @@ impl StateApiServer for Rpc {
             last = now;
             if !changes.is_empty() {
                 sink.send(to_message(&StorageChangeSet { block, changes })?).await?;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl GrandpaApiServer for Rpc {
+    fn prove_finality(&self, block: NumberOrHex) -> RpcResult<Option<Bytes>> {
+        Ok(block
+            .to_u32()
+            .and_then(|number| self.chain.prove_finality(number))
+            .map(|proof| Bytes(proof.encode())))
+    }
+    async fn subscribe_justifications(
+        &self,
+        pending: PendingSubscriptionSink,
+    ) -> SubscriptionResult {
+        let mut justifications = self.chain.subscribe_justifications();
+        let sink = pending.accept().await?;
+        loop {
+            tokio::select! {
+                _ = sink.closed() => return Ok(()),
+                next = justifications.recv() => match next {
+                    Ok(justification) => sink.send(to_message(&Bytes(justification))?).await?,
+                    // A slow subscriber skipped some; `grandpa_proveFinality` fills gaps.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+                },
             }
         }
     }
@@ -565,6 +643,7 @@ pub async fn serve(
     module.merge(SystemApiServer::into_rpc(rpc.clone()))?;
     module.merge(ChainApiServer::into_rpc(rpc.clone()))?;
     module.merge(StateApiServer::into_rpc(rpc.clone()))?;
+    module.merge(GrandpaApiServer::into_rpc(rpc.clone()))?;
     module.merge(AuthorApiServer::into_rpc(rpc))?;
     let mut methods: Vec<String> = module.method_names().map(str::to_owned).collect();
     methods.push("rpc_methods".into());

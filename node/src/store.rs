@@ -1,5 +1,7 @@
-//! Persistence of the dev chain under `--base-path`: blocks in order, plus the genesis hash so
-//! that a base path of another chain is refused instead of silently reused. State is not stored:
+//! Persistence of the dev chain under `--base-path`: blocks in order, each block's GRANDPA
+//! justification (a tree of its own, so databases written before justifications existed still
+//! open; a block without one gets it signed again on replay), plus the genesis hash so that a
+//! base path of another chain is refused instead of silently reused. State is not stored:
 //! on start the node re-executes every stored block from genesis (`Core_execute_block` checks
 //! each one's roots), which keeps the on-disk format trivial and proves determinism.
 
@@ -28,10 +30,15 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+/// The chain database under a base path.
 pub struct BlockStore {
     db: sled::Db,
     blocks: sled::Tree,
+    justifications: sled::Tree,
 }
+
+/// A stored block and its stored justification, if any.
+pub type StoredBlock = (Block, Option<Vec<u8>>);
 
 impl BlockStore {
     /// Opens (or initialises) the chain database in `base_path/chain`, checking it belongs to
@@ -64,11 +71,12 @@ impl BlockStore {
             _ => return Err(StoreError::Foreign(dir)),
         }
         let blocks = db.open_tree("blocks")?;
-        Ok(Self { db, blocks })
+        let justifications = db.open_tree("justifications")?;
+        Ok(Self { db, blocks, justifications })
     }
 
-    /// Every stored block after genesis, in order.
-    pub fn load(&self) -> Result<Vec<Block>, StoreError> {
+    /// Every stored block after genesis, in order, with its justification when one is stored.
+    pub fn load(&self) -> Result<Vec<StoredBlock>, StoreError> {
         let mut out = Vec::new();
         for (expected, item) in (1u32..).zip(self.blocks.iter()) {
             let (key, value) = item?;
@@ -82,14 +90,30 @@ impl BlockStore {
             }
             let block = Block::decode(&mut value.as_ref())
                 .map_err(|e| StoreError::Damaged(number, e.to_string()))?;
-            out.push(block);
+            let justification = self.justifications.get(key)?.map(|v| v.to_vec());
+            out.push((block, justification));
         }
         Ok(out)
     }
 
-    /// Appends a block and makes it durable.
-    pub fn append(&self, block: &Block) -> Result<(), StoreError> {
-        self.blocks.insert(block.header.number.to_be_bytes(), block.encode())?;
+    /// Appends a block with its justification (if it has one) and makes both durable. The
+    /// justification is written first: a crash in between leaves at worst a justification
+    /// without its block, which the next append overwrites.
+    pub fn append(&self, block: &Block, justification: Option<&[u8]>) -> Result<(), StoreError> {
+        let key = block.header.number.to_be_bytes();
+        match justification {
+            Some(justification) => self.justifications.insert(key, justification)?,
+            // A leftover of a crashed append must not pass for this block's justification.
+            None => self.justifications.remove(key)?,
+        };
+        self.blocks.insert(key, block.encode())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Stores the justification of an already stored block (one signed again on replay).
+    pub fn put_justification(&self, number: u32, justification: &[u8]) -> Result<(), StoreError> {
+        self.justifications.insert(number.to_be_bytes(), justification)?;
         self.db.flush()?;
         Ok(())
     }

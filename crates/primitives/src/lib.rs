@@ -12,13 +12,19 @@ extern crate alloc;
 
 pub mod rendezvous;
 
-/// Most clients one provider serves (`pallet_backup::Config::MaxClientsPerProvider` of the
-/// runtime). A full provider is not a candidate for new clients; the TSS node computes its
-/// candidates from proven storage with this same bound.
-pub const MAX_CLIENTS_PER_PROVIDER: u32 = 256;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
+
+/// Most backup clients one provider serves at a time: the runtime's
+/// `pallet_backup::Config::MaxClientsPerProvider`.
+///
+/// `BackupApi::candidate_providers` leaves out every provider whose `ClientCount` has reached
+/// this bound, so an off-chain client that computes the candidates itself from proven storage
+/// (`peerseal_primitives::rendezvous` over the registry's server index and the providers'
+/// client counts) must filter with the same number; it lives here so both read one constant.
+/// It also bounds the registry hooks' work per provider (see pallet-backup's weights).
+pub const MAX_CLIENTS_PER_PROVIDER: u32 = 256;
 
 /// A key epoch of a node's database key; epoch `e + 1` replaces epoch `e` on rotation.
 pub type Epoch = u64;

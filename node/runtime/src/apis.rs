@@ -5,8 +5,8 @@
 //! result out. The native dev node calls that inside externalities over the state of a block.
 
 use crate::{
-    genesis, AccountId, Balance, Block, Executive, InherentDataExt, Nonce, Runtime, RuntimeCall,
-    RuntimeGenesisConfig, System, TransactionPayment, VERSION,
+    genesis, AccountId, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
+    RuntimeCall, RuntimeGenesisConfig, System, TransactionPayment, VERSION,
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -150,6 +150,38 @@ sp_api::impl_runtime_apis! {
 
         fn preset_names() -> Vec<sp_genesis_builder::PresetId> {
             genesis::preset_names()
+        }
+    }
+
+    impl sp_consensus_grandpa::GrandpaApi<Block> for Runtime {
+        /// The set that finalizes the blocks after this one (see pallet-finality-authorities).
+        fn grandpa_authorities() -> sp_consensus_grandpa::AuthorityList {
+            Grandpa::grandpa_authorities()
+        }
+
+        /// The id of that set: advanced together with the authorities at the end of the
+        /// enactment block, never when a change is merely scheduled.
+        fn current_set_id() -> sp_consensus_grandpa::SetId {
+            Grandpa::current_set_id()
+        }
+
+        /// Equivocation reports are disabled in this runtime.
+        fn submit_report_equivocation_unsigned_extrinsic(
+            _equivocation_proof: sp_consensus_grandpa::EquivocationProof<
+                <Block as BlockT>::Hash,
+                sp_runtime::traits::NumberFor<Block>,
+            >,
+            _key_owner_proof: sp_consensus_grandpa::OpaqueKeyOwnershipProof,
+        ) -> Option<()> {
+            None
+        }
+
+        /// No key-ownership proofs exist (`KeyOwnerProof = Void`).
+        fn generate_key_ownership_proof(
+            _set_id: sp_consensus_grandpa::SetId,
+            _authority_id: sp_consensus_grandpa::AuthorityId,
+        ) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
+            None
         }
     }
 

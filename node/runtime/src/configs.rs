@@ -6,7 +6,8 @@
 use crate::{
     AccountId, Attestation, Balance, Balances, Block, Hash, Moment, Nonce, PalletInfo, Registry,
     Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
-    RuntimeTask, System, EXISTENTIAL_DEPOSIT, MINIMUM_PERIOD_MS, SS58_PREFIX, VERSION,
+    RuntimeTask, System, EXISTENTIAL_DEPOSIT, MAX_GRANDPA_AUTHORITIES, MINIMUM_PERIOD_MS,
+    SS58_PREFIX, VERSION,
 };
 use frame_support::{
     derive_impl,
@@ -122,6 +123,26 @@ impl pallet_skip_feeless_payment::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
 }
 
+impl pallet_grandpa::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type WeightInfo = ();
+    /// Room for a validator set of a small network; every justification carries at most this
+    /// many signatures, which keeps finality proofs small.
+    type MaxAuthorities = ConstU32<MAX_GRANDPA_AUTHORITIES>;
+    /// No staking: nominators do not exist here.
+    type MaxNominators = ConstU32<0>;
+    /// No equivocation handling, so the set id -> session map is not needed.
+    type MaxSetIdSessionEntries = ConstU64<0>;
+    /// Equivocation reports are disabled: no key-ownership proof can be built (`Void`).
+    type KeyOwnerProof = sp_core::Void;
+    type EquivocationReportSystem = ();
+}
+
+impl pallet_finality_authorities::Config for Runtime {
+    type GovernanceOrigin = EnsureRoot<AccountId>;
+    type WeightInfo = pallet_finality_authorities::weights::SubstrateWeight<Runtime>;
+}
+
 impl pallet_attestation::Config for Runtime {
     type GovernanceOrigin = EnsureRoot<AccountId>;
     /// 100 blocks (~100 s at the dev block time): enough to produce a quote and submit it.
@@ -155,7 +176,9 @@ impl pallet_backup::Config for Runtime {
     type Registry = Registry;
     /// Up to 16 providers per backup (shares are indexed by `u8`).
     type MaxProviders = ConstU32<16>;
-    /// A provider serves at most 256 clients, which bounds the registry hooks' work.
+    /// A provider serves at most `MAX_CLIENTS_PER_PROVIDER` (256) clients, which bounds the
+    /// registry hooks' work; the constant is shared with off-chain clients that compute the
+    /// candidate providers from proven storage.
     type MaxClientsPerProvider = ConstU32<{ peerseal_primitives::MAX_CLIENTS_PER_PROVIDER }>;
     type WeightInfo = pallet_backup::weights::SubstrateWeight<Runtime>;
 }

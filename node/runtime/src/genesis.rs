@@ -1,7 +1,8 @@
 //! Genesis presets: the dev chain's starting state.
 //!
 //! The `development` preset ([`DEV_RUNTIME_PRESET`]) funds the dev stash accounts Alice..Ferdie,
-//! makes Alice the sudo key, accepts the mock TDX measurement and the mock PCK derived from
+//! makes Alice the sudo key and `//Alice`'s ed25519 key the only GRANDPA authority
+//! ([`dev_grandpa_authorities`]), accepts the mock TDX measurement and the mock PCK derived from
 //! `DEV_MOCK_PCK_SEED` in `PckMode::Dev`, and pre-registers Alice..Dave as TSS servers with the
 //! identities of `peerseal-devkeys`, so a dev chain and dev TSS nodes agree from block 0 without a
 //! registration step (their mock quotes bind each server to its dev stash, like a registration
@@ -88,15 +89,15 @@ pub fn preset(id: &PresetId) -> Option<Vec<u8>> {
 
 #[cfg(feature = "dev")]
 pub use dev::{
-    dev_genesis_config, dev_genesis_json, dev_genesis_storage, dev_runtime_genesis_config,
-    DevGenesisError, DEV_ACCOUNTS, DEV_ENDOWMENT,
+    dev_genesis_config, dev_genesis_json, dev_genesis_storage, dev_grandpa_authorities,
+    dev_runtime_genesis_config, DevGenesisError, DEV_ACCOUNTS, DEV_ENDOWMENT,
 };
 
 #[cfg(feature = "dev")]
 mod dev {
     use super::loopback_multiaddr;
     use crate::{
-        AccountId, AttestationConfig, Balance, BalancesConfig, RegistryConfig,
+        AccountId, AttestationConfig, Balance, BalancesConfig, GrandpaConfig, RegistryConfig,
         RuntimeGenesisConfig, SudoConfig, UNIT,
     };
     use alloc::{string::String, vec, vec::Vec};
@@ -109,6 +110,16 @@ mod dev {
 
     /// The dev identities whose stash accounts are funded, in genesis order.
     pub const DEV_ACCOUNTS: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
+
+    /// The dev chain's genesis GRANDPA authority set (set id 0): the ed25519 key of `//Alice`
+    /// (`sp_keyring::Ed25519Keyring::Alice`) with weight 1.
+    ///
+    /// The dev node holds the dev keyring's ed25519 secrets (Alice..Ferdie) and signs every
+    /// block's justification with those of the current set, so tests and clients start from
+    /// this list as their trust root.
+    pub fn dev_grandpa_authorities() -> sp_consensus_grandpa::AuthorityList {
+        vec![(sp_keyring::Ed25519Keyring::Alice.public().into(), 1)]
+    }
 
     /// Why the dev genesis could not be built (none of these happen with the shipped dev keys).
     #[derive(Debug, thiserror::Error)]
@@ -182,6 +193,7 @@ mod dev {
                 ..Default::default()
             },
             registry: RegistryConfig { servers },
+            grandpa: GrandpaConfig { authorities: dev_grandpa_authorities(), ..Default::default() },
             ..Default::default()
         })
     }

@@ -3,7 +3,9 @@
 //! The chain is peerseal's trust root: which TDX images are accepted (`pallet-attestation`),
 //! which attested TSS servers exist (`pallet-registry`) and who holds whose database-key backup
 //! (`pallet-backup`), next to the usual System, Timestamp, Balances, TransactionPayment and Sudo
-//! (the dev chain's governance stand-in: every governance origin is `EnsureRoot`). It is an
+//! (the dev chain's governance stand-in: every governance origin is `EnsureRoot`), and
+//! `pallet-grandpa` (the GRANDPA authority set, whose standard `FRNK` digests let any client
+//! follow finality) with `pallet-finality-authorities` (governance's call to change that set). It is an
 //! ordinary FRAME runtime, but built natively only: the dev node (`peerseal-node`) calls the
 //! runtime APIs generated here through [`api::dispatch`] inside externalities, exactly as a
 //! Substrate node calls them through its executor, so there is no `build.rs` and no wasm builder.
@@ -34,10 +36,13 @@
 //! `tests/blocks.rs` does all of this in `sp_io::TestExternalities`.
 //!
 //! Dependencies: the FRAME crates (`frame-*`, `pallet-*`, `sp-*`) of polkadot-sdk stable2609
-//! that a minimal solochain runtime needs; `pallet-skip-feeless-payment` for the feeless path;
+//! that a minimal solochain runtime needs; `pallet-grandpa` and `sp-consensus-grandpa` (the
+//! standard GRANDPA authority set, digests and `GrandpaApi`, so finality is provable to any
+//! Substrate light client); `pallet-skip-feeless-payment` for the feeless path;
 //! `serde_json` because genesis presets are JSON; peerseal's own pallets, `peerseal-primitives`
 //! and `peerseal-attestation` (policy types in the genesis config), and, with the `dev` feature only,
-//! `peerseal-devkeys` for the deterministic dev identities and quotes of the dev preset.
+//! `peerseal-devkeys` for the deterministic dev identities and quotes of the dev preset and
+//! `sp-keyring` for the dev GRANDPA authority (`//Alice`'s ed25519 key).
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime!` and `impl_runtime_apis!` expand deeply.
 #![recursion_limit = "256"]
@@ -65,6 +70,8 @@ use sp_version::RuntimeVersion;
 pub use frame_support;
 pub use frame_system;
 pub use pallet_backup;
+pub use pallet_finality_authorities;
+pub use pallet_grandpa;
 pub use pallet_registry;
 pub use sp_runtime;
 
@@ -146,6 +153,10 @@ pub const SS58_PREFIX: u16 = 42;
 /// dev node uses it to keep instant-sealed blocks' timestamps strictly increasing.
 pub const MINIMUM_PERIOD_MS: u64 = 1;
 
+/// Most GRANDPA authorities in one set (`pallet_grandpa::Config::MaxAuthorities`): room for the
+/// validator set of a small network, and a bound on the signatures in every justification.
+pub const MAX_GRANDPA_AUTHORITIES: u32 = 32;
+
 /// The runtime: pallet indices are fixed here so that call and storage encodings stay stable.
 #[frame_support::runtime]
 mod runtime {
@@ -188,6 +199,14 @@ mod runtime {
     /// Skips fees for calls annotated `feeless_if` (emits `FeeSkipped`).
     #[runtime::pallet_index(5)]
     pub type SkipFeelessPayment = pallet_skip_feeless_payment;
+
+    /// The GRANDPA authority set and its standard `FRNK` digests (finality of every block).
+    #[runtime::pallet_index(6)]
+    pub type Grandpa = pallet_grandpa;
+
+    /// Governance-scheduled changes of the GRANDPA authority set.
+    #[runtime::pallet_index(7)]
+    pub type FinalityAuthorities = pallet_finality_authorities;
 
     /// Accepted measurements, PCK policy, attestation nonces.
     #[runtime::pallet_index(10)]

@@ -714,3 +714,113 @@ fn fees_are_charged_for_ordinary_transactions() {
         Err(TransactionValidityError::Invalid(InvalidTransaction::Payment))
     );
 }
+
+fn grandpa_authorities(chain: &mut Chain) -> sp_consensus_grandpa::AuthorityList {
+    Decode::decode(&mut &chain.call("GrandpaApi_grandpa_authorities", &[])[..]).unwrap()
+}
+
+fn grandpa_set_id(chain: &mut Chain) -> u64 {
+    Decode::decode(&mut &chain.call("GrandpaApi_current_set_id", &[])[..]).unwrap()
+}
+
+fn grandpa_changes(header: &Header) -> Vec<sp_consensus_grandpa::ConsensusLog<u32>> {
+    header
+        .digest
+        .logs
+        .iter()
+        .filter_map(|item| match item {
+            sp_runtime::DigestItem::Consensus(id, data)
+                if *id == sp_consensus_grandpa::GRANDPA_ENGINE_ID =>
+            {
+                Some(Decode::decode(&mut &data[..]).unwrap())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn grandpa_api_answers_for_the_dev_genesis() {
+    use sp_keyring::Ed25519Keyring::Alice;
+    let mut chain = Chain::dev();
+    let set = grandpa_authorities(&mut chain);
+    assert_eq!(set, genesis::dev_grandpa_authorities());
+    assert_eq!(set, vec![(Alice.public().into(), 1)]);
+    assert_eq!(grandpa_set_id(&mut chain), 0);
+    // Equivocation reporting and key-ownership proofs are disabled.
+    let proof: Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> = Decode::decode(
+        &mut &chain.call(
+            "GrandpaApi_generate_key_ownership_proof",
+            &(0u64, sp_consensus_grandpa::AuthorityId::from(Alice.public())).encode(),
+        )[..],
+    )
+    .unwrap();
+    assert!(proof.is_none());
+    // The API is listed in the runtime version, so clients can feature-detect it.
+    let grandpa_api_id = sp_crypto_hashing::blake2_64(b"GrandpaApi");
+    assert!(VERSION.apis.iter().any(|(id, version)| *id == grandpa_api_id && *version == 3));
+    // Blocks without a change carry no GRANDPA digest.
+    let (block, _) = chain.block(Vec::new());
+    assert!(grandpa_changes(&block.header).is_empty());
+}
+
+#[test]
+fn sudo_schedules_an_authority_set_change_enacted_after_the_delay() {
+    use sp_keyring::Ed25519Keyring::{Alice, Bob, Charlie};
+    let mut chain = Chain::dev();
+    let next: sp_consensus_grandpa::AuthorityList =
+        vec![(Bob.public().into(), 1), (Charlie.public().into(), 1)];
+    let schedule =
+        RuntimeCall::FinalityAuthorities(pallet_finality_authorities::Call::schedule_change {
+            next_authorities: next.clone().try_into().unwrap(),
+            delay: 2,
+        });
+    // Only governance: Bob is not the sudo key, and the call itself wants root.
+    let not_sudo = chain.sign(
+        &pair("//Bob"),
+        RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(schedule.clone()) }),
+    );
+    let direct = chain.sign(&pair("//Alice"), schedule.clone());
+    let (block, results) = chain.block(vec![not_sudo, direct]);
+    assert!(results.iter().all(|r| matches!(r, Ok(Err(_)))), "{results:?}");
+    assert!(grandpa_changes(&block.header).is_empty());
+
+    let xt = chain.sign(
+        &pair("//Alice"),
+        RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(schedule) }),
+    );
+    let (b, results) = chain.block(vec![xt]);
+    assert_eq!(results, vec![Ok(Ok(()))]);
+    assert!(chain.events().iter().any(|e| matches!(
+        e,
+        RuntimeEvent::Sudo(pallet_sudo::Event::Sudid { sudo_result: Ok(()) })
+    )));
+    assert_eq!(
+        grandpa_changes(&b.header),
+        vec![sp_consensus_grandpa::ConsensusLog::ScheduledChange(
+            sp_consensus_grandpa::ScheduledChange { next_authorities: next.clone(), delay: 2 }
+        )]
+    );
+    let genesis_set = vec![(Alice.public().into(), 1)];
+    // After B and B+1: the old set (id 0) still finalizes the next blocks.
+    assert_eq!(
+        (grandpa_set_id(&mut chain), grandpa_authorities(&mut chain)),
+        (0, genesis_set.clone())
+    );
+    chain.block(Vec::new());
+    assert_eq!((grandpa_set_id(&mut chain), grandpa_authorities(&mut chain)), (0, genesis_set));
+    // After B+2 (= B + delay): the new set, id 1, both at once.
+    let (enact, _) = chain.block(Vec::new());
+    assert_eq!(enact.header.number, b.header.number + 2);
+    assert!(grandpa_changes(&enact.header).is_empty());
+    assert_eq!((grandpa_set_id(&mut chain), grandpa_authorities(&mut chain)), (1, next));
+}
+
+#[test]
+fn backup_client_bound_is_the_shared_constant() {
+    use frame_support::traits::Get;
+    assert_eq!(
+        <<Runtime as pallet_backup::Config>::MaxClientsPerProvider as Get<u32>>::get(),
+        peerseal_primitives::MAX_CLIENTS_PER_PROVIDER
+    );
+}

@@ -41,6 +41,14 @@
 //! reported to [`Config::OnServerChange`] (`joined`, `leaving`, `removed`), which the runtime
 //! wires to `pallet-backup` so clients move their backups away in time.
 //!
+//! ## A provable list of all servers
+//! [`ServerIndex`] is one storage value holding `(stash, TSS account)` for every registered
+//! server (active and leaving), sorted by TSS account, kept exactly in step with [`Servers`] by
+//! every path that adds, moves or removes a server. A light client that trusts a finalized
+//! state root proves this one key and knows the *complete* server list (no map iteration, which
+//! could silently omit entries), then proves the `Servers`/`ServerStatusOf` entries it needs.
+//! Its size-dependent cost is charged through [`Pallet::index_weight`].
+//!
 //! ## Weights of the listeners
 //! Each listener states the worst-case weight of each notification
 //! (`OnServerChange::joined_weight` / `leaving_weight` / `removed_weight`; pallet-backup derives
@@ -225,6 +233,20 @@ pub mod pallet {
     pub type StashOf<T: Config> =
         StorageMap<_, Blake2_128Concat, T::AccountId, T::AccountId, OptionQuery>;
 
+    /// Every registered server (active and leaving) as `(stash, TSS account)`, sorted by TSS
+    /// account (ascending, by its SCALE/byte order), each server exactly once.
+    ///
+    /// Kept in step with [`Servers`] on every change (genesis, `register`,
+    /// `change_server_info`, removal after leaving, `purge_left`, governance `remove`), so one
+    /// storage read proof of this single value shows a light client the *complete* server list
+    /// (a map can only be proven entry by entry, and absence of unknown keys cannot be shown).
+    /// The client then proves the `Servers` / `ServerStatusOf` entries it needs.
+    /// Key: `twox128("Registry") ++ twox128("ServerIndex")`; value: SCALE
+    /// `Vec<(AccountId32, AccountId32)>` with at most `MaxServers` entries.
+    #[pallet::storage]
+    pub type ServerIndex<T: Config> =
+        StorageValue<_, BoundedVec<(T::AccountId, T::AccountId), T::MaxServers>, ValueQuery>;
+
     /// The block in which a leaving TSS account called `leave`.
     #[pallet::storage]
     pub type LeavingSince<T: Config> =
@@ -323,7 +345,10 @@ pub mod pallet {
                     ServerCount::<T>::get() < T::MaxServers::get(),
                     "genesis: more servers than MaxServers"
                 );
-                Pallet::<T>::insert_server(stash, info.clone());
+                assert!(
+                    Pallet::<T>::insert_server(stash, info.clone()).is_ok(),
+                    "genesis: server index full"
+                );
             }
         }
     }
@@ -334,7 +359,10 @@ pub mod pallet {
             let (processed, removed) = Self::process_leave_queue(now);
             let listeners =
                 hook_weight(T::OnServerChange::removed_weight()).saturating_mul(u64::from(removed));
-            T::WeightInfo::on_initialize(processed, removed).saturating_add(listeners)
+            let index = Self::index_weight().saturating_mul(u64::from(removed));
+            T::WeightInfo::on_initialize(processed, removed)
+                .saturating_add(listeners)
+                .saturating_add(index)
         }
 
         fn integrity_test() {
@@ -348,6 +376,7 @@ pub mod pallet {
             // every removal notifying listeners at their worst) must fit in a block.
             let worst = T::WeightInfo::on_initialize(max_removals, max_removals).saturating_add(
                 hook_weight(T::OnServerChange::removed_weight())
+                    .saturating_add(Self::index_weight())
                     .saturating_mul(u64::from(max_removals)),
             );
             let max_block = <T as frame_system::Config>::BlockWeights::get().max_block;
@@ -384,7 +413,7 @@ pub mod pallet {
             ensure!(ServerCount::<T>::get() < T::MaxServers::get(), Error::<T>::TooManyServers);
             let verified = Self::verify(&stash, &server_info, QuoteContext::Register)?;
             let tss_account = server_info.tss_account.clone();
-            Self::insert_server(&stash, server_info);
+            Self::insert_server(&stash, server_info)?;
             Self::deposit_event(Event::ServerRegistered {
                 stash,
                 tss_account,
@@ -423,6 +452,9 @@ pub mod pallet {
             let verified = Self::verify(&stash, &server_info, QuoteContext::ChangeServerInfo)?;
             let new_account = server_info.tss_account.clone();
             if account_changes {
+                // Same length after the swap, so this cannot hit the bound; checked anyway
+                // before anything else is written.
+                Self::index_replace(&old.tss_account, &stash, &new_account)?;
                 StashOf::<T>::remove(&old.tss_account);
                 ServerStatusOf::<T>::remove(&old.tss_account);
                 StashOf::<T>::insert(&new_account, &stash);
@@ -444,7 +476,8 @@ pub mod pallet {
             if account_changes {
                 Ok(().into())
             } else {
-                // No notification was sent: refund the listeners' share of the weight.
+                // No notification was sent and the index was not touched: refund the listeners'
+                // and the index's share of the weight.
                 let actual = T::WeightInfo::change_server_info()
                     .saturating_add(T::Attestation::verify_weight());
                 Ok(Some(actual).into())
@@ -495,6 +528,7 @@ pub mod pallet {
         #[pallet::call_index(3)]
         #[pallet::weight(
             T::WeightInfo::purge_left()
+                .saturating_add(Pallet::<T>::index_weight())
                 .saturating_add(hook_weight(T::OnServerChange::removed_weight()))
         )]
         pub fn purge_left(origin: OriginFor<T>, stash: T::AccountId) -> DispatchResult {
@@ -516,7 +550,9 @@ pub mod pallet {
         /// `OnServerChange::removed`.
         #[pallet::call_index(4)]
         #[pallet::weight(
-            T::WeightInfo::remove().saturating_add(hook_weight(T::OnServerChange::removed_weight()))
+            T::WeightInfo::remove()
+                .saturating_add(Pallet::<T>::index_weight())
+                .saturating_add(hook_weight(T::OnServerChange::removed_weight()))
         )]
         pub fn remove(origin: OriginFor<T>, stash: T::AccountId) -> DispatchResult {
             T::GovernanceOrigin::ensure_origin(origin)?;
@@ -530,6 +566,7 @@ pub mod pallet {
         /// Weight of `register`: own work, the quote check and one `joined` notification.
         pub fn register_weight() -> Weight {
             T::WeightInfo::register()
+                .saturating_add(Self::index_weight())
                 .saturating_add(T::Attestation::verify_weight())
                 .saturating_add(hook_weight(T::OnServerChange::joined_weight()))
         }
@@ -538,6 +575,7 @@ pub mod pallet {
         /// account changes) one `removed` and one `joined` notification.
         pub fn change_server_info_weight() -> Weight {
             T::WeightInfo::change_server_info()
+                .saturating_add(Self::index_weight())
                 .saturating_add(T::Attestation::verify_weight())
                 .saturating_add(hook_weight(T::OnServerChange::removed_weight()))
                 .saturating_add(hook_weight(T::OnServerChange::joined_weight()))
@@ -560,16 +598,77 @@ pub mod pallet {
             )
         }
 
-        /// Stores a new Active server with its reverse maps and sufficient reference, and tells
-        /// the listeners. Callers have checked stash, account and count.
-        pub(crate) fn insert_server(stash: &T::AccountId, info: ServerInfo<T::AccountId>) {
+        /// Work on [`ServerIndex`] beyond the one read and write the `WeightInfo` figures
+        /// count: a binary search and a shift over up to `MaxServers` entries, and the whole
+        /// value (up to `MaxServers` pairs) in the proof.
+        pub fn index_weight() -> Weight {
+            let max = u64::from(T::MaxServers::get());
+            let proof =
+                BoundedVec::<(T::AccountId, T::AccountId), T::MaxServers>::max_encoded_len();
+            // 100 ns of compute per entry searched or shifted, generously.
+            Weight::from_parts(max.saturating_mul(100_000), proof as u64)
+        }
+
+        /// Inserts `(stash, tss_account)` into [`ServerIndex`] at its sorted place.
+        fn index_insert(stash: &T::AccountId, tss_account: &T::AccountId) -> DispatchResult {
+            ServerIndex::<T>::try_mutate(|index| {
+                let pos = match index.binary_search_by(|(_, tss)| tss.cmp(tss_account)) {
+                    // Callers check the account is unregistered; never insert it twice.
+                    Ok(_) => return Err(Error::<T>::TssAccountInUse.into()),
+                    Err(pos) => pos,
+                };
+                index
+                    .try_insert(pos, (stash.clone(), tss_account.clone()))
+                    .map_err(|_| Error::<T>::TooManyServers.into())
+            })
+        }
+
+        /// Removes `tss_account`'s entry from [`ServerIndex`] (no-op when absent).
+        fn index_remove(tss_account: &T::AccountId) {
+            ServerIndex::<T>::mutate(|index| {
+                if let Ok(pos) = index.binary_search_by(|(_, tss)| tss.cmp(tss_account)) {
+                    index.remove(pos);
+                }
+            });
+        }
+
+        /// Moves `stash`'s entry in [`ServerIndex`] from `old` to `new` TSS account, keeping
+        /// the order; writes nothing on error.
+        fn index_replace(
+            old: &T::AccountId,
+            stash: &T::AccountId,
+            new: &T::AccountId,
+        ) -> DispatchResult {
+            ServerIndex::<T>::try_mutate(|index| -> DispatchResult {
+                if let Ok(pos) = index.binary_search_by(|(_, tss)| tss.cmp(old)) {
+                    index.remove(pos);
+                }
+                let pos = match index.binary_search_by(|(_, tss)| tss.cmp(new)) {
+                    Ok(_) => return Err(Error::<T>::TssAccountInUse.into()),
+                    Err(pos) => pos,
+                };
+                index
+                    .try_insert(pos, (stash.clone(), new.clone()))
+                    .map_err(|_| Error::<T>::TooManyServers.into())
+            })
+        }
+
+        /// Stores a new Active server with its index entry, reverse maps and sufficient
+        /// reference, and tells the listeners. Callers have checked stash, account and count;
+        /// a full index is refused before anything is written.
+        pub(crate) fn insert_server(
+            stash: &T::AccountId,
+            info: ServerInfo<T::AccountId>,
+        ) -> DispatchResult {
             let tss_account = info.tss_account.clone();
+            Self::index_insert(stash, &tss_account)?;
             StashOf::<T>::insert(&tss_account, stash);
             ServerStatusOf::<T>::insert(&tss_account, ServerStatus::Active);
             Servers::<T>::insert(stash, info);
             ServerCount::<T>::mutate(|count| *count = count.saturating_add(1));
             frame_system::Pallet::<T>::inc_sufficients(&tss_account);
             T::OnServerChange::joined(&tss_account);
+            Ok(())
         }
 
         /// Removes `stash`'s server and everything pointing at it, drops the sufficient
@@ -577,6 +676,7 @@ pub mod pallet {
         fn do_remove(stash: &T::AccountId, reason: RemovalReason) {
             let Some(info) = Servers::<T>::take(stash) else { return };
             let tss_account = info.tss_account;
+            Self::index_remove(&tss_account);
             StashOf::<T>::remove(&tss_account);
             ServerStatusOf::<T>::remove(&tss_account);
             LeavingSince::<T>::remove(&tss_account);
@@ -617,6 +717,11 @@ pub mod pallet {
                 LeaveQueueBounds::<T>::put((head, tail));
             }
             (processed, removed)
+        }
+
+        /// Every registered server as `(stash, TSS account)`, sorted by TSS account.
+        pub fn server_index() -> Vec<(T::AccountId, T::AccountId)> {
+            ServerIndex::<T>::get().into_inner()
         }
 
         /// The server of `stash`, if any.

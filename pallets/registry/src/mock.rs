@@ -182,9 +182,7 @@ pub fn attested(
 
 /// Test externalities with the dev attestation policy, `servers` in the registry genesis, at
 /// block 1, with the genesis notifications discarded.
-pub fn new_test_ext_with(
-    servers: Vec<(AccountId32, ServerInfo<AccountId32>)>,
-) -> sp_io::TestExternalities {
+pub fn new_test_ext_with(servers: Vec<(AccountId32, ServerInfo<AccountId32>)>) -> TestExt {
     take_hooks();
     let storage = RuntimeGenesisConfig {
         system: Default::default(),
@@ -200,13 +198,48 @@ pub fn new_test_ext_with(
     .expect("mock genesis is valid");
     take_hooks();
     let mut ext = sp_io::TestExternalities::new(storage);
-    ext.execute_with(|| System::set_block_number(1));
-    ext
+    ext.execute_with(|| {
+        System::set_block_number(1);
+        assert_index_matches_servers();
+    });
+    TestExt(ext)
 }
 
 /// Test externalities without genesis servers.
-pub fn new_test_ext() -> sp_io::TestExternalities {
+pub fn new_test_ext() -> TestExt {
     new_test_ext_with(Vec::new())
+}
+
+/// Test externalities that check, after every `execute_with`, that `ServerIndex` is exactly the
+/// set of `Servers` entries (so every test scenario doubles as an invariant test).
+pub struct TestExt(pub sp_io::TestExternalities);
+
+impl TestExt {
+    /// Runs `f`, then asserts the index invariant on the resulting state.
+    pub fn execute_with<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        self.0.execute_with(|| {
+            let out = f();
+            assert_index_matches_servers();
+            out
+        })
+    }
+}
+
+/// `ServerIndex` holds one `(stash, tss account)` per `Servers` entry and nothing else, sorted
+/// strictly by TSS account, consistent with `StashOf` and `ServerCount`.
+pub fn assert_index_matches_servers() {
+    let index = pallet_registry::ServerIndex::<Test>::get().into_inner();
+    let tss: Vec<_> = index.iter().map(|(_, t)| t.clone()).collect();
+    assert!(tss.windows(2).all(|w| w[0] < w[1]), "ServerIndex not strictly sorted: {index:?}");
+    let mut from_servers: Vec<_> = pallet_registry::Servers::<Test>::iter()
+        .map(|(stash, info)| (stash, info.tss_account))
+        .collect();
+    from_servers.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(index, from_servers, "ServerIndex differs from Servers");
+    for (stash, tss) in &index {
+        assert_eq!(pallet_registry::StashOf::<Test>::get(tss).as_ref(), Some(stash));
+    }
+    assert_eq!(pallet_registry::ServerCount::<Test>::get() as usize, index.len());
 }
 
 /// The events of the registry pallet, oldest first.

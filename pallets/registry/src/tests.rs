@@ -20,6 +20,7 @@ type AttestationError = pallet_attestation::Error<Test>;
 fn hook_weight_of(processed: u32, removed: u32) -> Weight {
     <() as crate::WeightInfo>::on_initialize(processed, removed)
         .saturating_add(hook_weight(REMOVED_WEIGHT).saturating_mul(u64::from(removed)))
+        .saturating_add(Registry::index_weight().saturating_mul(u64::from(removed)))
 }
 
 fn sufficients(who: &AccountId32) -> u32 {
@@ -293,6 +294,7 @@ fn call_weights_include_the_listeners_worst_case() {
         assert_eq!(
             register,
             <() as WeightInfo>::register()
+                .saturating_add(Registry::index_weight())
                 .saturating_add(verify)
                 .saturating_add(hook_weight(JOINED_WEIGHT))
         );
@@ -300,6 +302,7 @@ fn call_weights_include_the_listeners_worst_case() {
         assert_eq!(
             change,
             <() as WeightInfo>::change_server_info()
+                .saturating_add(Registry::index_weight())
                 .saturating_add(verify)
                 .saturating_add(hook_weight(REMOVED_WEIGHT))
                 .saturating_add(hook_weight(JOINED_WEIGHT))
@@ -310,11 +313,15 @@ fn call_weights_include_the_listeners_worst_case() {
         );
         assert_eq!(
             weight_of(crate::Call::purge_left { stash: stash(1) }),
-            <() as WeightInfo>::purge_left().saturating_add(hook_weight(REMOVED_WEIGHT))
+            <() as WeightInfo>::purge_left()
+                .saturating_add(Registry::index_weight())
+                .saturating_add(hook_weight(REMOVED_WEIGHT))
         );
         assert_eq!(
             weight_of(crate::Call::remove { stash: stash(1) }),
-            <() as WeightInfo>::remove().saturating_add(hook_weight(REMOVED_WEIGHT))
+            <() as WeightInfo>::remove()
+                .saturating_add(Registry::index_weight())
+                .saturating_add(hook_weight(REMOVED_WEIGHT))
         );
         // The listeners' cost dominates in this mock, so leaving it out would be visible.
         assert!(register.all_gte(hook_weight(JOINED_WEIGHT)));
@@ -1026,4 +1033,100 @@ fn genesis_config_round_trips_through_json() {
     let mut value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
     value["servers"][0][1]["peer_id"] = serde_json::json!([1, 2]);
     assert!(serde_json::from_value::<crate::GenesisConfig<Test>>(value).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// ServerIndex: the provable list of every server (the invariant that it equals `Servers` is
+// also checked after every `execute_with` of every test, see `mock::TestExt`)
+
+fn index() -> Vec<(AccountId32, AccountId32)> {
+    crate::ServerIndex::<Test>::get().into_inner()
+}
+
+#[test]
+fn index_is_sorted_by_tss_account_whatever_the_registration_order() {
+    new_test_ext().execute_with(|| {
+        for n in [3, 1, 4, 2] {
+            register(n);
+        }
+        assert_eq!(index(), (1..=4).map(|n| (stash(n), tss(n))).collect::<Vec<_>>());
+        assert_eq!(Registry::server_index(), index());
+    });
+}
+
+#[test]
+fn index_follows_change_of_tss_account_and_keeps_order() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        register(5);
+        // Stash 5 moves to TSS account 0, which sorts before TSS account 1.
+        let moved = attested(&stash(5), &tss(0), 0, QuoteContext::ChangeServerInfo);
+        assert_ok!(Registry::change_server_info(RuntimeOrigin::signed(stash(5)), moved));
+        assert_eq!(index(), vec![(stash(5), tss(0)), (stash(1), tss(1))]);
+        // Same account, new info: the index is unchanged.
+        let same = attested(&stash(1), &tss(1), 7, QuoteContext::ChangeServerInfo);
+        assert_ok!(Registry::change_server_info(RuntimeOrigin::signed(stash(1)), same));
+        assert_eq!(index(), vec![(stash(5), tss(0)), (stash(1), tss(1))]);
+    });
+}
+
+#[test]
+fn index_drops_servers_on_every_kind_of_removal() {
+    new_test_ext().execute_with(|| {
+        for n in 1..=4 {
+            register(n);
+        }
+        // Governance removal.
+        assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(2)));
+        assert_eq!(index().len(), 3);
+        // Leaving: still listed while leaving (it still serves backups).
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(3))));
+        assert_eq!(index().len(), 3);
+        // purge_left once due, and the block hook for the other one.
+        System::set_block_number(1 + LEAVE_DELAY);
+        assert_ok!(Registry::purge_left(RuntimeOrigin::signed(stash(9)), stash(1)));
+        assert_eq!(index(), vec![(stash(3), tss(3)), (stash(4), tss(4))]);
+        run_to_block(1 + LEAVE_DELAY);
+        assert_eq!(index(), vec![(stash(4), tss(4))]);
+    });
+}
+
+#[test]
+fn index_is_built_from_genesis_servers() {
+    new_test_ext_with(vec![
+        (stash(2), info(&tss(2), 2, Vec::new())),
+        (stash(1), info(&tss(1), 1, Vec::new())),
+    ])
+    .execute_with(|| {
+        assert_eq!(index(), vec![(stash(1), tss(1)), (stash(2), tss(2))]);
+    });
+}
+
+#[test]
+fn index_is_unchanged_by_failed_calls() {
+    new_test_ext().execute_with(|| {
+        for n in 1..=MAX_SERVERS as u8 {
+            register(n);
+        }
+        let before = index();
+        let extra = attested(&stash(9), &tss(9), 9, QuoteContext::Register);
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(stash(9)), extra),
+            Error::<Test>::TooManyServers
+        );
+        assert_eq!(index(), before);
+    });
+}
+
+#[test]
+fn index_storage_key_and_encoding_are_the_documented_ones() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        let mut key = sp_io::hashing::twox_128(b"Registry").to_vec();
+        key.extend_from_slice(&sp_io::hashing::twox_128(b"ServerIndex"));
+        let raw = sp_io::storage::get(&key).expect("stored under the documented key");
+        let decoded = Vec::<(AccountId32, AccountId32)>::decode(&mut &raw[..]).unwrap();
+        assert_eq!(decoded, vec![(stash(1), tss(1))]);
+    });
 }
