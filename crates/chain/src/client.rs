@@ -310,7 +310,10 @@ impl ChainClient {
             };
             let in_block = progress.wait_for_finalized().await.map_err(error::progress)?;
             in_block.wait_for_success().await.map_err(error::events)?;
-            Ok(in_block.block_hash().0)
+            // Believed only once the block is on the verified chain (and reads see it).
+            let hash = in_block.block_hash().0;
+            self.inner.verifier.wait_for_hash(hash, TX_TIMEOUT).await?;
+            Ok(hash)
         };
         tokio::time::timeout(TX_TIMEOUT, work).await.map_err(|_| {
             ChainError::Timeout(format!("transaction not finalized within {TX_TIMEOUT:?}"))

@@ -12,7 +12,6 @@ extern crate alloc;
 
 pub mod rendezvous;
 
-
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 

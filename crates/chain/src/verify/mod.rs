@@ -169,6 +169,45 @@ impl Verifier {
         }
     }
 
+    /// Waits (bounded) until the block with `hash` is verified final, and returns its head. A
+    /// block the endpoint claims but that never appears on the verified chain times out.
+    pub async fn wait_for_hash(
+        &self,
+        hash: [u8; 32],
+        within: Duration,
+    ) -> Result<FinalHead, ChainError> {
+        let hash = H256::from(hash);
+        let deadline = Instant::now() + within;
+        let mut rx = self.view.clone();
+        loop {
+            let found = self
+                .shared
+                .history
+                .lock()
+                .ok()
+                .and_then(|h| h.iter().rev().find(|head| head.hash == hash).copied());
+            if let Some(head) = found {
+                // The view is loaded after the heads are remembered: wait for it too.
+                let view = self
+                    .wait_for_number(
+                        head.number,
+                        deadline.saturating_duration_since(Instant::now()),
+                    )
+                    .await?;
+                let _ = view;
+                return Ok(head);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ChainError::NotApplied(format!(
+                    "block 0x{} never appeared on the verified chain",
+                    hex::encode(hash)
+                )));
+            }
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), rx.changed()).await;
+        }
+    }
+
     /// Reads `keys` with a read proof at the current view's block.
     pub async fn read(
         &self,
