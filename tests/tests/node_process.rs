@@ -288,9 +288,13 @@ async fn sigterm_stops_a_node_in_a_long_backoff_promptly_and_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let dead_port =
         std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let trust_root = dir.path().join("trust-root.json");
+    std::fs::write(&trust_root, peerseal_chain::TrustRoot::genesis([7; 32]).to_json()).unwrap();
     let mut cmd = std::process::Command::new(peerseal_dev_binary().unwrap());
     cmd.args(["run", "--dev-identity", "alice", "--http", "127.0.0.1:0"])
         .args(["--chain-url", &format!("ws://127.0.0.1:{dead_port}")])
+        .arg("--trust-root")
+        .arg(&trust_root)
         .arg("--data-dir")
         .arg(dir.path().join("alice"))
         .args(["--max-backoff-secs", "600"])
