@@ -111,16 +111,18 @@ async fn a_rewritten_provider_key_in_a_storage_proof_is_detected() {
     let bob = peerseal_devkeys::dev_identity("bob").unwrap();
     let honest = hex::encode(bob.x25519_public);
     let attacker = hex::encode([0x66u8; 32]);
-    let tamper = tamper::on_response("state_getReadProof", move |_params, response| {
-        if let Some(nodes) = response["result"]["proof"].as_array_mut() {
-            for node in nodes {
-                if let Some(text) = node.as_str() {
-                    *node = Value::String(text.replace(&honest, &attacker));
-                }
-            }
-        }
+    // Everywhere a storage value can come back: in proofs, and in the plain answers an
+    // unverifying client would have believed.
+    let rewrite = move |_params: &Value, response: &mut Value| {
+        let text = response.to_string().replace(&honest, &attacker);
+        *response = serde_json::from_str(&text).unwrap();
         true
-    });
+    };
+    let tamper = tamper::stack(vec![
+        tamper::on_response("state_getReadProof", rewrite.clone()),
+        tamper::on_response("state_getStorage", rewrite.clone()),
+        tamper::on_response("state_queryStorageAt", rewrite),
+    ]);
     refused_then_recovered(tamper, "proof_invalid").await;
 }
 
@@ -303,4 +305,131 @@ async fn an_authority_set_change_is_followed() {
     let alice = net.alice();
     bounded(180, alice.wait_for("ready", 170)).await.unwrap();
     assert_eq!(metric(&alice, "peerseal_chain_verification_failures_total").await, 0);
+}
+
+/// The endpoint of a provider (bob) forges the attestation policy: after governance revoked the
+/// mock image measurement, it claims the measurement is still accepted, with a well-formed read
+/// proof of its own trie (and in the plain storage answers). Bob refuses the forged proof, keeps
+/// the honest policy, and releases nothing to alice, who runs the revoked image; once governance
+/// accepts the measurement again, alice recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_shown_a_forged_policy_releases_nothing() {
+    use peerseal_testkit::governance::sudo;
+    use subxt::dynamic::Value as Dyn;
+    let _ports = dev_ports().await.unwrap();
+    let chain = dev_chain();
+    let proxy = RpcProxy::start(&chain.url).unwrap();
+    let dirs = tempfile::tempdir().unwrap();
+    let trust_root = write_trust_root(&chain.url, dirs.path()).unwrap();
+    let mut via_proxy = DaemonOptions::logs_in(dirs.path());
+    via_proxy.trust_root = Some(trust_root);
+    let bob =
+        TssDaemon::start_with("bob", &proxy.url(), &dirs.path().join("bob"), &via_proxy).unwrap();
+    let start = |name: &'static str| {
+        TssDaemon::start(name, &chain.url, &dirs.path().join(name), dirs.path()).unwrap()
+    };
+    let charlie = start("charlie");
+    let alice = start("alice");
+    for node in [&alice, &bob, &charlie] {
+        bounded(240, node.wait_for("ready", 230)).await.unwrap();
+    }
+    alice.kill();
+
+    let mock = peerseal_attestation::mock_measurement();
+    let measurement = |call: &str| {
+        Dyn::unnamed_variant(
+            "Attestation",
+            [Dyn::named_variant(
+                call,
+                [("measurement", Dyn::unnamed_composite([Dyn::from_bytes(mock.0)]))],
+            )],
+        )
+    };
+    bounded(
+        60,
+        sudo(&chain.url, measurement("revoke_measurement"), ("Attestation", "MeasurementRevoked")),
+    )
+    .await
+    .unwrap();
+    // Bob has verified the revocation before his endpoint starts lying.
+    let revoked_at = metric(&charlie, "peerseal_chain_verified_block").await;
+    bounded(30, async {
+        while metric(&bob, "peerseal_chain_verified_block").await < revoked_at {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+
+    let key = peerseal_chain::verify::keys::value("Attestation", "AcceptedMeasurements");
+    let forged_value = vec![mock].encode();
+    let (key_hex, value_hex) =
+        (format!("0x{}", hex::encode(&key)), format!("0x{}", hex::encode(&forged_value)));
+    let forged_key = key.clone();
+    proxy.set_tamper(tamper::stack(vec![
+        tamper::on_response("state_getReadProof", move |params, response| {
+            let keys: Vec<Vec<u8>> = params[0]
+                .as_array()
+                .map(|keys| {
+                    keys.iter()
+                        .filter_map(|k| hex::decode(k.as_str()?.trim_start_matches("0x")).ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if keys.contains(&forged_key) {
+                response["result"]["proof"] = Value::Array(
+                    forged_proof(&keys, &forged_key, &forged_value)
+                        .into_iter()
+                        .map(|n| Value::String(format!("0x{}", hex::encode(n))))
+                        .collect(),
+                );
+            }
+            true
+        }),
+        tamper::on_response("state_getStorage", move |params, response| {
+            if params[0].as_str() == Some(&key_hex) {
+                response["result"] = Value::String(value_hex.clone());
+            }
+            true
+        }),
+    ]));
+    let served = metric(&bob, "peerseal_recoveries_served_total").await;
+    let alice = start("alice");
+    bounded(60, async {
+        while verification_failures(&bob, "proof_invalid").await == 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    bounded(
+        60,
+        alice.wait_until("refused twice", Duration::from_secs(55), |s| s.recovery_attempts >= 2),
+    )
+    .await
+    .unwrap();
+    assert_ne!(alice.status().await.unwrap().state.label(), "ready");
+    assert_eq!(
+        metric(&bob, "peerseal_recoveries_served_total").await,
+        served,
+        "bob released nothing under the forged policy"
+    );
+
+    proxy.clear_tamper();
+    bounded(
+        60,
+        sudo(&chain.url, measurement("accept_measurement"), ("Attestation", "MeasurementAccepted")),
+    )
+    .await
+    .unwrap();
+    bounded(180, alice.wait_for("ready", 170)).await.unwrap();
+}
+
+/// A read proof of the attacker's own trie: `forged` holds `value`, every other key is absent.
+fn forged_proof(keys: &[Vec<u8>], forged: &[u8], value: &[u8]) -> Vec<Vec<u8>> {
+    use sp_state_machine::{prove_read, InMemoryBackend};
+    let mut backend = InMemoryBackend::<sp_runtime::traits::BlakeTwo256>::default();
+    backend.insert(
+        vec![(None, vec![(forged.to_vec(), Some(value.to_vec()))])],
+        sp_core::storage::StateVersion::V1,
+    );
+    prove_read(backend, keys).unwrap().into_iter_nodes().collect()
 }
