@@ -10,7 +10,7 @@ use peerseal_chain::verify::finality::{verify_justification, AuthoritySet, Heade
 use peerseal_chain::verify::proof::check_read_proof;
 use sp_core::{ed25519, Pair, H256};
 use sp_runtime::traits::{BlakeTwo256, Header as _};
-use sp_state_machine::{prove_read, Backend, InMemoryBackend};
+use sp_state_machine::{prove_read, InMemoryBackend};
 
 fn justification(pairs: &[ed25519::Pair], set_id: u64, target: &Header) -> Vec<u8> {
     let t = (target.hash(), *target.number());

@@ -1,5 +1,7 @@
 //! The light-client rules, one test per way a header or justification can be wrong: justifications
 //! are built and signed here with real ed25519 keys, exactly as GRANDPA voters sign them.
+// Integration tests: fixtures and helpers fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use codec::Encode;
 use finality_grandpa::{Precommit, SignedPrecommit};

@@ -233,6 +233,12 @@ pub mod pallet {
     pub type StashOf<T: Config> =
         StorageMap<_, Blake2_128Concat, T::AccountId, T::AccountId, OptionQuery>;
 
+    /// Bumped by every change to the registry's servers (registration, info change, start of
+    /// leaving, removal), so a light client re-reads the server list only when this one value
+    /// moved. Key: `twox128("Registry") ++ twox128("Revision")`; value: SCALE `u64`.
+    #[pallet::storage]
+    pub type Revision<T: Config> = StorageValue<_, u64, ValueQuery>;
+
     /// Every registered server (active and leaving) as `(stash, TSS account)`, sorted by TSS
     /// account (ascending, by its SCALE/byte order), each server exactly once.
     ///
@@ -463,6 +469,7 @@ pub mod pallet {
                 frame_system::Pallet::<T>::dec_sufficients(&old.tss_account);
             }
             Servers::<T>::insert(&stash, server_info);
+            Self::bump_revision();
             if account_changes {
                 T::OnServerChange::removed(&old.tss_account);
                 T::OnServerChange::joined(&new_account);
@@ -511,6 +518,7 @@ pub mod pallet {
             LeaveQueueBounds::<T>::put((head, next_tail));
             ServerStatusOf::<T>::insert(&tss_account, ServerStatus::Leaving);
             LeavingSince::<T>::insert(&tss_account, now);
+            Self::bump_revision();
             T::OnServerChange::leaving(&tss_account);
             Self::deposit_event(Event::ServerLeaving {
                 stash,
@@ -666,9 +674,15 @@ pub mod pallet {
             ServerStatusOf::<T>::insert(&tss_account, ServerStatus::Active);
             Servers::<T>::insert(stash, info);
             ServerCount::<T>::mutate(|count| *count = count.saturating_add(1));
+            Self::bump_revision();
             frame_system::Pallet::<T>::inc_sufficients(&tss_account);
             T::OnServerChange::joined(&tss_account);
             Ok(())
+        }
+
+        /// Marks the server list changed (see [`Revision`]).
+        fn bump_revision() {
+            Revision::<T>::mutate(|r| *r = r.wrapping_add(1));
         }
 
         /// Removes `stash`'s server and everything pointing at it, drops the sufficient
@@ -681,6 +695,7 @@ pub mod pallet {
             ServerStatusOf::<T>::remove(&tss_account);
             LeavingSince::<T>::remove(&tss_account);
             ServerCount::<T>::mutate(|count| *count = count.saturating_sub(1));
+            Self::bump_revision();
             frame_system::Pallet::<T>::dec_sufficients(&tss_account);
             T::OnServerChange::removed(&tss_account);
             Self::deposit_event(Event::ServerRemoved { stash: stash.clone(), tss_account, reason });

@@ -215,14 +215,33 @@ pub fn new_test_ext() -> TestExt {
 pub struct TestExt(pub sp_io::TestExternalities);
 
 impl TestExt {
-    /// Runs `f`, then asserts the index invariant on the resulting state.
+    /// Runs `f`, then asserts the index invariant on the resulting state, and that `Revision`
+    /// moved whenever the server list (entries or statuses) changed.
     pub fn execute_with<R>(&mut self, f: impl FnOnce() -> R) -> R {
         self.0.execute_with(|| {
+            let before = (registry_snapshot(), pallet_registry::Revision::<Test>::get());
             let out = f();
             assert_index_matches_servers();
+            let after = (registry_snapshot(), pallet_registry::Revision::<Test>::get());
+            if before.0 != after.0 {
+                assert_ne!(before.1, after.1, "the server list changed but Revision did not");
+            }
             out
         })
     }
+}
+
+/// Every server's entry and status, as a light client reading the registry would see them.
+fn registry_snapshot() -> Vec<(Vec<u8>, Vec<u8>)> {
+    use codec::Encode;
+    let mut all: Vec<(Vec<u8>, Vec<u8>)> = pallet_registry::Servers::<Test>::iter()
+        .map(|(stash, info)| {
+            let status = pallet_registry::ServerStatusOf::<Test>::get(&info.tss_account);
+            (stash.encode(), (info, status).encode())
+        })
+        .collect();
+    all.sort();
+    all
 }
 
 /// `ServerIndex` holds one `(stash, tss account)` per `Servers` entry and nothing else, sorted

@@ -1,9 +1,9 @@
 //! Unit tests of `pallet-registry` on the mock runtime with the real attestation pallet.
 
 use crate::{
-    hook_weight, mock::*, Error, Event, LeaveQueueBounds, LeavingSince, RemovalReason, ServerCount,
-    ServerInfo, ServerRegistry, ServerStatus, ServerStatusOf, Servers, StashOf, MAX_MULTIADDRS,
-    MAX_MULTIADDR_LEN, MAX_PEER_ID_LEN, MAX_QUOTE_LEN,
+    hook_weight, mock::*, Error, Event, LeaveQueueBounds, LeavingSince, RemovalReason, Revision,
+    ServerCount, ServerInfo, ServerRegistry, ServerStatus, ServerStatusOf, Servers, StashOf,
+    MAX_MULTIADDRS, MAX_MULTIADDR_LEN, MAX_PEER_ID_LEN, MAX_QUOTE_LEN,
 };
 use codec::{Decode, Encode};
 use frame_support::{
@@ -1129,4 +1129,44 @@ fn index_storage_key_and_encoding_are_the_documented_ones() {
         let decoded = Vec::<(AccountId32, AccountId32)>::decode(&mut &raw[..]).unwrap();
         assert_eq!(decoded, vec![(stash(1), tss(1))]);
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revision: one value a light client watches instead of re-reading every server
+
+#[test]
+fn every_change_to_the_server_list_bumps_the_revision() {
+    let mut ext = new_test_ext();
+    let revision = || Revision::<Test>::get();
+    // Each step in its own `execute_with`, so the mock's own check (the list changed, so must
+    // the revision) sees every call separately, not only the whole scenario.
+    let r0 = ext.execute_with(revision);
+    ext.execute_with(|| register(1));
+    ext.execute_with(|| register(2));
+    let r1 = ext.execute_with(revision);
+    assert!(r1 > r0);
+    ext.execute_with(|| {
+        let new_info = attested(&stash(1), &tss(1), 7, QuoteContext::ChangeServerInfo);
+        assert_ok!(Registry::change_server_info(RuntimeOrigin::signed(stash(1)), new_info));
+    });
+    let r2 = ext.execute_with(revision);
+    assert!(r2 > r1, "change_server_info");
+    ext.execute_with(|| {
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(1))));
+    });
+    let r3 = ext.execute_with(revision);
+    assert!(r3 > r2, "leave");
+    ext.execute_with(|| {
+        assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(2)));
+    });
+    let r4 = ext.execute_with(revision);
+    assert!(r4 > r3, "remove");
+    // A failing call changes nothing, the revision included.
+    ext.execute_with(|| {
+        assert_noop!(
+            Registry::leave(RuntimeOrigin::signed(stash(2))),
+            Error::<Test>::UnknownServer
+        );
+    });
+    assert_eq!(ext.execute_with(revision), r4);
 }

@@ -32,15 +32,15 @@ const SMALL_ENTRY_PROOF: u64 = 100;
 /// Weight functions needed by `pallet-registry`.
 pub trait WeightInfo {
     /// `register`, without the quote check: reads Servers, StashOf, ServerCount, ServerIndex,
-    /// System.Account; writes Servers, StashOf, ServerStatusOf, ServerCount, ServerIndex,
-    /// System.Account.
+    /// System.Account, Revision; writes Servers, StashOf, ServerStatusOf, ServerCount,
+    /// ServerIndex, Revision, System.Account.
     fn register() -> Weight;
     /// `change_server_info`, without the quote check: reads Servers, ServerStatusOf, StashOf,
-    /// ServerIndex, 2× System.Account; writes Servers, 2× StashOf, 2× ServerStatusOf,
-    /// ServerIndex, 2× System.Account.
+    /// ServerIndex, Revision, 2× System.Account; writes Servers, 2× StashOf, 2× ServerStatusOf,
+    /// ServerIndex, Revision, 2× System.Account.
     fn change_server_info() -> Weight;
-    /// `leave`: reads Servers, ServerStatusOf, LeaveQueueBounds; writes LeaveQueue,
-    /// LeaveQueueBounds, ServerStatusOf, LeavingSince.
+    /// `leave`: reads Servers, ServerStatusOf, LeaveQueueBounds, Revision; writes LeaveQueue,
+    /// LeaveQueueBounds, ServerStatusOf, LeavingSince, Revision.
     fn leave() -> Weight;
     /// `purge_left`: reads Servers, LeavingSince; then one removal.
     fn purge_left() -> Weight;
@@ -53,26 +53,26 @@ pub trait WeightInfo {
 }
 
 /// One server removal: writes Servers, StashOf, ServerStatusOf, LeavingSince, ServerCount,
-/// ServerIndex and System.Account (the last two read too); the `removed` notification is added
+/// ServerIndex, Revision and System.Account (the last three read too); the `removed` notification is added
 /// by the pallet.
 fn removal(db: RuntimeDbWeight) -> Weight {
     Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(3, 7))
+        .saturating_add(db.reads_writes(4, 8))
 }
 
 fn register(db: RuntimeDbWeight) -> Weight {
     Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(5, 6))
+        .saturating_add(db.reads_writes(6, 7))
 }
 
 fn change_server_info(db: RuntimeDbWeight) -> Weight {
     Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 5 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(6, 8))
+        .saturating_add(db.reads_writes(7, 9))
 }
 
 fn leave(db: RuntimeDbWeight) -> Weight {
     Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(3, 4))
+        .saturating_add(db.reads_writes(4, 5))
 }
 
 fn purge_left(db: RuntimeDbWeight) -> Weight {

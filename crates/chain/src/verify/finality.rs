@@ -34,13 +34,16 @@ pub const MAX_AUTHORITIES: usize = 1024;
 /// SCALE nesting depth bound for decoding justifications and digests.
 const DECODE_DEPTH: u32 = 32;
 
+/// Authorities with their weights: ed25519 public keys.
+pub type AuthorityList = Vec<([u8; 32], u64)>;
+
 /// A GRANDPA authority set: who votes, with what weight, under which set id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthoritySet {
     /// The set id (0 for the genesis set, +1 per enacted change).
     pub set_id: u64,
     /// Ed25519 public keys with their voting weights.
-    pub authorities: Vec<([u8; 32], u64)>,
+    pub authorities: AuthorityList,
 }
 
 impl AuthoritySet {
@@ -270,9 +273,7 @@ pub fn justification_target(encoded: &[u8]) -> Option<H256> {
 
 /// The authority set change a header schedules, if any: `(next authorities, delay)`.
 /// A forced change, a second change in one header, or an undecodable GRANDPA log is an error.
-pub fn scheduled_change(
-    header: &Header,
-) -> Result<Option<(Vec<([u8; 32], u64)>, u32)>, FinalityError> {
+pub fn scheduled_change(header: &Header) -> Result<Option<(AuthorityList, u32)>, FinalityError> {
     let number = *header.number();
     let mut found: Option<ScheduledChange<u32>> = None;
     for item in header.digest().logs() {
@@ -296,7 +297,7 @@ pub fn scheduled_change(
         }
     }
     let Some(change) = found else { return Ok(None) };
-    let next: Vec<([u8; 32], u64)> = change
+    let next: AuthorityList = change
         .next_authorities
         .iter()
         .map(|(id, weight)| (id.clone().into_inner().0, *weight))

@@ -9,7 +9,7 @@
 use sp_core::H256;
 use sp_runtime::traits::Header as _;
 
-use super::finality::{self, AuthoritySet, FinalityError, Header};
+use super::finality::{self, AuthorityList, AuthoritySet, FinalityError, Header};
 
 /// Most headers held while waiting for a justification (a real node stores a justification at
 /// least every 512 blocks and at every set change; the dev node justifies every block).
@@ -71,7 +71,7 @@ impl HeaderError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct PendingChange {
     enact_at: u32,
-    next: Vec<([u8; 32], u64)>,
+    next: AuthorityList,
 }
 
 /// The verified chain: the last final header, the current authority set and the headers
@@ -91,7 +91,7 @@ impl HeaderChain {
     pub fn new(
         final_head: FinalHead,
         set: AuthoritySet,
-        pending: Option<(u32, Vec<([u8; 32], u64)>)>,
+        pending: Option<(u32, AuthorityList)>,
     ) -> Result<Self, FinalityError> {
         set.validate()?;
         Ok(HeaderChain {

@@ -141,9 +141,9 @@ impl Verifier {
                 Err(_) => {}
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left.min(Duration::from_millis(500)), rx.changed()).await {
-                Ok(Err(_)) => return Err(ChainError::NotSynced("verifier stopped".into())),
-                Ok(Ok(())) | Err(_) => {}
+            let waited = tokio::time::timeout(left.min(Duration::from_millis(500)), rx.changed());
+            if let Ok(Err(_)) = waited.await {
+                return Err(ChainError::NotSynced("verifier stopped".into()));
             }
         }
     }
@@ -400,14 +400,15 @@ impl Task {
             // The endpoint says block `claimed` is final but gave no justification for it (nor a
             // descendant): counted once per block, and nothing after the last proven block is
             // believed.
-            if state.final_head().number < claimed && state.next_number() > claimed {
-                if missing != Some(claimed) {
-                    missing = Some(claimed);
-                    let error =
-                        ChainError::Finality(headers::HeaderError::JustificationMissing(claimed));
-                    tracing::warn!(url = %self.url, %error, "waiting for a justification");
-                    self.shared.record(&error);
-                }
+            if state.final_head().number < claimed
+                && state.next_number() > claimed
+                && missing != Some(claimed)
+            {
+                missing = Some(claimed);
+                let error =
+                    ChainError::Finality(headers::HeaderError::JustificationMissing(claimed));
+                tracing::warn!(url = %self.url, %error, "waiting for a justification");
+                self.shared.record(&error);
             }
             if let Some(head) = newest {
                 let began = Instant::now();
