@@ -106,25 +106,9 @@ fn main() {
     }
     let config = bench_provider_config();
     let max_concurrent = config.max_concurrent;
-    let (provider, target, _provider_network) = provider_rt.block_on(async {
-        let chain_api: Arc<dyn ChainApi> = chain.clone();
-        let tx = TxSubmitter::new(chain_api.clone(), bob.signer.clone());
-        let provider = Provider::new(bob.clone(), chain_api, held.clone(), tx, config);
-        let net_config = NetworkConfig {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-            ..NetworkConfig::default()
-        };
-        let (network, inbound, _task) =
-            network::start(bob.libp2p.clone(), net_config).await.unwrap();
-        provider.serve(inbound.unwrap());
-        let target = Target {
-            peer: network.local_peer_id(),
-            addrs: network.listen_addrs().to_vec(),
-            account: bob.account(),
-        };
-        // The network task stops when its last handle is dropped: keep it for the whole run.
-        (provider, target, network)
-    });
+    let chain_api: Arc<dyn ChainApi> = chain.clone();
+    let (provider, target, _provider_network) =
+        provider_rt.block_on(serve(&bob, chain_api, held.clone(), config));
 
     // Provider stages one by one (single thread / sequential), to see where the time goes.
     let stages = provider_rt.block_on(stage_costs(
@@ -139,59 +123,48 @@ fn main() {
     let quotes = Arc::new(MockQuoteProvider::dev());
     let accounts: Vec<AccountId> =
         CLIENTS.iter().map(|n| NodeKeys::dev(n).unwrap().account()).collect();
-    let (latency, load) = client_rt.block_on(async {
+    let swarms = client_rt.block_on(async {
         let mut swarms = Vec::new();
         for _ in 0..settings.client_swarms {
             swarms.push(client_network().await);
         }
-        // Warm-up: connect every client swarm (noise + yamux) and fill the policy cache.
-        for net in &swarms {
-            for account in &accounts {
-                handshake(net, &target, *account, &quotes).await.unwrap();
-            }
-        }
-
-        // (2) Latency of one handshake on an idle provider, sequential.
-        let mut latency = Vec::with_capacity(settings.handshakes);
-        for i in 0..settings.handshakes {
-            let started = Instant::now();
-            handshake(&swarms[0], &target, accounts[i % accounts.len()], &quotes).await.unwrap();
-            latency.push(started.elapsed());
-        }
-        latency.sort();
-
-        // (3) Throughput: all recoveries started at once, at most `in_flight` handshakes
-        // outstanding (a semaphore), spread over `client_swarms` connections.
-        let cpu_before = CpuSnapshot::take(node.pid());
-        let permits = Arc::new(tokio::sync::Semaphore::new(settings.in_flight));
-        let failures = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
-        let mut tasks = Vec::with_capacity(settings.recoveries);
-        for i in 0..settings.recoveries {
-            let net = swarms[i % swarms.len()].clone();
-            let account = accounts[i % accounts.len()];
-            let (target, quotes) = (target.clone(), quotes.clone());
-            let (permits, failures) = (permits.clone(), failures.clone());
-            tasks.push(tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await.unwrap();
-                let begun = Instant::now();
-                if let Err(e) = handshake(&net, &target, account, &quotes).await {
-                    eprintln!("recovery failed: {e}");
-                    failures.fetch_add(1, Ordering::Relaxed);
-                }
-                begun.elapsed()
-            }));
-        }
-        let mut under_load = Vec::with_capacity(settings.recoveries);
-        for task in tasks {
-            under_load.push(task.await.unwrap());
-        }
-        let wall = started.elapsed();
-        let cpu = CpuSnapshot::take(node.pid()).since(&cpu_before);
-        under_load.sort();
-        let failed = failures.load(Ordering::Relaxed);
-        (latency, Load { wall, under_load, cpu, failed })
+        swarms
     });
+    let (latency, load) =
+        client_rt.block_on(measure(&swarms, &target, &accounts, &quotes, &settings, node.pid()));
+
+    // The same handshake against a provider that asks the chain per request (a proven read of
+    // the registration for every `RequestNonce` and `Recover`) instead of the verified view:
+    // the cost the view removes, in the same run. Another identity (Eve), so its peer id is
+    // its own; the clients are the same.
+    let eve = NodeKeys::dev("eve").unwrap();
+    let eve_dir = tempfile::tempdir().unwrap();
+    let eve_store = Store::create(eve_dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
+    let eve_held = HeldShares::open(&eve_store).unwrap();
+    for (i, name) in CLIENTS.iter().enumerate() {
+        eve_held.put(&held_share(NodeKeys::dev(name).unwrap().account(), i as u8)).unwrap();
+    }
+    let per_request: Arc<dyn ChainApi> = Arc::new(PerRequest(chain.clone()));
+    let (per_request_provider, per_request_target, _per_request_network) =
+        provider_rt.block_on(serve(&eve, per_request, eve_held, bench_provider_config()));
+    let per_request_swarms = client_rt.block_on(async {
+        let mut swarms = Vec::new();
+        for _ in 0..settings.client_swarms {
+            swarms.push(client_network().await);
+        }
+        swarms
+    });
+    let (per_request_latency, per_request_load) = client_rt.block_on(measure(
+        &per_request_swarms,
+        &per_request_target,
+        &accounts,
+        &quotes,
+        &settings,
+        node.pid(),
+    ));
+    let per_request_served = peerseal_backup::provider::ProviderStats::get(
+        &per_request_provider.stats().recoveries_served,
+    );
     let load_after = loadavg();
     let served = peerseal_backup::provider::ProviderStats::get(&provider.stats().recoveries_served);
 
@@ -205,14 +178,176 @@ fn main() {
         latency,
         load,
         served,
+        per_request_latency,
+        per_request_load,
+        per_request_served,
         max_concurrent,
         load_before,
         load_after,
     });
-    assert_eq!(
-        served as usize,
-        settings.recoveries + settings.handshakes + 3 * settings.client_swarms
-    );
+    let expected = settings.recoveries + settings.handshakes + 3 * settings.client_swarms;
+    assert_eq!(served as usize, expected);
+    assert_eq!(per_request_served as usize, expected);
+}
+
+/// Warm-up (connect every client swarm, fill the policy cache), then (2) the latency of one
+/// handshake on an idle provider, sequential, and (3) the throughput: all recoveries started at
+/// once, at most `in_flight` outstanding (a semaphore), spread over the client swarms, with the
+/// CPU time by thread group.
+async fn measure(
+    swarms: &[NetworkHandle],
+    target: &Target,
+    accounts: &[AccountId],
+    quotes: &Arc<MockQuoteProvider>,
+    settings: &Settings,
+    chain_pid: u32,
+) -> (Vec<Duration>, Load) {
+    for net in swarms {
+        for account in accounts {
+            handshake(net, target, *account, quotes).await.unwrap();
+        }
+    }
+    let mut latency = Vec::with_capacity(settings.handshakes);
+    for i in 0..settings.handshakes {
+        let started = Instant::now();
+        handshake(&swarms[0], target, accounts[i % accounts.len()], quotes).await.unwrap();
+        latency.push(started.elapsed());
+    }
+    latency.sort();
+
+    let cpu_before = CpuSnapshot::take(chain_pid);
+    let permits = Arc::new(tokio::sync::Semaphore::new(settings.in_flight));
+    let failures = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(settings.recoveries);
+    for i in 0..settings.recoveries {
+        let net = swarms[i % swarms.len()].clone();
+        let account = accounts[i % accounts.len()];
+        let (target, quotes) = (target.clone(), quotes.clone());
+        let (permits, failures) = (permits.clone(), failures.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            let begun = Instant::now();
+            if let Err(e) = handshake(&net, &target, account, &quotes).await {
+                eprintln!("recovery failed: {e}");
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+            begun.elapsed()
+        }));
+    }
+    let mut under_load = Vec::with_capacity(settings.recoveries);
+    for task in tasks {
+        under_load.push(task.await.unwrap());
+    }
+    let wall = started.elapsed();
+    let cpu = CpuSnapshot::take(chain_pid).since(&cpu_before);
+    under_load.sort();
+    let failed = failures.load(Ordering::Relaxed);
+    (latency, Load { wall, under_load, cpu, failed })
+}
+
+/// A provider with `keys` on `chain`, served on loopback; keep the handle for the whole run.
+async fn serve(
+    keys: &NodeKeys,
+    chain: Arc<dyn ChainApi>,
+    held: HeldShares,
+    config: ProviderConfig,
+) -> (Provider, Target, NetworkHandle) {
+    let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
+    let provider = Provider::new(keys.clone(), chain, held, tx, config);
+    let net_config = NetworkConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        ..NetworkConfig::default()
+    };
+    let (network, inbound, _task) = network::start(keys.libp2p.clone(), net_config).await.unwrap();
+    provider.serve(inbound.unwrap());
+    let target = Target {
+        peer: network.local_peer_id(),
+        addrs: network.listen_addrs().to_vec(),
+        account: keys.account(),
+    };
+    (provider, target, network)
+}
+
+/// The baseline the verified view replaced: every registration check asks the chain, here with
+/// a read proof at the last verified block (`StashOf` and `ServerStatusOf`, then `Servers`:
+/// two proven reads, as the old unverified client made two `state_queryStorageAt` calls).
+/// Everything else is the verifying client's.
+struct PerRequest(Arc<ChainClient>);
+
+#[async_trait::async_trait]
+impl ChainApi for PerRequest {
+    async fn server_by_tss(
+        &self,
+        tss: &AccountId,
+    ) -> Result<Option<peerseal_chain::ServerRecord>, peerseal_chain::ChainError> {
+        use peerseal_chain::verify::keys;
+        let verifier = self.0.verifier();
+        let first = [
+            keys::by_account("Registry", "StashOf", tss),
+            keys::by_account("Registry", "ServerStatusOf", tss),
+        ];
+        let (head, values) = verifier.read(&first).await?;
+        let Some(Some(stash)) = values.first().cloned() else { return Ok(None) };
+        let stash = <[u8; 32]>::try_from(stash.as_slice())
+            .map(AccountId)
+            .map_err(|_| peerseal_chain::ChainError::Decode("StashOf".into()))?;
+        let second = [keys::by_account("Registry", "Servers", &stash)];
+        let info = verifier.read_at(&head, &second).await?;
+        // The value is proven; the record itself comes from the view (same block or newer).
+        if info.first().is_some_and(Option::is_some) {
+            self.0.server_by_tss(tss).await
+        } else {
+            Ok(None)
+        }
+    }
+    async fn servers(
+        &self,
+    ) -> Result<Vec<peerseal_chain::ServerRecord>, peerseal_chain::ChainError> {
+        self.0.servers().await
+    }
+    async fn attestation_policy(&self) -> Result<AttestationPolicy, peerseal_chain::ChainError> {
+        self.0.attestation_policy().await
+    }
+    async fn assignment(
+        &self,
+        client: &AccountId,
+    ) -> Result<Option<peerseal_chain::Assignment>, peerseal_chain::ChainError> {
+        self.0.assignment(client).await
+    }
+    async fn candidate_providers(
+        &self,
+        client: &AccountId,
+        epoch: u64,
+    ) -> Result<Vec<AccountId>, peerseal_chain::ChainError> {
+        self.0.candidate_providers(client, epoch).await
+    }
+    async fn record_backup(
+        &self,
+        signer: &peerseal_chain::Keypair,
+        epoch: u64,
+        threshold: u8,
+        providers: Vec<(AccountId, u8)>,
+        commitment: [u8; 32],
+    ) -> Result<peerseal_chain::BlockHash, peerseal_chain::ChainError> {
+        self.0.record_backup(signer, epoch, threshold, providers, commitment).await
+    }
+    async fn confirm_backup(
+        &self,
+        signer: &peerseal_chain::Keypair,
+        client: &AccountId,
+        epoch: u64,
+    ) -> Result<peerseal_chain::BlockHash, peerseal_chain::ChainError> {
+        self.0.confirm_backup(signer, client, epoch).await
+    }
+    async fn report_recovery(
+        &self,
+        signer: &peerseal_chain::Keypair,
+        provider: &AccountId,
+        epoch: u64,
+    ) -> Result<peerseal_chain::BlockHash, peerseal_chain::ChainError> {
+        self.0.report_recovery(signer, provider, epoch).await
+    }
 }
 
 /// The provider configuration of the bench: defaults except the per-account limits, which
@@ -557,6 +692,9 @@ struct Report<'a> {
     latency: Vec<Duration>,
     load: Load,
     served: u64,
+    per_request_latency: Vec<Duration>,
+    per_request_load: Load,
+    per_request_served: u64,
     max_concurrent: usize,
     load_before: String,
     load_after: String,
@@ -650,6 +788,43 @@ fn report(r: &Report<'_>) {
         );
     }
     println!();
+    let per_request_rate = s.recoveries as f64 / r.per_request_load.wall.as_secs_f64();
+    let view_cpu = cpu.group("provider") / s.recoveries as f64;
+    let pr_cpu = r.per_request_load.cpu.group("provider") / s.recoveries as f64;
+    println!(
+        "Verified view against a per-request proven registration lookup, same run, same clients:"
+    );
+    println!();
+    println!("| provider | idle p50 | idle p99 | recoveries/s ({} in flight) | provider CPU per recovery | chain node CPU per recovery |", s.in_flight);
+    println!("|---|---|---|---|---|---|");
+    for (name, latency, load, rate, prov_cpu) in [
+        ("verified view (memory)", &r.latency, &r.load, rate, view_cpu),
+        (
+            "per-request proven lookup",
+            &r.per_request_latency,
+            &r.per_request_load,
+            per_request_rate,
+            pr_cpu,
+        ),
+    ] {
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.0} ({} failed) | {:.0} µs | {:.0} µs |",
+            ms(percentile(latency, 50.0)),
+            ms(percentile(latency, 99.0)),
+            rate,
+            load.failed,
+            prov_cpu * 1e6,
+            1e6 * load.cpu.chain / s.recoveries as f64
+        );
+    }
+    println!(
+        "| ratio view / per-request | {:.2} | {:.2} | {:.2} | {:.2} | |",
+        ms(percentile(&r.latency, 50.0)) / ms(percentile(&r.per_request_latency, 50.0)),
+        ms(percentile(&r.latency, 99.0)) / ms(percentile(&r.per_request_latency, 99.0)),
+        rate / per_request_rate,
+        view_cpu / pr_cpu
+    );
+    println!();
     println!("Stages of one recovery measured alone (mean of {} runs):", s.stage_iterations);
     println!();
     println!("| side | stage | mean |");
@@ -659,5 +834,8 @@ fn report(r: &Report<'_>) {
         println!("| {side} | {stage} | {:.0} µs |", us(*time));
     }
     println!();
-    println!("provider: {} recoveries served, max_concurrent {}", r.served, r.max_concurrent);
+    println!(
+        "providers: {} recoveries served with the view, {} per-request; max_concurrent {}",
+        r.served, r.per_request_served, r.max_concurrent
+    );
 }

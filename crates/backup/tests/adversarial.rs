@@ -179,7 +179,7 @@ async fn quotes_that_do_not_bind_or_are_not_accepted_are_refused() {
 async fn unregistered_and_removed_requesters_are_refused() {
     init_tracing();
     let _serial = serial().await;
-    let (node, _providers, net) = setup(ProviderConfig::default()).await;
+    let (node, providers, net) = setup(ProviderConfig::default()).await;
     let dave = target("dave");
     let pk = X25519Secret::generate().public();
 
@@ -191,8 +191,7 @@ async fn unregistered_and_removed_requesters_are_refused() {
     // Alice gets a nonce while registered, then governance removes her server.
     let alice = account("alice");
     let nonce = nonce_for(&net, &dave, alice).await;
-    let stash = peerseal_devkeys::dev_identity("alice").unwrap().stash_account;
-    governance::remove_server(&node.url, stash).await.unwrap();
+    remove_and_wait_seen(&node.url, providers[2].chain.as_ref(), "alice").await;
     let response = ask(&net, &dave, recover(alice, nonce, pk, pk)).await;
     assert_eq!(response, Response::Error(ErrorReason::NotRegistered));
 }
@@ -213,8 +212,7 @@ async fn a_removed_account_gets_no_share_while_its_cached_registration_is_live()
 
     // Registered: a nonce, which caches Alice's registration at Dave.
     let _ = nonce_for(&net, &dave, alice).await;
-    let stash = peerseal_devkeys::dev_identity("alice").unwrap().stash_account;
-    governance::remove_server(&node.url, stash).await.unwrap();
+    remove_and_wait_seen(&node.url, providers[2].chain.as_ref(), "alice").await;
 
     // The cache entry is live: removed Alice still gets a nonce...
     let nonce = nonce_for(&net, &dave, alice).await;

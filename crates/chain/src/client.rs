@@ -365,7 +365,7 @@ fn call_bytes(call: u8, args: impl Encode) -> Vec<u8> {
 fn candidates(
     view: &VerifiedView,
     client: &AccountId,
-    already_serving: &[AccountId],
+    load: &std::collections::HashMap<AccountId, (bool, u32)>,
     epoch: u64,
 ) -> Vec<AccountId> {
     let max = peerseal_primitives::MAX_CLIENTS_PER_PROVIDER;
@@ -374,8 +374,8 @@ fn candidates(
         .iter()
         .filter(|s| s.status == ServerState::Active && s.tss_account != *client)
         .filter(|s| {
-            already_serving.contains(&s.tss_account)
-                || view.client_counts.get(&s.tss_account).copied().unwrap_or(0) < max
+            let (serving, count) = load.get(&s.tss_account).copied().unwrap_or((false, 0));
+            serving || count < max
         })
         .map(|s| s.tss_account)
         .collect();
@@ -406,24 +406,27 @@ impl ChainApi for ChainClient {
         epoch: u64,
     ) -> Result<Vec<AccountId>, ChainError> {
         let view = self.view()?;
-        // Which providers already serve `client` (they stay eligible when full).
-        let keys: Vec<Vec<u8>> = view
-            .servers
-            .iter()
-            .map(|s| keys::by_accounts("Backup", "ClientsOf", &s.tss_account, client))
-            .collect();
-        let serving: Vec<AccountId> = if keys.is_empty() {
-            Vec::new()
-        } else {
+        // Each active server's load, and whether it already serves `client` (then it stays
+        // eligible when full), proven at the view's block.
+        let active: Vec<&ServerRecord> =
+            view.servers.iter().filter(|s| s.status == ServerState::Active).collect();
+        let mut keys = Vec::with_capacity(active.len() * 2);
+        for s in &active {
+            keys.push(keys::by_accounts("Backup", "ClientsOf", &s.tss_account, client));
+            keys.push(keys::by_account("Backup", "ClientCount", &s.tss_account));
+        }
+        let mut load = std::collections::HashMap::with_capacity(active.len());
+        if !keys.is_empty() {
             let values = self.inner.verifier.read_at(&view.head, &keys).await?;
-            view.servers
-                .iter()
-                .zip(values)
-                .filter(|(_, v)| v.is_some())
-                .map(|(s, _)| s.tss_account)
-                .collect()
-        };
-        Ok(candidates(&view, client, &serving, epoch))
+            for (s, pair) in active.iter().zip(values.chunks_exact(2)) {
+                let count: u32 = match &pair[1] {
+                    Some(bytes) => decode::strict(bytes, 4, "Backup.ClientCount")?,
+                    None => 0,
+                };
+                load.insert(s.tss_account, (pair[0].is_some(), count));
+            }
+        }
+        Ok(candidates(&view, client, &load, epoch))
     }
 
     async fn record_backup(

@@ -62,6 +62,8 @@ pub struct ProviderNode {
     pub name: &'static str,
     pub keys: NodeKeys,
     pub provider: Provider,
+    /// The chain client the provider decides with.
+    pub chain: Arc<dyn ChainApi>,
     pub network: NetworkHandle,
     tasks: Vec<JoinHandle<()>>,
     pub dir: Arc<tempfile::TempDir>,
@@ -96,7 +98,7 @@ impl ProviderNode {
         };
         let held = HeldShares::open(&store).unwrap();
         let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
-        let provider = Provider::new(keys.clone(), chain, held, tx, config);
+        let provider = Provider::new(keys.clone(), chain.clone(), held, tx, config);
         let listen = format!("/ip4/127.0.0.1/tcp/{}", id.p2p_port).parse().unwrap();
         let mut net_config = NetworkConfig { listen: vec![listen], ..NetworkConfig::default() };
         net_config.request_timeout = Duration::from_secs(10);
@@ -118,6 +120,7 @@ impl ProviderNode {
             name,
             keys,
             provider,
+            chain,
             network,
             tasks: vec![net_task, serve_task],
             dir,
@@ -196,4 +199,18 @@ pub fn alice_tx(chain: &Arc<dyn ChainApi>) -> TxSubmitter {
 /// Runs `fut` with a time bound, so a hang is a failure rather than a stuck CI job.
 pub async fn bounded<T>(secs: u64, fut: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(secs), fut).await.expect("test step timed out")
+}
+
+/// Governance removes `name`'s server; returns once `chain` (a provider's verifying client) has
+/// verified a block without it. A provider believes a removal from the first verified block that
+/// shows it, milliseconds after finalization with an honest endpoint.
+pub async fn remove_and_wait_seen(url: &str, chain: &dyn ChainApi, name: &str) {
+    let id = peerseal_devkeys::dev_identity(name).unwrap();
+    peerseal_testkit::governance::remove_server(url, id.stash_account).await.unwrap();
+    let tss = peerseal_protocol::AccountId(id.tss_account);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while chain.server_by_tss(&tss).await.unwrap().is_some() {
+        assert!(std::time::Instant::now() < deadline, "the removal was never verified");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

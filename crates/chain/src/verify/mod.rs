@@ -322,7 +322,7 @@ impl Task {
         if self.view.borrow().is_none() {
             // A first view at the trusted starting point, so reads work before the next block.
             let head = state.final_head();
-            let loaded = VerifiedView::load(&rpc, head).await;
+            let loaded = VerifiedView::load(&rpc, head, None).await;
             match loaded {
                 Ok(view) => {
                     self.remember(&[head]);
@@ -412,7 +412,8 @@ impl Task {
             }
             if let Some(head) = newest {
                 let began = Instant::now();
-                let view = VerifiedView::load(rpc, head).await?;
+                let previous = self.view.borrow().clone();
+                let view = VerifiedView::load(rpc, head, previous.as_deref()).await?;
                 cpu += began.elapsed();
                 self.shared.observer.verified(&head, cpu);
                 let _ = self.view.send(Some(Arc::new(view)));

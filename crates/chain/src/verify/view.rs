@@ -1,6 +1,8 @@
-//! The verified local view: registry entries, server status, provider load and the attestation
-//! policy at the last final header, read with two read proofs per update and then served from
-//! memory. The provider's per-request checks and the client's provider choice read it without a
+//! The verified local view: registry entries, server status and the attestation policy at the
+//! last final header, served from memory. Each update proves the registry's `Revision` and the
+//! policy (one read proof of four small values); the server list is re-read (the index, then
+//! every server's entry and status) only when the revision moved, so the per-block cost does not
+//! grow with the number of servers. The provider's per-request checks and the client's provider choice read it without a
 //! chain round trip. It is at most one final block behind the verifier, and the verifier refuses
 //! to serve it once no block was verified for [`super::MAX_VIEW_AGE`] (a host that withholds
 //! blocks cannot keep the node on an old registry for long).
@@ -41,8 +43,8 @@ pub struct VerifiedView {
     pub servers: Vec<ServerRecord>,
     /// Index of `servers` by TSS account.
     by_tss: HashMap<AccountId, usize>,
-    /// Clients per provider (`Backup.ClientCount`), for the provider choice.
-    pub client_counts: HashMap<AccountId, u32>,
+    /// `Registry.Revision` the server list was read at.
+    pub revision: u64,
     /// The attestation policy.
     pub policy: AttestationPolicy,
     /// When the view was verified (local monotonic clock).
@@ -55,24 +57,26 @@ impl VerifiedView {
         self.by_tss.get(tss).and_then(|&i| self.servers.get(i))
     }
 
-    /// Reads the view at `head` (two read proofs).
-    pub(crate) async fn load(rpc: &WsClient, head: FinalHead) -> Result<Self, ChainError> {
+    /// Reads the view at `head`: one read proof, plus two when the server list changed since
+    /// `previous`.
+    pub(crate) async fn load(
+        rpc: &WsClient,
+        head: FinalHead,
+        previous: Option<&VerifiedView>,
+    ) -> Result<Self, ChainError> {
         let first = [
-            keys::value("Registry", "ServerIndex"),
+            keys::value("Registry", "Revision"),
             keys::value("Attestation", "AcceptedMeasurements"),
             keys::value("Attestation", "PckPolicyMode"),
             keys::value("Attestation", "AllowedMockPcks"),
         ];
-        let [index, measurements, mode, pcks] =
+        let [revision, measurements, mode, pcks] =
             <[Option<Vec<u8>>; 4]>::try_from(proven(rpc, &head, &first).await?)
                 .map_err(|_| ChainError::Decode("read proof answer shape".into()))?;
-        let index: Vec<(AccountId, AccountId)> = match index {
-            Some(bytes) => decode::strict(&bytes, MAX_INDEX_LEN, "Registry.ServerIndex")?,
-            None => Vec::new(),
+        let revision: u64 = match revision {
+            Some(bytes) => decode::strict(&bytes, 8, "Registry.Revision")?,
+            None => 0,
         };
-        if index.len() > MAX_SERVERS {
-            return Err(ChainError::Decode(format!("more than {MAX_SERVERS} servers")));
-        }
         let policy = AttestationPolicy {
             accepted_measurements: match measurements {
                 Some(b) => decode::strict(&b, MAX_VALUE_LEN, "Attestation.AcceptedMeasurements")?,
@@ -89,52 +93,56 @@ impl VerifiedView {
             },
         };
 
-        let mut second = Vec::with_capacity(index.len() * 3);
-        for (stash, tss) in &index {
-            second.push(keys::by_account("Registry", "Servers", stash));
-            second.push(keys::by_account("Registry", "ServerStatusOf", tss));
-            second.push(keys::by_account("Backup", "ClientCount", tss));
-        }
-        let values =
-            if second.is_empty() { Vec::new() } else { proven(rpc, &head, &second).await? };
-        let mut servers = Vec::with_capacity(index.len());
-        let mut client_counts = HashMap::with_capacity(index.len());
-        for ((stash, tss), entry) in index.iter().zip(values.chunks_exact(3)) {
-            let [info, status, count] = entry else {
-                return Err(ChainError::Decode("read proof answer shape".into()));
-            };
-            let info: ServerInfo = decode::strict(
-                info.as_deref()
-                    .ok_or_else(|| ChainError::Decode("indexed server without an entry".into()))?,
-                MAX_VALUE_LEN,
-                "Registry.Servers",
-            )?;
-            if info.tss_account != *tss {
-                return Err(ChainError::Decode("server index names another TSS account".into()));
-            }
-            let status: Status = decode::strict(
-                status.as_deref().ok_or_else(|| {
-                    ChainError::Decode("registered server without a status".into())
-                })?,
-                MAX_VALUE_LEN,
-                "Registry.ServerStatusOf",
-            )?;
-            let count: u32 = match count {
-                Some(b) => decode::strict(b, MAX_VALUE_LEN, "Backup.ClientCount")?,
-                None => 0,
-            };
-            client_counts.insert(*tss, count);
-            servers.push(info.into_record(*stash, ServerState::from(status)));
-        }
-        servers.sort_by_key(|s| s.tss_account);
+        let servers = match previous {
+            Some(previous) if previous.revision == revision => previous.servers.clone(),
+            _ => servers(rpc, &head).await?,
+        };
         let by_tss = servers.iter().enumerate().map(|(i, s)| (s.tss_account, i)).collect();
-        Ok(VerifiedView {
-            head,
-            servers,
-            by_tss,
-            client_counts,
-            policy,
-            verified_at: Instant::now(),
-        })
+        Ok(VerifiedView { head, servers, by_tss, revision, policy, verified_at: Instant::now() })
     }
+}
+
+/// Every registered server at `head`, ordered by TSS account: the proven index, then each
+/// server's entry and status.
+async fn servers(rpc: &WsClient, head: &FinalHead) -> Result<Vec<ServerRecord>, ChainError> {
+    let key = keys::value("Registry", "ServerIndex");
+    let index: Vec<(AccountId, AccountId)> =
+        match proven(rpc, head, std::slice::from_ref(&key)).await?.into_iter().next().flatten() {
+            Some(bytes) => decode::strict(&bytes, MAX_INDEX_LEN, "Registry.ServerIndex")?,
+            None => Vec::new(),
+        };
+    if index.len() > MAX_SERVERS {
+        return Err(ChainError::Decode(format!("more than {MAX_SERVERS} servers")));
+    }
+    let mut keys = Vec::with_capacity(index.len() * 2);
+    for (stash, tss) in &index {
+        keys.push(keys::by_account("Registry", "Servers", stash));
+        keys.push(keys::by_account("Registry", "ServerStatusOf", tss));
+    }
+    let values = if keys.is_empty() { Vec::new() } else { proven(rpc, head, &keys).await? };
+    let mut servers = Vec::with_capacity(index.len());
+    for ((stash, tss), entry) in index.iter().zip(values.chunks_exact(2)) {
+        let [info, status] = entry else {
+            return Err(ChainError::Decode("read proof answer shape".into()));
+        };
+        let info: ServerInfo = decode::strict(
+            info.as_deref()
+                .ok_or_else(|| ChainError::Decode("indexed server without an entry".into()))?,
+            MAX_VALUE_LEN,
+            "Registry.Servers",
+        )?;
+        if info.tss_account != *tss {
+            return Err(ChainError::Decode("server index names another TSS account".into()));
+        }
+        let status: Status = decode::strict(
+            status
+                .as_deref()
+                .ok_or_else(|| ChainError::Decode("registered server without a status".into()))?,
+            MAX_VALUE_LEN,
+            "Registry.ServerStatusOf",
+        )?;
+        servers.push(info.into_record(*stash, ServerState::from(status)));
+    }
+    servers.sort_by_key(|s| s.tss_account);
+    Ok(servers)
 }
