@@ -22,19 +22,14 @@
 use std::collections::BTreeMap;
 
 use codec::{Decode, DecodeLimit, Encode};
-use sp_consensus_grandpa::{
-    AuthorityId, AuthorityList, AuthoritySignature, ConsensusLog, SetId, GRANDPA_ENGINE_ID,
-};
+use sp_consensus_grandpa::{AuthorityId, AuthorityList, AuthoritySignature, SetId};
 use sp_core::{ed25519, Pair as _};
-use sp_runtime::DigestItem;
 
 use crate::types::{BlockNumber, Hash, Header};
 
 /// The justification type served (`sp_consensus_grandpa::GrandpaJustification` of our header).
 pub type Justification = sp_consensus_grandpa::GrandpaJustification<Header>;
 
-/// Largest encoded justification accepted when decoding (32 authorities need ~6 KiB).
-pub const MAX_JUSTIFICATION_BYTES: usize = 64 * 1024;
 /// Nesting depth limit for decoding justifications (headers in ancestries have digests).
 const DECODE_DEPTH: u32 = 32;
 
@@ -84,6 +79,9 @@ pub enum FinalityError {
     /// A justification does not prove the block with the given set.
     #[error("justification invalid: {0}")]
     Invalid(String),
+    /// The shared verifier refused a justification or a digest.
+    #[error(transparent)]
+    Check(#[from] peerseal_finality::finality::FinalityError),
 }
 
 /// The ed25519 dev keys the node signs with: `//Alice` .. `//Ferdie` of `sp-keyring`.
@@ -111,36 +109,20 @@ pub struct AuthoritySet {
     pub authorities: AuthorityList,
 }
 
-/// The GRANDPA change signalled in a header's digest, if any.
+/// The authority set change `header`'s digest schedules, if any, by the rules the TSS node's
+/// verifier applies (`peerseal-finality`: the earliest `ScheduledChange` counts, a forced change
+/// is refused), converted to the node's types.
 pub fn scheduled_change(
     header: &Header,
 ) -> Result<Option<sp_consensus_grandpa::ScheduledChange<BlockNumber>>, FinalityError> {
-    let mut found = None;
-    for item in &header.digest.logs {
-        let DigestItem::Consensus(engine, data) = item else { continue };
-        if *engine != GRANDPA_ENGINE_ID {
-            continue;
-        }
-        let log = ConsensusLog::<BlockNumber>::decode_all_with_depth_limit(
-            DECODE_DEPTH,
-            &mut data.as_slice(),
-        )
-        .map_err(FinalityError::Decode)?;
-        match log {
-            // The earliest ScheduledChange in a block counts (sp-consensus-grandpa's rule).
-            ConsensusLog::ScheduledChange(change) if found.is_none() => found = Some(change),
-            ConsensusLog::ForcedChange(..) => {
-                return Err(FinalityError::Unsupported {
-                    number: header.number,
-                    what: "forced authority set change".into(),
-                })
-            }
-            // Later ScheduledChanges in the same block are ignored; pause/resume/disable are not
-            // used by this runtime and do not change the set.
-            _ => {}
-        }
-    }
-    Ok(found)
+    let change = peerseal_finality::finality::scheduled_change(header)?;
+    Ok(change.map(|(next, delay)| sp_consensus_grandpa::ScheduledChange {
+        next_authorities: next
+            .into_iter()
+            .map(|(key, weight)| (AuthorityId::from(ed25519::Public::from_raw(key)), weight))
+            .collect(),
+        delay,
+    }))
 }
 
 /// Follows the authority set along the chain and justifies each block.
@@ -305,63 +287,39 @@ impl Finality {
     }
 }
 
-/// Checks that `encoded` is a justification of `header` by `set`: it decodes (bounded), targets
-/// the block, every precommit is for the target, from a distinct member of the set, validly
-/// signed over the localized payload, and together they reach the threshold. Returns it.
+/// Checks that `encoded` is a justification of `header` by `set`, with the TSS node's own
+/// verifier (`peerseal-finality`), and returns it decoded.
 pub fn verify_justification(
     encoded: &[u8],
     header: &Header,
     set: &AuthoritySet,
 ) -> Result<Justification, FinalityError> {
-    if encoded.len() > MAX_JUSTIFICATION_BYTES {
-        return Err(FinalityError::Invalid("too large".into()));
-    }
-    let justification = Justification::decode_all_with_depth_limit(DECODE_DEPTH, &mut &encoded[..])
-        .map_err(FinalityError::Decode)?;
-    let hash = header.hash();
-    let commit = &justification.commit;
-    if commit.target_hash != hash || commit.target_number != header.number {
-        return Err(FinalityError::Invalid("commit targets another block".into()));
-    }
-    let total = total_weight(&set.authorities).ok_or(FinalityError::BadSet(set.set_id))?;
-    let mut seen = std::collections::BTreeSet::new();
-    let mut weight = 0u64;
-    for signed in &commit.precommits {
-        if signed.precommit.target_hash != hash || signed.precommit.target_number != header.number {
-            return Err(FinalityError::Invalid("precommit for another block".into()));
-        }
-        let Some((_, w)) = set.authorities.iter().find(|(id, _)| *id == signed.id) else {
-            return Err(FinalityError::Invalid("precommit from a non-authority".into()));
-        };
-        if !seen.insert(signed.id.clone()) {
-            return Err(FinalityError::Invalid("two precommits from one authority".into()));
-        }
-        let message = finality_grandpa::Message::Precommit(signed.precommit.clone());
-        if !sp_consensus_grandpa::check_message_signature(
-            &message,
-            &signed.id,
-            &signed.signature,
-            justification.round,
-            set.set_id,
-        )
-        .is_valid()
-        {
-            return Err(FinalityError::Invalid("bad precommit signature".into()));
-        }
-        weight = weight.saturating_add(*w);
-    }
-    if weight < threshold(total) {
-        return Err(FinalityError::Invalid("precommits below the threshold".into()));
-    }
-    Ok(justification)
+    let checked = peerseal_finality::finality::AuthoritySet {
+        set_id: set.set_id,
+        authorities: set
+            .authorities
+            .iter()
+            .map(|(id, weight)| (id.clone().into_inner().0, *weight))
+            .collect(),
+    };
+    peerseal_finality::finality::verify_justification(
+        &checked,
+        header.hash(),
+        header.number,
+        encoded,
+    )?;
+    Justification::decode_all_with_depth_limit(DECODE_DEPTH, &mut &encoded[..])
+        .map_err(FinalityError::Decode)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use sp_consensus_grandpa::{ConsensusLog, GRANDPA_ENGINE_ID};
     use sp_keyring::Ed25519Keyring::{Alice, Bob, Charlie};
     use sp_runtime::traits::Header as _;
+    use sp_runtime::DigestItem;
 
     fn header(number: BlockNumber, logs: Vec<DigestItem>) -> Header {
         Header::new(
@@ -442,7 +400,7 @@ mod tests {
         let mut f = Finality::new(set(&[Alice]), dev_keyring());
         assert!(matches!(
             f.on_block(&header(1, vec![forced]), None),
-            Err(FinalityError::Unsupported { .. })
+            Err(FinalityError::Check(peerseal_finality::finality::FinalityError::ForcedChange(1)))
         ));
     }
 

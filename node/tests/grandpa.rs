@@ -30,7 +30,6 @@ use sp_runtime::DigestItem;
 use sp_state_machine::{read_proof_check, StorageProof};
 use subxt::dynamic::Value;
 use subxt::{OnlineClient, PolkadotConfig};
-use subxt_signer::sr25519::dev;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -398,7 +397,6 @@ async fn governance_changes_the_authority_set_across_a_restart() {
     let (scheduled_at, stored) = {
         let node = Node::start(&args);
         let rpc = rpc(&node).await;
-        let client = OnlineClient::<PolkadotConfig>::from_insecure_url(&node.url).await.unwrap();
         let before = best_number(&rpc).await;
         let list = Value::unnamed_composite(next.iter().map(|(id, w)| {
             Value::unnamed_composite([Value::from_bytes(id.encode()), Value::u128(u128::from(*w))])
@@ -410,21 +408,12 @@ async fn governance_changes_the_authority_set_across_a_restart() {
                 [("next_authorities", list), ("delay", Value::u128(u128::from(DELAY)))],
             )],
         );
-        let sudo = subxt::dynamic::transaction("Sudo", "sudo", (inner,));
-        tokio::time::timeout(LIMIT, async {
-            client
-                .tx()
-                .await
-                .unwrap()
-                .sign_and_submit_then_watch_default(&sudo, &dev::alice())
-                .await
-                .unwrap()
-                .wait_for_finalized_success()
-                .await
-                .unwrap()
-        })
-        .await
-        .unwrap();
+        let governance = peerseal_testkit::governance::sudo(
+            &node.url,
+            inner,
+            ("FinalityAuthorities", "ChangeScheduled"),
+        );
+        tokio::time::timeout(LIMIT, governance).await.unwrap().unwrap();
 
         // Find block B: the one whose header carries the standard digest.
         let best = best_number(&rpc).await;

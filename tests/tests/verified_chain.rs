@@ -308,12 +308,13 @@ async fn an_authority_set_change_is_followed() {
 }
 
 /// The endpoint of a provider (bob) forges the attestation policy: after governance revoked the
-/// mock image measurement, it claims the measurement is still accepted, with a well-formed read
+/// mock image measurement, it reports the dev PCK mode with the public mock PCK allowed and the
+/// revoked measurement accepted — everything a forged mock quote needs — with a well-formed read
 /// proof of its own trie (and in the plain storage answers). Bob refuses the forged proof, keeps
 /// the honest policy, and releases nothing to alice, who runs the revoked image; once governance
 /// accepts the measurement again, alice recovers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_provider_shown_a_forged_policy_releases_nothing() {
+async fn a_provider_shown_a_forged_dev_pck_policy_releases_nothing() {
     use peerseal_testkit::governance::sudo;
     use subxt::dynamic::Value as Dyn;
     let _ports = dev_ports().await.unwrap();
@@ -360,11 +361,21 @@ async fn a_provider_shown_a_forged_policy_releases_nothing() {
     })
     .await;
 
-    let key = peerseal_chain::verify::keys::value("Attestation", "AcceptedMeasurements");
-    let forged_value = vec![mock].encode();
-    let (key_hex, value_hex) =
-        (format!("0x{}", hex::encode(&key)), format!("0x{}", hex::encode(&forged_value)));
-    let forged_key = key.clone();
+    let policy_key = |item| peerseal_chain::verify::keys::value("Attestation", item);
+    let forged: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (policy_key("AcceptedMeasurements"), vec![mock].encode()),
+        (policy_key("PckPolicyMode"), peerseal_attestation::PckMode::Dev.encode()),
+        (
+            policy_key("AllowedMockPcks"),
+            vec![peerseal_attestation::mock_pck_key(&peerseal_attestation::DEV_MOCK_PCK_SEED)]
+                .encode(),
+        ),
+    ];
+    let plain: Vec<(String, String)> = forged
+        .iter()
+        .map(|(k, v)| (format!("0x{}", hex::encode(k)), format!("0x{}", hex::encode(v))))
+        .collect();
+    let forged_keys: Vec<Vec<u8>> = forged.iter().map(|(k, _)| k.clone()).collect();
     proxy.set_tamper(tamper::stack(vec![
         tamper::on_response("state_getReadProof", move |params, response| {
             let keys: Vec<Vec<u8>> = params[0]
@@ -375,9 +386,9 @@ async fn a_provider_shown_a_forged_policy_releases_nothing() {
                         .collect()
                 })
                 .unwrap_or_default();
-            if keys.contains(&forged_key) {
+            if keys.iter().any(|k| forged_keys.contains(k)) {
                 response["result"]["proof"] = Value::Array(
-                    forged_proof(&keys, &forged_key, &forged_value)
+                    forged_proof(&keys, &forged)
                         .into_iter()
                         .map(|n| Value::String(format!("0x{}", hex::encode(n))))
                         .collect(),
@@ -386,8 +397,8 @@ async fn a_provider_shown_a_forged_policy_releases_nothing() {
             true
         }),
         tamper::on_response("state_getStorage", move |params, response| {
-            if params[0].as_str() == Some(&key_hex) {
-                response["result"] = Value::String(value_hex.clone());
+            if let Some((_, value)) = plain.iter().find(|(k, _)| params[0].as_str() == Some(k)) {
+                response["result"] = Value::String(value.clone());
             }
             true
         }),
@@ -423,13 +434,11 @@ async fn a_provider_shown_a_forged_policy_releases_nothing() {
     bounded(180, alice.wait_for("ready", 170)).await.unwrap();
 }
 
-/// A read proof of the attacker's own trie: `forged` holds `value`, every other key is absent.
-fn forged_proof(keys: &[Vec<u8>], forged: &[u8], value: &[u8]) -> Vec<Vec<u8>> {
+/// A read proof of the attacker's own trie: the `forged` values, every other key absent.
+fn forged_proof(keys: &[Vec<u8>], forged: &[(Vec<u8>, Vec<u8>)]) -> Vec<Vec<u8>> {
     use sp_state_machine::{prove_read, InMemoryBackend};
     let mut backend = InMemoryBackend::<sp_runtime::traits::BlakeTwo256>::default();
-    backend.insert(
-        vec![(None, vec![(forged.to_vec(), Some(value.to_vec()))])],
-        sp_core::storage::StateVersion::V1,
-    );
+    let entries = forged.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+    backend.insert(vec![(None, entries)], sp_core::storage::StateVersion::V1);
     prove_read(backend, keys).unwrap().into_iter_nodes().collect()
 }

@@ -18,11 +18,8 @@
 //! - `subxt` / `subxt-signer` 0.51: the maintained Substrate client (transaction construction
 //!   and signing, metadata-driven event decoding) and its sr25519 signer; its re-exported
 //!   jsonrpsee WebSocket client makes the verifier's raw JSON-RPC calls.
-//! - `sp-consensus-grandpa` + `finality-grandpa`: the SDK's GRANDPA primitives (justification
-//!   and digest types, the localized-payload signature check) and the reference GRANDPA crate's
-//!   commit validation — the same code Substrate's own client verifies justifications with. The
-//!   bridges' `bp-header-chain` verifier was not used: it would link `frame-support` and the
-//!   bridge runtime crates into the TSS node for the same checks.
+//! - `peerseal-finality`: the GRANDPA checks themselves (justifications, set changes, the header
+//!   chain), pure and shared with the dev node; see its crate docs for its dependencies.
 //! - `sp-state-machine` / `sp-trie`: Substrate's read-proof checker.
 //! - `sp-runtime` / `sp-core` / `sp-crypto-hashing`: the header type (its serde form is the
 //!   JSON-RPC one), hashes, storage-key hashers.

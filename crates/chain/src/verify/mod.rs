@@ -1,8 +1,8 @@
 //! The verifying half of the chain client: a light client that believes only what it can check
 //! from a pinned [`TrustRoot`].
 //!
-//! - [`finality`]: GRANDPA justification checks and authority-set-change digests;
-//! - [`headers`]: the verified header chain (parent links, justifications, set changes);
+//! - [`finality`] and [`headers`] (from `peerseal-finality`, shared with the dev node): GRANDPA
+//!   justification checks, authority-set-change digests, the verified header chain;
 //! - [`proof`] and [`keys`]: storage read proofs against a final header's state root, for keys
 //!   computed locally;
 //! - [`view`]: the registry, provider load and attestation policy at the last final block,
@@ -16,8 +16,7 @@
 //! its last verified view (which expires after [`MAX_VIEW_AGE`]) and resumes once an honest
 //! endpoint answers.
 
-pub mod finality;
-pub mod headers;
+pub use peerseal_finality::{finality, headers};
 pub mod keys;
 pub mod proof;
 mod rpc;

@@ -126,6 +126,17 @@ mod tests {
         assert!(result.is_err(), "{result:?}");
     }
 
+    proptest::proptest! {
+        /// Arbitrary trie nodes as a read proof never panic.
+        #[test]
+        fn arbitrary_read_proofs_never_panic(
+            nodes in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256), 0..16),
+            key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let _ = check_read_proof(H256::repeat_byte(5), nodes, &[key]);
+        }
+    }
+
     #[test]
     fn oversized_proofs_are_refused_before_checking() {
         let nodes = vec![vec![0u8; 1]; MAX_PROOF_NODES + 1];

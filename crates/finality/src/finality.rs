@@ -118,7 +118,7 @@ pub enum FinalityError {
     /// a light client cannot follow it safely without a new checkpoint.
     #[error("block #{0} forces an authority set change: a new trust checkpoint is needed")]
     ForcedChange(u32),
-    /// A header's GRANDPA digest does not decode, or schedules two changes.
+    /// A header's GRANDPA digest does not decode, or names an unusable set.
     #[error("block #{0} has a malformed GRANDPA digest: {1}")]
     BadDigest(u32, String),
 }
@@ -271,8 +271,9 @@ pub fn justification_target(encoded: &[u8]) -> Option<H256> {
         .map(|j| j.commit.target_hash)
 }
 
-/// The authority set change a header schedules, if any: `(next authorities, delay)`.
-/// A forced change, a second change in one header, or an undecodable GRANDPA log is an error.
+/// The authority set change a header schedules, if any: `(next authorities, delay)`. The
+/// earliest `ScheduledChange` of a header counts (sp-consensus-grandpa's rule; later ones are
+/// ignored). A forced change, an undecodable GRANDPA log or an unusable next set is an error.
 pub fn scheduled_change(header: &Header) -> Result<Option<(AuthorityList, u32)>, FinalityError> {
     let number = *header.number();
     let mut found: Option<ScheduledChange<u32>> = None;
@@ -285,10 +286,9 @@ pub fn scheduled_change(header: &Header) -> Result<Option<(AuthorityList, u32)>,
             .map_err(|e| FinalityError::BadDigest(number, e.to_string()))?;
         match log {
             ConsensusLog::ScheduledChange(change) => {
-                if found.is_some() {
-                    return Err(FinalityError::BadDigest(number, "two scheduled changes".into()));
+                if found.is_none() {
+                    found = Some(change);
                 }
-                found = Some(change);
             }
             ConsensusLog::ForcedChange(..) => return Err(FinalityError::ForcedChange(number)),
             // Disabling, pausing and resuming do not change who must sign; a light client
