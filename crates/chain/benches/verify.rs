@@ -1,7 +1,9 @@
-//! CPU cost of verifying one newly final block on the TSS node: the GRANDPA justification check
-//! (for 1, 4 and 32 authorities, everyone signing) and the two read proofs of the view reload
-//! (the registry index and policy, then each server's entry, status and load) against a state
-//! of realistic size. `cargo bench -p peerseal-chain --bench verify`.
+//! What verification costs the TSS node: CPU per newly final block (the GRANDPA justification
+//! check for 1, 4 and 32 authorities, everyone signing; a read proof of 52 keys against a state
+//! of 20,000 entries, the size of a full server-list reload for 16 servers), and the wall time of
+//! connecting from a genesis trust root to a real dev chain 2,000 blocks long (every header
+//! fetched and verified, then the first view). `cargo bench -p peerseal-chain --bench verify`
+//! (needs `peerseal-node`, built by the harness when missing).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use codec::Encode;
@@ -82,5 +84,34 @@ fn bench_read_proof(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_justification, bench_read_proof);
+fn bench_sync_from_genesis(c: &mut Criterion) {
+    const BLOCKS: u32 = 2_000;
+    // Blocks every 5 ms: the chain is 2,000 blocks long after about 10 s.
+    let chain = peerseal_testkit::DevChain::start(&["--dev", "--block-time", "5"]).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let trust = peerseal_testkit::genesis_trust_root(&chain.url).unwrap();
+    runtime.block_on(async {
+        let client = peerseal_chain::ChainClient::connect(&chain.url, trust.clone()).await.unwrap();
+        client.wait_verified(u64::from(BLOCKS), std::time::Duration::from_secs(120)).await.unwrap();
+    });
+    let mut group = c.benchmark_group("connect_from_genesis");
+    group.sample_size(10);
+    group.bench_function(format!("{BLOCKS}+_blocks"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let started = std::time::Instant::now();
+                let client = runtime
+                    .block_on(peerseal_chain::ChainClient::connect(&chain.url, trust.clone()))
+                    .unwrap();
+                total += started.elapsed();
+                drop(client);
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_justification, bench_read_proof, bench_sync_from_genesis);
 criterion_main!(benches);
