@@ -1,7 +1,7 @@
 //! [`ChainClient`]: the [`ChainApi`] implementation. Every read comes from the [`Verifier`]:
-//! the registry, server status, provider load and attestation policy from its in-memory view of
-//! the last final block (no round trip on the provider's hot path), assignments and
-//! confirmations from a read proof at that block. Provider candidates are computed here from
+//! the registry, server status and attestation policy from its in-memory view of the last final
+//! block (no round trip on the provider's hot path); assignments, confirmations and provider
+//! load from a read proof at that block. Provider candidates are computed here from
 //! proven storage with the runtime's own rendezvous function. Nothing the endpoint says without
 //! proof decides where a key goes or who gets one.
 //!

@@ -40,14 +40,6 @@ pub enum ChainError {
     /// lands here, because the checks then run as a fee-paying call's validity.
     #[error("transaction rejected by the node: {0}")]
     Invalid(String),
-    /// The chain behind the endpoint is not the one this client started on (genesis changed).
-    #[error("genesis hash changed from {expected} to {found}: a different chain")]
-    ChainChanged {
-        /// Genesis hash first seen, hex.
-        expected: String,
-        /// Genesis hash now, hex.
-        found: String,
-    },
     /// An operation did not finish in its time bound.
     #[error("timed out: {0}")]
     Timeout(String),
@@ -106,7 +98,6 @@ impl ChainError {
                 | ChainError::Proof(_)
                 | ChainError::MetadataMismatch(_)
                 | ChainError::Decode(_)
-                | ChainError::ChainChanged { .. }
         )
     }
 
@@ -118,9 +109,7 @@ impl ChainError {
             ChainError::Decode(_) => "decode",
             ChainError::Dispatch { .. } => "dispatch",
             ChainError::Invalid(_) => "invalid_transaction",
-            ChainError::ChainChanged { .. } | ChainError::GenesisMismatch { .. } => {
-                "genesis_mismatch"
-            }
+            ChainError::GenesisMismatch { .. } => "genesis_mismatch",
             ChainError::Timeout(_) => "timeout",
             ChainError::Finality(e) => e.label(),
             ChainError::Proof(e) => e.label(),

@@ -7,7 +7,7 @@
 //! authority-set changes in header digests, and proves every storage value it returns (registry,
 //! assignments, commitments, attestation policy, `System.Events`) with a read proof against a
 //! verified header's state root. Provider candidates are computed locally from proven storage
-//! with the runtime's rendezvous function. The registry, provider load and policy of the last
+//! with the runtime's rendezvous function. The registry and attestation policy of the last
 //! final block stay in memory ([`VerifiedView`]), so the provider's hot path makes no chain
 //! round trip. Transactions are submitted through subxt, with the call bytes checked against the
 //! runtime's fixed indices and their effect confirmed in verified state. [`ChainApi`] is the
