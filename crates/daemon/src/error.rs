@@ -38,6 +38,17 @@ pub enum DaemonError {
     /// production build).
     #[error("{0}")]
     Policy(String),
+    /// The open store's epoch is below the one the chain records for this node (the disk was
+    /// rolled back while the node ran): stop rather than build on it.
+    #[error(
+        "the store is at key epoch {store}, below the chain's recorded epoch {chain}: stopping          instead of rotating over the newer backup"
+    )]
+    RolledBack {
+        /// The store's epoch.
+        store: u64,
+        /// The chain's epoch.
+        chain: u64,
+    },
     /// No usable chain trust root.
     #[error(transparent)]
     TrustRoot(#[from] crate::trust_root::TrustRootSourceError),
@@ -81,6 +92,18 @@ pub enum UnlockError {
         /// The chain's epoch.
         chain: u64,
     },
+    /// The store is at an older key epoch than the one the chain records for this node: a
+    /// restored or copied old disk. Refused, files untouched: opening it would bring back (and
+    /// the next rotation would build on) a superseded state.
+    #[error(
+        "the store is at key epoch {store}, older than the epoch {chain} the chain records for          this node: a rolled-back or copied disk; refused, nothing changed"
+    )]
+    RolledBack {
+        /// The store's epoch.
+        store: u64,
+        /// The chain's epoch.
+        chain: u64,
+    },
     /// Too few providers answered with a share that matches the commitment.
     #[error("{0}")]
     NotEnoughShares(RecoveryError),
@@ -108,6 +131,7 @@ impl UnlockError {
             UnlockError::Chain(_) => "chain",
             UnlockError::NoAssignment => "no_assignment",
             UnlockError::EpochMismatch { .. } => "epoch_mismatch",
+            UnlockError::RolledBack { .. } => "rolled_back",
             UnlockError::NotEnoughShares(_) => "not_enough_shares",
             UnlockError::WrongKey => "wrong_key",
             UnlockError::Identity(_) => "identity",

@@ -53,24 +53,36 @@ pub(crate) struct Running<'a> {
 }
 
 impl Running<'_> {
-    /// Compares the chain's record with the store.
-    pub async fn backup_state(&self) -> BackupState {
-        match self.chain.assignment(&self.keys.account()).await {
-            Ok(None) => BackupState::Missing,
-            Ok(Some(a)) if a.epoch < self.store.epoch() => BackupState::Behind,
-            Ok(Some(a)) if a.stale => BackupState::Stale,
-            Ok(Some(_)) => BackupState::Current,
-            Err(e) => {
-                tracing::warn!("reading own assignment failed: {e}");
-                BackupState::Current
+    /// Compares the chain's record with the store. A chain that cannot be read is "unknown":
+    /// retried until it answers (or shutdown), never taken for `Current`. A record *above* the
+    /// store's epoch means the disk was rolled back under the running node: an error, so the
+    /// node never rotates at `store + 1` over the newer backup.
+    pub async fn backup_state(&self) -> Result<BackupState, DaemonError> {
+        let mut retry = self.ctx.retry();
+        let assignment = loop {
+            match self.chain.assignment(&self.keys.account()).await {
+                Ok(assignment) => break assignment,
+                Err(e) => {
+                    retry.after_failure("reading this node's assignment", &e).await?;
+                }
             }
-        }
+        };
+        let store = self.store.epoch();
+        Ok(match assignment {
+            None => BackupState::Missing,
+            Some(a) if a.epoch > store => {
+                return Err(DaemonError::RolledBack { store, chain: a.epoch })
+            }
+            Some(a) if a.epoch < store => BackupState::Behind,
+            Some(a) if a.stale => BackupState::Stale,
+            Some(_) => BackupState::Current,
+        })
     }
 
     /// From `Registered` to `Ready`: backs up or rotates as the chain's record needs, records
     /// it, publishes the recovery file.
     pub async fn bring_backup_current(&mut self) -> Result<(), DaemonError> {
-        let step = match self.backup_state().await {
+        let step = match self.backup_state().await? {
             BackupState::Current => Step::BackupCurrent,
             BackupState::Missing | BackupState::Behind => {
                 self.ctx.advance(Step::BackupNeeded)?;

@@ -150,9 +150,15 @@ async fn try_recover(
     Ok(Unlocked { keys, key: recovered.key, store })
 }
 
-/// The backup to recover from: the on-chain assignment when it is of the store's epoch, else a
-/// pending rotation of that epoch in the recovery file. A wrong file cannot yield a wrong key:
-/// the key must match the file's commitment and then open the store.
+/// The backup to recover from. The chain's recorded epoch (proven by the verifying client) is
+/// the source of truth:
+/// - the store is at that epoch: the on-chain assignment;
+/// - the store is *below* it: a rolled-back or copied disk — refused (`RolledBack`), whatever
+///   the host-writable recovery file says;
+/// - the store is *above* it (or nothing is recorded): a rotation that crashed after the
+///   store's commit point and before its record; only the recovery file's pending rotation of
+///   exactly the store's epoch can say where that key is. A wrong file cannot yield a wrong
+///   key: the key must match the file's commitment and then open the store.
 async fn choose_assignment(
     config: &Config,
     chain: &Arc<dyn ChainApi>,
@@ -160,16 +166,19 @@ async fn choose_assignment(
     store_epoch: u64,
 ) -> Result<Assignment, UnlockError> {
     let on_chain = chain.assignment(account).await?;
-    if let Some(a) = &on_chain {
-        if a.epoch == store_epoch {
-            return Ok(a.clone());
+    match &on_chain {
+        Some(a) if a.epoch == store_epoch => return Ok(a.clone()),
+        Some(a) if store_epoch < a.epoch => {
+            return Err(UnlockError::RolledBack { store: store_epoch, chain: a.epoch })
         }
+        _ => {}
     }
     let pending = RecoveryFile::read(&config.data_dir)
         .ok()
         .flatten()
         .and_then(|f| f.pending)
-        .filter(|p| p.epoch == store_epoch);
+        .filter(|p| p.epoch == store_epoch)
+        .filter(|p| on_chain.as_ref().is_none_or(|a| p.epoch > a.epoch));
     if let Some(p) = pending {
         tracing::info!(epoch = p.epoch, "recovering from the pending rotation in recovery.json");
         return pending_assignment(&p).ok_or_else(|| {

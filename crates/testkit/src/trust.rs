@@ -41,9 +41,15 @@ pub fn genesis_trust_root(url: &str) -> Result<TrustRoot, HarnessError> {
 }
 
 /// Writes [`genesis_trust_root`] of `url` into `dir/trust-root.json` and returns the path.
+/// Atomic (a unique temporary file renamed into place): daemons started one after another read
+/// the file while the next start rewrites it, and must never see it half written.
 pub fn write_trust_root(url: &str, dir: &Path) -> Result<PathBuf, HarnessError> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let path = dir.join("trust-root.json");
-    std::fs::write(&path, genesis_trust_root(url)?.to_json())?;
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = dir.join(format!(".trust-root.json.{}.{n}", std::process::id()));
+    std::fs::write(&temporary, genesis_trust_root(url)?.to_json())?;
+    std::fs::rename(&temporary, &path)?;
     Ok(path)
 }
 
