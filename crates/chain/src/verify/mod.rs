@@ -319,19 +319,7 @@ impl Task {
         };
         let mut state = start;
         if self.view.borrow().is_none() {
-            // A first view at the trusted starting point, so reads work before the next block.
-            let head = state.final_head();
-            let loaded = VerifiedView::load(&rpc, head, None).await;
-            match loaded {
-                Ok(view) => {
-                    self.remember(&[head]);
-                    let _ = self.view.send(Some(Arc::new(view)));
-                }
-                Err(e) => {
-                    *chain = Some(state);
-                    return Err(e);
-                }
-            }
+            self.remember(&[state.final_head()]);
         }
         if let Ok(mut live) = self.shared.live.lock() {
             *live = Some(rpc.clone());
@@ -409,7 +397,11 @@ impl Task {
                 tracing::warn!(url = %self.url, %error, "waiting for a justification");
                 self.shared.record(&error);
             }
-            if let Some(head) = newest {
+            // A first view as soon as the trusted start is all there is (a chain at its
+            // checkpoint); otherwise at the newest final block only, so an old checkpoint's
+            // state (pruned on a full node) is never needed.
+            let first = self.view.borrow().is_none() && state.final_head().number >= claimed;
+            if let Some(head) = newest.or_else(|| first.then(|| state.final_head())) {
                 let began = Instant::now();
                 let previous = self.view.borrow().clone();
                 let view = VerifiedView::load(rpc, head, previous.as_deref()).await?;
