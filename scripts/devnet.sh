@@ -28,12 +28,10 @@ trap cleanup EXIT INT TERM
 PIDS+=($!)
 for _ in $(seq 1 100); do grep -q "RPC listening" "$DIR/chain.out" 2>/dev/null && break; sleep 0.2; done
 echo "dev chain: ws://127.0.0.1:9944 (log $DIR/chain.log)"
-# The nodes trust only this chain: its genesis hash is their trust root (dev builds take it as a
-# file; a production image carries it beside the binary or compiled in: docs/deployment.md).
-genesis=$(curl -s -H 'Content-Type: application/json' \
-  -d '{"jsonrpc":"2.0","id":1,"method":"chain_getBlockHash","params":[0]}' http://127.0.0.1:9944 |
-  sed -E 's/.*"result":"(0x[0-9a-f]{64})".*/\1/')
-printf '{ "genesis_hash": "%s" }\n' "$genesis" >"$DIR/trust-root.json"
+# The nodes trust only this chain: its trust root (genesis hash and genesis GRANDPA set) is
+# computed from the chain's own spec; dev builds take it as a file, a production image carries
+# it compiled in or beside the binary (docs/deployment.md).
+"$BIN/peerseal-node" trust-root >"$DIR/trust-root.json"
 
 port=9616
 for name in alice bob charlie dave; do

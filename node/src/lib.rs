@@ -31,3 +31,29 @@ pub mod types;
 
 pub use chain::{Chain, ChainConfig};
 pub use executor::Executor;
+
+/// The TSS node's trust root for the chain whose genesis is `genesis_patch` (JSON, the format of
+/// `peerseal_chain::TrustRoot`): the genesis hash, and the genesis GRANDPA set as a checkpoint at
+/// block 0, so a TSS node needs no proof of the (possibly pruned) genesis state to start.
+pub fn trust_root(
+    executor: &Executor,
+    genesis_patch: &[u8],
+) -> Result<serde_json::Value, executor::CallError> {
+    let (state, header) = executor.genesis_state(genesis_patch)?;
+    let authorities: sp_consensus_grandpa::AuthorityList =
+        executor.call_decode(&state, "GrandpaApi_grandpa_authorities", &[])?;
+    let hash = format!("0x{}", hex::encode(header.hash()));
+    let authorities: Vec<serde_json::Value> = authorities
+        .iter()
+        .map(|(id, weight)| {
+            serde_json::json!({
+                "key": format!("0x{}", hex::encode(id.clone().into_inner().0)),
+                "weight": weight,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "genesis_hash": hash,
+        "checkpoint": { "number": 0, "hash": hash, "set_id": 0, "authorities": authorities },
+    }))
+}

@@ -30,6 +30,14 @@ enum Command {
         #[arg(long)]
         chain: Option<PathBuf>,
     },
+    /// Print the TSS node's trust root (JSON) for `--chain` or the dev chain: the genesis hash
+    /// computed from the spec's genesis, and the genesis GRANDPA authority set as a checkpoint
+    /// at block 0 (what an image pins; see docs/deployment.md).
+    TrustRoot {
+        /// Use this chain spec file instead of the dev chain.
+        #[arg(long)]
+        chain: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -87,9 +95,18 @@ fn main() -> anyhow::Result<()> {
             None => Ok(ChainSpec::dev(&executor)?),
         }
     };
-    if let Some(Command::BuildSpec { chain }) = &cli.command {
-        println!("{}", serde_json::to_string_pretty(&load_spec(chain)?)?);
-        return Ok(());
+    match &cli.command {
+        Some(Command::BuildSpec { chain }) => {
+            println!("{}", serde_json::to_string_pretty(&load_spec(chain)?)?);
+            return Ok(());
+        }
+        Some(Command::TrustRoot { chain }) => {
+            let spec = load_spec(chain)?;
+            let root = peerseal_node::trust_root(&executor, &spec.genesis_patch()?)?;
+            println!("{}", serde_json::to_string_pretty(&root)?);
+            return Ok(());
+        }
+        None => {}
     }
     let args = cli.run;
     if !args.dev && args.chain.is_none() {

@@ -473,3 +473,27 @@ async fn governance_changes_the_authority_set_across_a_restart() {
     }
     assert!(scheduled_at > 0);
 }
+
+/// `peerseal-node trust-root` prints what a TSS node pins: it parses as a trust root, its
+/// genesis hash is the running dev chain's, and its checkpoint carries the genesis set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_root_names_the_genesis_and_its_authority_set() {
+    let out = std::process::Command::new(peerseal_testkit::node_binary().unwrap())
+        .args(["trust-root"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let root = peerseal_chain::TrustRoot::from_json(&out.stdout).unwrap();
+    let node = Node::start(&["--dev"]);
+    let served = peerseal_testkit::genesis_trust_root(&node.url).unwrap();
+    assert_eq!(root.genesis_hash, served.genesis_hash);
+    let checkpoint = root.checkpoint.clone().unwrap();
+    assert_eq!(
+        (checkpoint.number, checkpoint.hash, checkpoint.set.set_id),
+        (0, root.genesis_hash, 0)
+    );
+    assert_eq!(checkpoint.set.authorities, vec![(sp_keyring::Ed25519Keyring::Alice.public().0, 1)]);
+    // A TSS client started from it verifies the chain.
+    let client = peerseal_chain::ChainClient::connect(&node.url, root).await.unwrap();
+    assert!(client.view().is_ok());
+}
