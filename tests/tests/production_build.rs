@@ -80,26 +80,36 @@ fn the_production_binary_contains_no_dev_code() {
     }
 }
 
-#[test]
-fn a_chain_in_dev_pck_mode_is_refused_with_a_clear_error() {
-    let chain = dev_chain();
-    let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(production_binary_trusting(&chain.url, dir.path()).unwrap());
+/// Runs `binary run` against `chain_url` with its data in `dir/node`, expects it to stop on its
+/// own with a failure, and checks it created no store; returns its stderr.
+fn refused_at_start(
+    binary: &std::path::Path,
+    chain_url: &str,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> String {
+    let mut cmd = Command::new(binary);
     cmd.args(["run", "--http", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"])
-        .args(["--chain-url", &chain.url])
+        .args(["--chain-url", chain_url])
         .arg("--data-dir")
-        .arg(dir.path().join("node"))
+        .arg(dir.join("node"))
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn");
     let (mut process, _http) =
         Process::spawn(cmd, "HTTP listening on http://", Duration::from_secs(30), true).unwrap();
     let status = process.wait_exit(Duration::from_secs(60)).expect("the node did not stop");
     assert!(!status.success());
-    let stderr = process.stderr();
+    assert!(!dir.join("node").join("db").exists(), "no store is created by a refused start");
+    process.stderr()
+}
+
+#[test]
+fn a_chain_in_dev_pck_mode_is_refused_with_a_clear_error() {
+    let chain = dev_chain();
+    let dir = tempfile::tempdir().unwrap();
+    let prod = production_binary_trusting(&chain.url, dir.path()).unwrap();
+    let stderr = refused_at_start(&prod, &chain.url, dir.path(), &[]);
     assert!(stderr.contains("dev PCK mode"), "{stderr}");
-    assert!(
-        !dir.path().join("node").join("db").exists(),
-        "no store is created against a refused chain"
-    );
 }
 
 #[test]
@@ -118,18 +128,11 @@ fn the_trust_root_cannot_come_from_the_host_in_production() {
     let dir = tempfile::tempdir().unwrap();
     let lonely = dir.path().join("peerseal");
     std::fs::copy(&prod, &lonely).unwrap();
-    let mut cmd = Command::new(&lonely);
-    cmd.args(["run", "--http", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"])
-        .args(["--chain-url", &chain.url])
-        .arg("--data-dir")
-        .arg(dir.path().join("node"))
-        .env("PEERSEAL_TRUST_ROOT", "/nonexistent/ignored.json")
-        .env("RUST_LOG", "warn");
-    let (mut process, _http) =
-        Process::spawn(cmd, "HTTP listening on http://", Duration::from_secs(30), true).unwrap();
-    let status = process.wait_exit(Duration::from_secs(60)).expect("the node did not stop");
-    assert!(!status.success());
-    let stderr = process.stderr();
+    let stderr = refused_at_start(
+        &lonely,
+        &chain.url,
+        dir.path(),
+        &[("PEERSEAL_TRUST_ROOT", "/nonexistent/ignored.json")],
+    );
     assert!(stderr.contains("no chain trust root"), "{stderr}");
-    assert!(!dir.path().join("node").join("db").exists(), "nothing created without a trust root");
 }

@@ -158,9 +158,7 @@ impl ChainClient {
         number: u64,
     ) -> impl Stream<Item = Result<FinalizedBlock, ChainError>> + Send + 'static {
         let start = u32::try_from(number).unwrap_or(u32::MAX);
-        let (past, rx) = self.inner.verifier.heads_from(start);
-        let state = Heads { client: self.clone(), next: start, queued: past.into(), rx };
-        futures::stream::unfold(state, |mut state| async move {
+        futures::stream::unfold(Heads::from(self, start), |mut state| async move {
             let head = state.next_head().await?;
             let item = state.client.block_events(head).await;
             Some((item, state))
@@ -171,9 +169,7 @@ impl ChainClient {
     /// inside a tokio runtime.
     pub fn verified_heads(&self) -> impl Stream<Item = FinalHead> + Send + 'static {
         let from = self.view().map(|v| v.head.number.saturating_add(1)).unwrap_or(0);
-        let (past, rx) = self.inner.verifier.heads_from(from);
-        let state = Heads { client: self.clone(), next: from, queued: past.into(), rx };
-        futures::stream::unfold(state, |mut state| async move {
+        futures::stream::unfold(Heads::from(self, from), |mut state| async move {
             let head = state.next_head().await?;
             Some((head, state))
         })
@@ -330,6 +326,12 @@ struct Heads {
 }
 
 impl Heads {
+    /// A cursor at block `next`: the verifier's remembered heads from there, then new ones.
+    fn from(client: &ChainClient, next: u32) -> Self {
+        let (past, rx) = client.inner.verifier.heads_from(next);
+        Heads { client: client.clone(), next, queued: past.into(), rx }
+    }
+
     async fn next_head(&mut self) -> Option<FinalHead> {
         loop {
             while let Some(head) = self.queued.pop_front() {
@@ -342,9 +344,7 @@ impl Heads {
                 Ok(head) => self.queued.push_back(head),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     // Refill from the verifier's memory instead of skipping blocks.
-                    let (past, rx) = self.client.inner.verifier.heads_from(self.next);
-                    self.queued = past.into();
-                    self.rx = rx;
+                    *self = Heads::from(&self.client, self.next);
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }

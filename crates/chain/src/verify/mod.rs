@@ -187,13 +187,11 @@ impl Verifier {
                 .and_then(|h| h.iter().rev().find(|head| head.hash == hash).copied());
             if let Some(head) = found {
                 // The view is loaded after the heads are remembered: wait for it too.
-                let view = self
-                    .wait_for_number(
-                        head.number,
-                        deadline.saturating_duration_since(Instant::now()),
-                    )
-                    .await?;
-                let _ = view;
+                self.wait_for_number(
+                    head.number,
+                    deadline.saturating_duration_since(Instant::now()),
+                )
+                .await?;
                 return Ok(head);
             }
             let left = deadline.saturating_duration_since(Instant::now());
