@@ -86,6 +86,25 @@ pub fn mock_measurement() -> Measurement {
     Measurement::from_registers(&[0u8; 48], &[[0u8; 48]; 4])
 }
 
+/// Domain of the MRTD a labelled mock image carries.
+const MOCK_IMAGE_DOMAIN: &[u8] = b"peerseal/dev/mock-image-mrtd/v1";
+
+/// The MRTD of the mock image called `label`: a stand-in for "another image build" in dev and
+/// test chains (SHA-384 of a domain and the label). The unlabelled mock image has MRTD zero.
+pub fn mock_image_mrtd(label: &str) -> [u8; 48] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha384::new();
+    hasher.update(MOCK_IMAGE_DOMAIN);
+    hasher.update(label.as_bytes());
+    hasher.finalize().into()
+}
+
+/// The measurement of the mock quotes of the mock image called `label` (see
+/// [`mock_image_mrtd`]); what a dev chain must accept for that image.
+pub fn mock_image_measurement(label: &str) -> Measurement {
+    Measurement::from_registers(&mock_image_mrtd(label), &[[0u8; 48]; 4])
+}
+
 /// The certification-data payload a mock quote carries in place of a certificate chain.
 #[cfg(feature = "std")]
 pub(crate) fn mock_pck_claim(key: &PckKey) -> Vec<u8> {

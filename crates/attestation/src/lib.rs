@@ -34,7 +34,10 @@ mod verify;
 #[cfg(feature = "std")]
 mod provider;
 
-pub use dev::{dev_mock_pck, mock_measurement, mock_pck_key, DEV_MOCK_PCK_SEED};
+pub use dev::{
+    dev_mock_pck, mock_image_measurement, mock_image_mrtd, mock_measurement, mock_pck_key,
+    DEV_MOCK_PCK_SEED,
+};
 pub use error::VerifyError;
 pub use framing::{report_data_nonce, MIN_QUOTE_LEN, REPORT_DATA_OFFSET};
 pub use report_data::{check_report_data, report_data, Binding};

@@ -238,3 +238,39 @@ fn configfs_provider_removes_only_the_entry_it_created() {
     drop(provider);
     assert!(root.path().join("theirs/provider").exists(), "pre-existing entry left alone");
 }
+
+/// A labelled mock image quotes its own measurement, verifies only where that one is accepted,
+/// and still binds the report data; the plain mock image is unchanged.
+#[test]
+fn a_labelled_mock_image_carries_its_own_measurement() {
+    use peerseal_attestation::{
+        dev_mock_pck, mock_image_measurement, mock_measurement, report_data, verify_quote, Binding,
+        Measurement, MockQuoteProvider, PckMode, Policy, VerifyError,
+    };
+    let pcks = [dev_mock_pck()];
+    let accepting = |accepted: &[Measurement]| -> Vec<Measurement> { accepted.to_vec() };
+    let check = |quote: &[u8], binding: &Binding<'_>, accepted: Vec<Measurement>| {
+        let policy = Policy {
+            accepted_measurements: &accepted,
+            pck_mode: PckMode::Dev,
+            allowed_mock_pcks: &pcks,
+        };
+        verify_quote(quote, binding, &policy).map(|v| v.measurement)
+    };
+    let binding = Binding::recover(&[1; 32], &[2; 32], &[3; 32]);
+    let quote = MockQuoteProvider::dev().with_image("v2").mock_quote(&report_data(&binding));
+    let v2 = mock_image_measurement("v2");
+    assert_eq!(check(&quote, &binding, accepting(&[v2])), Ok(v2));
+    assert_eq!(
+        check(&quote, &binding, accepting(&[mock_measurement()])),
+        Err(VerifyError::MeasurementNotAccepted)
+    );
+    let other = Binding::recover(&[9; 32], &[2; 32], &[3; 32]);
+    assert!(matches!(
+        check(&quote, &other, accepting(&[v2])),
+        Err(VerifyError::ReportDataMismatch { .. })
+    ));
+    assert_ne!(v2, mock_image_measurement("v3"));
+    let plain = MockQuoteProvider::dev().mock_quote(&report_data(&binding));
+    assert_eq!(check(&plain, &binding, accepting(&[mock_measurement()])), Ok(mock_measurement()));
+}

@@ -143,6 +143,8 @@ async fn a_wrong_share_fails_the_commitment_and_is_never_used() {
     let bad = providers.iter().find(|p| p.account() == first).unwrap();
     let mut share = bad.provider.held().get(&alice(), 1).unwrap().unwrap();
     share.share = ShareBytes::from_slice(&[0xEE; 32]).unwrap();
+    // `put` never overwrites; a malicious provider edits its own storage however it likes.
+    bad.provider.held().remove(&alice(), 1).unwrap();
     bad.provider.held().put(&share).unwrap();
 
     let recovered = bounded(120, client.recover(&alice(), quotes())).await.unwrap();
@@ -156,6 +158,7 @@ async fn a_wrong_share_fails_the_commitment_and_is_never_used() {
     let second = providers.iter().find(|p| p.account() == report.providers[1].0).unwrap();
     let mut share = second.provider.held().get(&alice(), 1).unwrap().unwrap();
     share.share = ShareBytes::from_slice(&[0xDD; 32]).unwrap();
+    second.provider.held().remove(&alice(), 1).unwrap();
     second.provider.held().put(&share).unwrap();
     let err = bounded(120, client.recover(&alice(), quotes())).await.unwrap_err();
     let peerseal_backup::RecoveryError::NotEnoughShares { failures, .. } = err else {
@@ -218,6 +221,7 @@ async fn health_check_detects_a_provider_that_lost_or_changed_the_share() {
     let old = changed_node.provider.held().get(&alice(), 1).unwrap().unwrap();
     let mut bytes = old.share.expose().to_vec();
     bytes[0] ^= 0x01;
+    changed_node.provider.held().remove(&alice(), 1).unwrap();
     changed_node
         .provider
         .held()

@@ -194,6 +194,97 @@ async fn health_and_recovery_through_handle() {
     assert_eq!(f.provider.stats().rejections().len(), 1, "only the NoBackupHeld refusal");
 }
 
+fn share_at_epoch(account: AccountId, epoch: u64, byte: u8) -> BackupShare {
+    BackupShare {
+        epoch,
+        share: ShareBytes::from_slice(&[byte; 32]).unwrap(),
+        ..share(account, 1, 1)
+    }
+}
+
+async fn recover_at(f: &Fixture, alice: &NodeKeys, epoch: u64) -> Response {
+    let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
+    let Response::Nonce(nonce) = f.provider.handle(peer(), ask).await else { panic!() };
+    let response_sk = X25519Secret::generate();
+    let (account, response_pk) = (alice.account(), response_sk.public());
+    let binding = Binding::recover(&account.0, &response_pk.0, &nonce.nonce.0);
+    let quote = MockQuoteProvider::dev().mock_quote(&report_data(&binding));
+    let recover = Request::Recover(Recover {
+        account,
+        epoch,
+        response_pk,
+        quote: QuoteBytes::new(quote).unwrap(),
+    });
+    f.provider.handle(peer(), recover).await
+}
+
+/// A held (account, epoch) is never replaced: a copy of a node dealing another key at an epoch
+/// the genuine node already stored (and may be at, unrecorded) gets `EpochTaken`, the genuine
+/// share stays. The same bytes again are a retry and get a receipt, counted once.
+#[tokio::test]
+async fn a_held_epoch_is_never_overwritten_and_a_retry_is_receipted() {
+    let f = bob_provider(ProviderConfig::default());
+    let alice = NodeKeys::dev("alice").unwrap();
+    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+    let genuine = share_at_epoch(alice.account(), 5, 0x11);
+    let send = |s: &BackupShare| f.provider.handle(peer(), store_request(&alice, &bob_pk, s));
+    assert!(matches!(send(&genuine).await, Response::BackupReceipt(_)));
+    assert!(matches!(send(&genuine).await, Response::BackupReceipt(_)), "a retry");
+    assert_eq!(f.provider.stats().backups_stored.load(Ordering::Relaxed), 1);
+    let clone = share_at_epoch(alice.account(), 5, 0x22);
+    assert!(matches!(send(&clone).await, Response::Error(ErrorReason::EpochTaken)));
+    assert_eq!(f.provider.held().get(&alice.account(), 5).unwrap().unwrap(), genuine);
+}
+
+/// The chain's recorded epoch decides what a provider stores and releases: nothing at or below
+/// it is stored, nothing below it is released, and what is superseded is dropped.
+#[tokio::test]
+async fn superseded_epochs_are_neither_stored_nor_released_and_are_pruned() {
+    let f = bob_provider(ProviderConfig::default());
+    let alice = NodeKeys::dev("alice").unwrap();
+    let bob = f.provider.account();
+    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+    let send = |s: &BackupShare| f.provider.handle(peer(), store_request(&alice, &bob_pk, s));
+    for epoch in [3, 4] {
+        let stored = send(&share_at_epoch(alice.account(), epoch, epoch as u8)).await;
+        assert!(matches!(stored, Response::BackupReceipt(_)));
+    }
+    // The chain records epoch 4 with bob among the providers.
+    f.chain.record(alice.account(), 4, &[bob]);
+    let low = send(&share_at_epoch(alice.account(), 4, 0x44)).await;
+    assert!(matches!(low, Response::Error(ErrorReason::SupersededEpoch)), "{low:?}");
+    let older = send(&share_at_epoch(alice.account(), 2, 0x44)).await;
+    assert!(matches!(older, Response::Error(ErrorReason::SupersededEpoch)));
+    // A copy of alice's old disk asks for epoch 3: refused, and epoch 3 is dropped.
+    let refused = recover_at(&f, &alice, 3).await;
+    assert!(matches!(refused, Response::Error(ErrorReason::SupersededEpoch)), "{refused:?}");
+    assert_eq!(f.provider.held().epochs(&alice.account()).unwrap(), vec![4]);
+    // The recorded epoch is released, and so is a pending one above it.
+    assert!(matches!(recover_at(&f, &alice, 4).await, Response::RecoveredShare(_)));
+    assert!(matches!(
+        send(&share_at_epoch(alice.account(), 5, 5)).await,
+        Response::BackupReceipt(_)
+    ));
+    assert!(matches!(recover_at(&f, &alice, 5).await, Response::RecoveredShare(_)));
+    // Alice records epoch 5 with other providers: the sweep drops bob's 4 and 5.
+    let charlie = NodeKeys::dev("charlie").unwrap().account();
+    f.chain.record(alice.account(), 5, &[charlie]);
+    assert_eq!(f.provider.prune_superseded().await, 2);
+    assert!(f.provider.held().epochs(&alice.account()).unwrap().is_empty());
+    // An unreadable chain stores nothing and drops nothing.
+    assert!(matches!(
+        send(&share_at_epoch(alice.account(), 6, 6)).await,
+        Response::BackupReceipt(_)
+    ));
+    f.chain.down.store(true, Ordering::Relaxed);
+    assert!(matches!(
+        send(&share_at_epoch(alice.account(), 7, 7)).await,
+        Response::Error(ErrorReason::Unavailable)
+    ));
+    assert_eq!(f.provider.prune_superseded().await, 0);
+    assert_eq!(f.provider.held().epochs(&alice.account()).unwrap(), vec![6]);
+}
+
 /// A provider built for production (`accept_dev_pck: false`, the default without the `dev`
 /// feature) never releases a share under the dev PCK mode, even with a perfectly bound mock
 /// quote: a host-chosen chain endpoint claiming that mode must not unlock anyone's key. The same

@@ -49,6 +49,12 @@ pub struct RunArgs {
     #[cfg(feature = "dev")]
     #[arg(long, env = "PEERSEAL_DEV_IDENTITY")]
     pub dev_identity: Option<String>,
+    /// With mock quotes: quote as the mock image called LABEL (its MRTD is SHA-384 of a domain
+    /// and the label, see `peerseal_attestation::mock_image_measurement`), standing in for
+    /// another image build in upgrade tests. Dev builds only.
+    #[cfg(feature = "dev")]
+    #[arg(long, env = "PEERSEAL_MOCK_IMAGE", value_name = "LABEL")]
+    pub mock_image: Option<String>,
     /// libp2p listen multiaddr [default: the dev identity's on-chain port on 127.0.0.1, else
     /// /ip4/0.0.0.0/tcp/30400].
     #[arg(long, env = "PEERSEAL_LISTEN")]
@@ -109,6 +115,9 @@ pub struct Config {
     /// Dev identity name, if any (dev builds only).
     #[cfg(feature = "dev")]
     pub dev_identity: Option<String>,
+    /// The mock image label, if any (dev builds only).
+    #[cfg(feature = "dev")]
+    pub mock_image: Option<String>,
     /// libp2p listen address.
     pub listen: libp2p::Multiaddr,
     /// HTTP endpoint.
@@ -246,6 +255,8 @@ impl RunArgs {
             trust_root: self.trust_root.clone().or(file.trust_root),
             #[cfg(feature = "dev")]
             dev_identity: dev.name(),
+            #[cfg(feature = "dev")]
+            mock_image: self.mock_image.clone(),
         })
     }
 }

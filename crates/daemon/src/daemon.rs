@@ -7,9 +7,14 @@
 //!    and the identity inside the process, create the store, and wait until the stash registers
 //!    the node; on a restart recover the key from the providers named on chain and open the
 //!    store, retrying on failure without ever touching its files.
-//! 3. **Serve** as provider of other nodes' shares from here on.
+//! 3. **Serve** as provider of other nodes' shares from here on. This comes before the node's
+//!    own backup on purpose: nodes that start (or restart) together back up with each other, so
+//!    a node that waited for its own backup before serving could wait for ever on peers
+//!    waiting on it. What it serves is other nodes' shares, released only against their
+//!    quotes; a copy of this node serving them leaks nothing.
 //! 4. **Back up** ([`crate::rotation`]): bring the on-chain backup to the store's epoch (back up,
-//!    or rotate when the record is stale), then `Ready`.
+//!    or rotate when the record is stale); after a recovery always rotate to a fresh epoch
+//!    and record it (so the disk it booted from is superseded); then `Ready`.
 //! 5. **Watch** finalized blocks and provider health; rotate when a provider leaves or fails.
 //!
 //! SIGTERM or Ctrl-C stops every wait and retry promptly (`Stopping`).
@@ -37,8 +42,13 @@ use std::time::{Duration, Instant};
 pub async fn run(config: Config, started: Instant) -> Result<(), DaemonError> {
     let metrics = Metrics::new()?;
     let lifecycle = Lifecycle::new(&config.name, Arc::new(metrics.clone()));
-    let shared =
-        Shared { lifecycle: lifecycle.clone(), metrics: metrics.clone(), provider: Arc::default() };
+    let shared = Shared {
+        lifecycle: lifecycle.clone(),
+        metrics: metrics.clone(),
+        provider: Arc::default(),
+        #[cfg(feature = "dev")]
+        store: Arc::default(),
+    };
     let (http_addr, _http_task) = http::serve(config.http, shared.clone()).await?;
     // The devnet and tests read this line to find the endpoint.
     println!("HTTP listening on http://{http_addr}");
@@ -69,7 +79,9 @@ async fn drive(ctx: &Context, shared: &Shared, started: Instant) -> Result<(), D
     check_policy(ctx, &chain).await?;
     ctx.advance(Step::ChainConnected)?;
 
-    let Unlocked { keys, key, store } = if ctx.config.data_dir.join(STORE_DIR).exists() {
+    let restart = ctx.config.data_dir.join(STORE_DIR).exists()
+        && !unlock::set_aside_unrecorded_first_start(ctx, &chain).await?;
+    let Unlocked { keys, key, store } = if restart {
         ctx.advance(Step::StoreFound)?;
         let unlocked = unlock::recover_until_open(ctx, &chain).await?;
         ctx.lifecycle.update(|s| s.recovery_ms = Some(started.elapsed().as_millis() as u64));
@@ -97,7 +109,10 @@ async fn drive(ctx: &Context, shared: &Shared, started: Instant) -> Result<(), D
     let client_config = ctx.config.client_config();
     let client = BackupClient::new(network.clone(), chain.clone(), client_config);
     let mut node = Running { ctx, chain, client, tx, keys, key, store };
-    node.bring_backup_current().await?;
+    node.bring_backup_current(restart).await?;
+    unlock::first_backup_recorded(&ctx.config)?;
+    #[cfg(feature = "dev")]
+    let _ = shared.store.set(node.store.clone());
     node.watch(chain_client).await
 }
 

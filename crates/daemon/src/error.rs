@@ -96,7 +96,8 @@ pub enum UnlockError {
     /// restored or copied old disk. Refused, files untouched: opening it would bring back (and
     /// the next rotation would build on) a superseded state.
     #[error(
-        "the store is at key epoch {store}, older than the epoch {chain} the chain records for          this node: a rolled-back or copied disk; refused, nothing changed"
+        "the store is at key epoch {store}, older than the epoch {chain} the chain records for \
+         this node: a rolled-back or copied disk; refused, nothing changed"
     )]
     RolledBack {
         /// The store's epoch.
@@ -171,6 +172,18 @@ pub enum BackupError {
     /// The epoch counter is exhausted.
     #[error("key epoch overflow")]
     EpochOverflow,
+    /// A fault the crash tests inject (dev builds only).
+    #[error("injected fault: {0}")]
+    Injected(&'static str),
+}
+
+impl From<crate::epochs::EpochError> for BackupError {
+    fn from(e: crate::epochs::EpochError) -> Self {
+        match e {
+            crate::epochs::EpochError::Store(e) => BackupError::Store(e),
+            crate::epochs::EpochError::Overflow => BackupError::EpochOverflow,
+        }
+    }
 }
 
 impl BackupError {
@@ -183,6 +196,7 @@ impl BackupError {
             BackupError::KeyGeneration(_) => "key_generation",
             BackupError::RecoveryFile(_) => "recovery_file",
             BackupError::EpochOverflow => "epoch_overflow",
+            BackupError::Injected(_) => "injected",
         }
     }
 }

@@ -1,6 +1,11 @@
 //! The node's small local HTTP endpoint: `GET /health` (200 unless recovery failed), `GET
 //! /status` (JSON [`crate::phase::Status`]), `GET /metrics` (Prometheus text). Anything
 //! else is 404; request bodies are never read. Also the tiny client `peerseal status` uses.
+//!
+//! Dev builds only: `POST /dev/records/<n>` writes record `n` into the open store (tree
+//! `dev-records`, value `record <n>`) and answers 200 only once it is flushed to disk, and
+//! `GET /dev/records/<n>` reads it back (404 when absent, 503 before the node is ready) — the
+//! writer of the kill -9 soak (`cargo bench -p peerseal-e2e --bench soak`).
 
 use crate::metrics::Metrics;
 use crate::phase::{Lifecycle, Phase};
@@ -27,6 +32,50 @@ pub struct Shared {
     pub metrics: Metrics,
     /// The provider, once serving.
     pub provider: Arc<OnceLock<Provider>>,
+    /// The node's open store, once ready (dev builds: the soak's writer).
+    #[cfg(feature = "dev")]
+    pub store: Arc<OnceLock<peerseal_kvdb::Store>>,
+}
+
+/// The dev-only record endpoint (module doc).
+#[cfg(feature = "dev")]
+mod dev_records {
+    use super::StatusCode;
+    use peerseal_kvdb::Store;
+
+    const TREE: &str = "dev-records";
+
+    fn value(n: u64) -> String {
+        format!("record {n}")
+    }
+
+    /// Answers `/dev/records/<n>` for `POST` (`write`) or `GET`, or `None` for other paths.
+    pub async fn answer(
+        store: Option<&Store>,
+        path: &str,
+        write: bool,
+    ) -> Option<(StatusCode, &'static str, String)> {
+        let n: u64 = path.strip_prefix("/dev/records/")?.parse().ok()?;
+        let Some(store) = store.cloned() else {
+            return Some((StatusCode::SERVICE_UNAVAILABLE, "text/plain", "not ready\n".into()));
+        };
+        let work = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
+            let tree = store.tree(TREE).map_err(|e| e.to_string())?;
+            if write {
+                tree.insert(n.to_be_bytes(), value(n)).map_err(|e| e.to_string())?;
+                store.flush().map_err(|e| e.to_string())?;
+                return Ok(Some("stored".into()));
+            }
+            let got = tree.get(n.to_be_bytes()).map_err(|e| e.to_string())?;
+            Ok(got.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        });
+        Some(match work.await {
+            Ok(Ok(Some(text))) => (StatusCode::OK, "text/plain", text + "\n"),
+            Ok(Ok(None)) => (StatusCode::NOT_FOUND, "text/plain", "no such record\n".into()),
+            Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e + "\n"),
+            Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "task failed\n".into()),
+        })
+    }
 }
 
 impl Shared {
@@ -85,16 +134,34 @@ pub async fn serve(
             tokio::spawn(async move {
                 let service =
                     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let (code, content_type, body) = if req.method() == hyper::Method::GET {
-                            shared.answer(req.uri().path())
-                        } else {
-                            (StatusCode::METHOD_NOT_ALLOWED, "text/plain", String::new())
-                        };
-                        let response = Response::builder()
-                            .status(code)
-                            .header("content-type", content_type)
-                            .body(Full::new(Bytes::from(body)));
-                        async move { response }
+                        let shared = shared.clone();
+                        async move {
+                            let path = req.uri().path().to_owned();
+                            let get = req.method() == hyper::Method::GET;
+                            #[cfg(feature = "dev")]
+                            let dev = if get || req.method() == hyper::Method::POST {
+                                dev_records::answer(shared.store.get(), &path, !get).await
+                            } else {
+                                None
+                            };
+                            #[cfg(not(feature = "dev"))]
+                            let dev: Option<(
+                                StatusCode,
+                                &'static str,
+                                String,
+                            )> = None;
+                            let (code, content_type, body) = match dev {
+                                Some(answer) => answer,
+                                None if get => shared.answer(&path),
+                                None => {
+                                    (StatusCode::METHOD_NOT_ALLOWED, "text/plain", String::new())
+                                }
+                            };
+                            Response::builder()
+                                .status(code)
+                                .header("content-type", content_type)
+                                .body(Full::new(Bytes::from(body)))
+                        }
                     });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service);
@@ -107,7 +174,7 @@ pub async fn serve(
     Ok((bound, task))
 }
 
-/// Why a GET failed.
+/// Why a request to the node's endpoint failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GetError {
     /// Connecting or speaking HTTP failed.
@@ -120,6 +187,19 @@ pub enum GetError {
 
 /// `GET path` from the node at `addr`: (status code, body).
 pub async fn get(addr: SocketAddr, path: &str) -> Result<(u16, String), GetError> {
+    request(hyper::Method::GET, addr, path).await
+}
+
+/// `POST path` (empty body) to the node at `addr`: (status code, body).
+pub async fn post(addr: SocketAddr, path: &str) -> Result<(u16, String), GetError> {
+    request(hyper::Method::POST, addr, path).await
+}
+
+async fn request(
+    method: hyper::Method,
+    addr: SocketAddr,
+    path: &str,
+) -> Result<(u16, String), GetError> {
     let work = async {
         let err = |e: &dyn std::fmt::Display| GetError::Connect(format!("{addr}: {e}"));
         let stream = TcpStream::connect(addr).await.map_err(|e| err(&e))?;
@@ -127,7 +207,9 @@ pub async fn get(addr: SocketAddr, path: &str) -> Result<(u16, String), GetError
             .await
             .map_err(|e| err(&e))?;
         let driver = tokio::spawn(conn);
-        let request = Request::get(path)
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
             .header("host", addr.to_string())
             .body(Full::new(Bytes::new()))
             .map_err(|e| err(&e))?;

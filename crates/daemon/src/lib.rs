@@ -25,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod daemon;
+pub mod epochs;
 pub mod error;
 pub mod fault;
 pub mod http;

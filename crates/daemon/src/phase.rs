@@ -64,7 +64,8 @@ pub enum Phase {
     Rotating {
         /// The epoch rotated away from.
         from: u64,
-        /// The new epoch.
+        /// The new epoch of the first attempt (a retry after a failure before the store's
+        /// commit point takes a later one; the rotation ends at the epoch recorded).
         to: u64,
         /// Why.
         cause: RotationCause,
@@ -88,6 +89,9 @@ pub enum RotationCause {
     ProviderLeaving,
     /// A provider failed the health check.
     HealthCheck,
+    /// The node recovered its key after a restart: it moves to a fresh epoch before it is
+    /// ready, so a copy of its disk (or the disk it booted from) is superseded at once.
+    Restart,
 }
 
 /// What happened: the input of the state machine.
@@ -122,8 +126,14 @@ pub enum Step {
     BackupCurrent,
     /// No backup (or an older one) is recorded for the store's epoch.
     BackupNeeded,
-    /// Start rotating for `cause`.
-    RotationNeeded(RotationCause),
+    /// Start rotating for `cause` to key epoch `to` (above the current one; epochs a failed
+    /// attempt already used are skipped, so `to` may be more than one above).
+    RotationNeeded {
+        /// Why.
+        cause: RotationCause,
+        /// The new epoch.
+        to: u64,
+    },
     /// The backup (or rotation) is recorded on chain at `epoch`.
     BackedUp {
         /// The recorded epoch.
@@ -213,33 +223,32 @@ impl Phase {
             (P::Recovering { .. }, S::Unlocked { epoch }) => P::Registered { epoch: *epoch },
             (P::Registered { epoch }, S::BackupCurrent) => P::Ready { epoch: *epoch },
             (P::Registered { epoch }, S::BackupNeeded) => P::BackingUp { epoch: *epoch },
-            (P::Registered { epoch }, S::RotationNeeded(RotationCause::StaleBackup)) => {
-                rotating(*epoch, RotationCause::StaleBackup)?
-            }
+            (
+                P::Registered { epoch },
+                S::RotationNeeded {
+                    cause: cause @ (RotationCause::StaleBackup | RotationCause::Restart),
+                    to,
+                },
+            ) if to > epoch => P::Rotating { from: *epoch, to: *to, cause: *cause },
             (P::BackingUp { epoch }, S::BackedUp { epoch: recorded }) if recorded == epoch => {
                 P::Ready { epoch: *epoch }
             }
             (
                 P::Ready { epoch },
-                S::RotationNeeded(
-                    cause @ (RotationCause::ProviderLeaving | RotationCause::HealthCheck),
-                ),
-            ) => rotating(*epoch, *cause)?,
-            (P::Rotating { to, .. }, S::BackedUp { epoch: recorded }) if recorded == to => {
-                P::Ready { epoch: *to }
+                S::RotationNeeded {
+                    cause: cause @ (RotationCause::ProviderLeaving | RotationCause::HealthCheck),
+                    to,
+                },
+            ) if to > epoch => P::Rotating { from: *epoch, to: *to, cause: *cause },
+            // A retry after a failure before the commit point deals a later epoch than the
+            // first attempt named.
+            (P::Rotating { to, .. }, S::BackedUp { epoch: recorded }) if recorded >= to => {
+                P::Ready { epoch: *recorded }
             }
             _ => return Err(IllegalStep { from: self.clone(), step }),
         };
         Ok(next)
     }
-}
-
-fn rotating(from: u64, cause: RotationCause) -> Result<Phase, IllegalStep> {
-    let to = from.checked_add(1).ok_or(IllegalStep {
-        from: Phase::Ready { epoch: from },
-        step: Step::RotationNeeded(cause),
-    })?;
-    Ok(Phase::Rotating { from, to, cause })
 }
 
 /// A provider of this node's current backup, as `/status` shows it.
@@ -456,14 +465,16 @@ mod tests {
         ] {
             l.advance(step).unwrap();
         }
-        let rotating = l.advance(Step::RotationNeeded(RotationCause::ProviderLeaving)).unwrap();
+        let leaving = |to| Step::RotationNeeded { cause: RotationCause::ProviderLeaving, to };
+        assert!(l.advance(leaving(4)).is_err(), "a rotation goes up");
+        let rotating = l.advance(leaving(5)).unwrap();
         assert_eq!(
             rotating,
             Phase::Rotating { from: 4, to: 5, cause: RotationCause::ProviderLeaving }
         );
         assert!(l.advance(Step::BackedUp { epoch: 4 }).is_err(), "the old epoch does not end it");
         assert!(
-            l.advance(Step::RotationNeeded(RotationCause::HealthCheck)).is_err(),
+            l.advance(Step::RotationNeeded { cause: RotationCause::HealthCheck, to: 6 }).is_err(),
             "no rotation inside a rotation"
         );
         assert_eq!(l.advance(Step::BackedUp { epoch: 5 }).unwrap(), Phase::Ready { epoch: 5 });
@@ -484,9 +495,30 @@ mod tests {
         for step in [Step::ChainConnected, Step::StoreFound, Step::Unlocked { epoch: 1 }] {
             l.advance(step).unwrap();
         }
-        assert!(l.advance(Step::RotationNeeded(RotationCause::HealthCheck)).is_err());
-        let phase = l.advance(Step::RotationNeeded(RotationCause::StaleBackup)).unwrap();
-        assert_eq!(phase.label(), "rotating");
+        assert!(l
+            .advance(Step::RotationNeeded { cause: RotationCause::HealthCheck, to: 2 })
+            .is_err());
+        let phase = l.advance(Step::RotationNeeded { cause: RotationCause::StaleBackup, to: 2 });
+        assert_eq!(phase.unwrap().label(), "rotating");
+    }
+
+    #[test]
+    fn a_recovered_node_rotates_to_a_fresh_epoch_before_it_is_ready() {
+        let l = Lifecycle::unobserved("t");
+        for step in [Step::ChainConnected, Step::StoreFound, Step::Unlocked { epoch: 3 }] {
+            l.advance(step).unwrap();
+        }
+        // A failed attempt used epoch 4 already: the rotation may skip it.
+        let phase = l.advance(Step::RotationNeeded { cause: RotationCause::Restart, to: 5 });
+        assert_eq!(
+            phase.unwrap(),
+            Phase::Rotating { from: 3, to: 5, cause: RotationCause::Restart }
+        );
+        assert!(l.advance(Step::BackedUp { epoch: 4 }).is_err());
+        assert_eq!(l.advance(Step::BackedUp { epoch: 5 }).unwrap(), Phase::Ready { epoch: 5 });
+        // Once ready, a restart rotation is not a thing.
+        let again = l.advance(Step::RotationNeeded { cause: RotationCause::Restart, to: 6 });
+        assert!(again.is_err());
     }
 
     #[test]

@@ -42,11 +42,60 @@ pub struct RecoveryFile {
     pub threshold: u8,
     /// Providers of that epoch.
     pub providers: Vec<ProviderEntry>,
-    /// A key rotation in progress: the new epoch's shares are stored with these providers but
-    /// not yet recorded on chain. Written before the store's commit point, so a node that
-    /// crashes after it finds the new key's providers and commitment here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<PendingBackup>,
+    /// Key rotations not yet recorded on chain, oldest first: each new epoch's shares are
+    /// stored with these providers. Written before the store's commit point, so a node that
+    /// crashes after it finds the new key's providers and commitment here. An entry is kept
+    /// until the chain records its epoch or a later one (a rotation attempt that fails before
+    /// its commit point adds an entry and never replaces the one the store may be at).
+    /// Version 1 files held one object; both forms are read.
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingBackup>,
+}
+
+/// Most pending rotations kept (a node retrying rotations for ever cannot grow the file).
+pub const MAX_PENDING: usize = 8;
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PendingBackup>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(PendingBackup),
+        Many(Vec<PendingBackup>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(p)) => vec![p],
+        Some(OneOrMany::Many(ps)) => ps,
+    })
+}
+
+impl RecoveryFile {
+    /// The pending rotation to `epoch`, if the file names one.
+    pub fn pending_at(&self, epoch: u64) -> Option<&PendingBackup> {
+        self.pending.iter().find(|p| p.epoch == epoch)
+    }
+}
+
+/// The pending list after a rotation to `new` starts, when the chain records `recorded`:
+/// entries the chain has not caught up with are kept (the store may be at one of them), `new`
+/// replaces an entry of its own epoch, at most [`MAX_PENDING`] remain (the newest).
+pub fn pending_after(
+    old: &[PendingBackup],
+    new: Option<PendingBackup>,
+    recorded: Option<u64>,
+) -> Vec<PendingBackup> {
+    let above_chain = |p: &&PendingBackup| recorded.is_none_or(|r| p.epoch > r);
+    let mut kept: Vec<PendingBackup> = old
+        .iter()
+        .filter(above_chain)
+        .filter(|p| new.as_ref().is_none_or(|n| n.epoch != p.epoch))
+        .cloned()
+        .collect();
+    kept.extend(new.into_iter().filter(|n| recorded.is_none_or(|r| n.epoch > r)));
+    kept.sort_by_key(|p| p.epoch);
+    let excess = kept.len().saturating_sub(MAX_PENDING);
+    kept.drain(..excess);
+    kept
 }
 
 /// The not-yet-recorded backup of a rotation (public data only).
@@ -144,21 +193,59 @@ mod tests {
                 peer_id: "12D3x".into(),
                 addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
             }],
-            pending: None,
+            pending: vec![],
         };
         file.write_atomic(dir.path()).unwrap();
         file.epoch = 2;
-        file.pending = Some(PendingBackup {
-            epoch: 3,
-            threshold: 1,
-            providers: vec![],
-            commitment: hex([1; 32]),
-        });
+        file.pending = vec![pending(3)];
         file.write_atomic(dir.path()).unwrap();
         assert_eq!(RecoveryFile::read(dir.path()).unwrap().unwrap(), file);
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap()).collect();
         assert_eq!(names.len(), 1, "no temporary file left behind");
         assert_eq!(parse_account(&file.account), Some(AccountId([7; 32])));
         assert_eq!(parse_account("zz"), None);
+    }
+
+    fn pending(epoch: u64) -> PendingBackup {
+        PendingBackup { epoch, threshold: 1, providers: vec![], commitment: hex([1; 32]) }
+    }
+
+    #[test]
+    fn a_version_1_file_with_one_pending_object_still_reads() {
+        let json = serde_json::json!({
+            "version": 1, "account": hex([7; 32]), "peer_id": "p", "epoch": 1, "threshold": 1,
+            "providers": [], "pending": {"epoch": 2, "threshold": 1, "providers": [],
+            "commitment": hex([1; 32])}
+        });
+        let file: RecoveryFile = serde_json::from_value(json).unwrap();
+        assert_eq!(file.pending, vec![pending(2)]);
+        assert_eq!(file.pending_at(2), Some(&pending(2)));
+        let none: RecoveryFile = serde_json::from_value(serde_json::json!({
+            "version": 1, "account": "", "peer_id": "", "epoch": 0, "threshold": 0,
+            "providers": [], "pending": null
+        }))
+        .unwrap();
+        assert!(none.pending.is_empty());
+    }
+
+    #[test]
+    fn pending_entries_stay_until_the_chain_records_their_epoch() {
+        // The store is at 5 (pending), a new attempt to 6 fails before its commit point, then
+        // one to 7 starts: 5 must still be there.
+        let list = pending_after(&[pending(5)], Some(pending(6)), Some(4));
+        let list = pending_after(&list, Some(pending(7)), Some(4));
+        let epochs: Vec<u64> = list.iter().map(|p| p.epoch).collect();
+        assert_eq!(epochs, vec![5, 6, 7]);
+        // The chain records 7: nothing left.
+        assert!(pending_after(&list, None, Some(7)).is_empty());
+        // The chain records 5 only: 6 and 7 remain.
+        assert_eq!(pending_after(&list, None, Some(5)).len(), 2);
+        // Bounded.
+        let mut many = Vec::new();
+        for e in 10..30 {
+            many = pending_after(&many, Some(pending(e)), None);
+        }
+        assert_eq!(many.len(), MAX_PENDING);
+        assert_eq!(many.first().map(|p| p.epoch), Some(30 - MAX_PENDING as u64));
     }
 }

@@ -1,28 +1,36 @@
 //! A node whose store is open: keeps its backup current. It follows verified final blocks and
 //! re-backs up when the proven state shows one of its providers leaving or removed (the
 //! chain's `ProviderLeaving`/`ProviderLeft`, read as state), or when a periodic health check
-//! finds a provider that no longer proves it holds the share.
+//! finds a provider that no longer proves it holds the share. After every recovery it rotates
+//! to a fresh epoch before it is ready, so the disk it booted from (and any copy of it) is
+//! superseded at once: providers release nothing below the chain's recorded epoch.
 //!
 //! A re-backup rotates the database key, because the departing provider still holds the old
 //! one. The order makes every crash point recoverable:
-//! 1. deal the new key (epoch e+1) and store the shares with new providers — nothing on chain;
-//!    a crash leaves store and chain at e;
-//! 2. write the new providers and commitment as `pending` into the recovery file (atomically);
-//! 3. `begin_rotation` — the store's commit point; from here the store is at e+1 while the
-//!    chain still says e, and a restart recovers the new key from the pending providers;
+//! 1. claim the new epoch ([`crate::epochs`]: above the store, the chain and every epoch
+//!    dealt before), deal the new key and store the shares with new providers — nothing on
+//!    chain; a crash leaves store and chain at e;
+//! 2. add the new providers and commitment to the `pending` list of the recovery file
+//!    (atomically; older entries stay until the chain records their epoch);
+//! 3. `begin_rotation` — the store's commit point; from here the store is at the new epoch
+//!    while the chain still says e, and a restart recovers the new key from the pending
+//!    providers;
 //! 4. re-seal every record (`resume_rotation`; an interrupted one is resumed after a restart);
-//! 5. record the e+1 backup on chain, then clear `pending`.
+//! 5. record the new backup on chain, then drop the recorded `pending` entries.
 //!
-//! Dev builds abort at each of those points when the crash tests ask ([`crate::fault`]).
+//! A record that fails after the commit point is retried for the same epoch and key (dealing
+//! is deterministic, so the providers see the same shares again and answer with receipts);
+//! no new key is dealt over a committed one. Dev builds abort at each of those points, and
+//! fail records, when the crash tests ask ([`crate::fault`]).
 
 use crate::context::Context;
 use crate::error::{BackupError, DaemonError};
-use crate::fault::{crash_point, CrashPoint};
+use crate::fault::{crash_point, fail_record, CrashPoint};
 use crate::phase::{unix_now, ProviderView, RotationCause, Step};
-use crate::recovery_file::{hex, PendingBackup, ProviderEntry, RecoveryFile};
+use crate::recovery_file::{hex, pending_after, PendingBackup, ProviderEntry, RecoveryFile};
 use futures::StreamExt;
 use peerseal_backup::{BackupClient, BackupReport, HealthStatus, NodeKeys, TxSubmitter};
-use peerseal_chain::{ChainApi, ChainClient, ServerRecord};
+use peerseal_chain::{Assignment, ChainApi, ChainClient, ServerRecord};
 use peerseal_kvdb::{DbKey, Store};
 use peerseal_protocol::AccountId;
 use std::sync::Arc;
@@ -58,15 +66,7 @@ impl Running<'_> {
     /// store's epoch means the disk was rolled back under the running node: an error, so the
     /// node never rotates at `store + 1` over the newer backup.
     pub async fn backup_state(&self) -> Result<BackupState, DaemonError> {
-        let mut retry = self.ctx.retry();
-        let assignment = loop {
-            match self.chain.assignment(&self.keys.account()).await {
-                Ok(assignment) => break assignment,
-                Err(e) => {
-                    retry.after_failure("reading this node's assignment", &e).await?;
-                }
-            }
-        };
+        let assignment = self.own_assignment().await?;
         let store = self.store.epoch();
         Ok(match assignment {
             None => BackupState::Missing,
@@ -79,10 +79,16 @@ impl Running<'_> {
         })
     }
 
-    /// From `Registered` to `Ready`: backs up or rotates as the chain's record needs, records
-    /// it, publishes the recovery file.
-    pub async fn bring_backup_current(&mut self) -> Result<(), DaemonError> {
-        let step = match self.backup_state().await? {
+    /// From `Registered` to `Ready`: backs up or rotates as the chain's record needs (and
+    /// always rotates after a recovery: a fresh epoch per boot), records it, publishes the
+    /// recovery file.
+    pub async fn bring_backup_current(&mut self, recovered: bool) -> Result<(), DaemonError> {
+        let state = self.backup_state().await?;
+        let step = match state {
+            _ if recovered => {
+                self.rotate_until_done(RotationCause::Restart).await?;
+                Step::BackedUp { epoch: self.store.epoch() }
+            }
             BackupState::Current => Step::BackupCurrent,
             BackupState::Missing | BackupState::Behind => {
                 self.ctx.advance(Step::BackupNeeded)?;
@@ -90,8 +96,7 @@ impl Running<'_> {
                 Step::BackedUp { epoch: self.store.epoch() }
             }
             BackupState::Stale => {
-                self.ctx.advance(Step::RotationNeeded(RotationCause::StaleBackup))?;
-                self.rotate_until_done().await?;
+                self.rotate_until_done(RotationCause::StaleBackup).await?;
                 Step::BackedUp { epoch: self.store.epoch() }
             }
         };
@@ -103,12 +108,18 @@ impl Running<'_> {
         Ok(())
     }
 
-    /// Backs the current key up at the store's epoch (and records it), retrying until done.
+    /// Backs the current key up at the store's epoch and records it, retrying until the chain
+    /// records it. Every attempt deals the same shares (deterministic dealing), so providers
+    /// that stored one before answer the retry with a receipt instead of a conflict, and a
+    /// record that landed although its answer was lost is seen and not repeated.
     async fn backup_until_done(&self) -> Result<(), DaemonError> {
         let mut retry = self.ctx.retry();
         loop {
+            if matches!(self.backup_state().await?, BackupState::Current | BackupState::Stale) {
+                return Ok(());
+            }
             let timer = self.ctx.metrics.backup_seconds.start_timer();
-            let result = self.client.backup(&self.tx, &self.key, self.store.epoch()).await;
+            let result = self.backup_once().await;
             timer.observe_duration();
             match result {
                 Ok(report) => {
@@ -116,7 +127,6 @@ impl Running<'_> {
                     return Ok(());
                 }
                 Err(e) => {
-                    let e = BackupError::from(e);
                     self.ctx.metrics.backups_failed.with_label_values(&[e.label()]).inc();
                     retry.after_failure("backup", &e).await?;
                 }
@@ -124,27 +134,83 @@ impl Running<'_> {
         }
     }
 
-    /// Rotates to a new key epoch and backs it up (module doc), retrying until done.
-    async fn rotate_until_done(&mut self) -> Result<(), DaemonError> {
+    async fn backup_once(&self) -> Result<BackupReport, BackupError> {
+        let report = self.client.store_shares(&self.tx, &self.key, self.store.epoch()).await?;
+        self.record(&report).await?;
+        Ok(report)
+    }
+
+    /// Records `report` on chain (the one place a backup record is submitted).
+    async fn record(&self, report: &BackupReport) -> Result<(), BackupError> {
+        if fail_record() {
+            return Err(BackupError::Injected("record_backup"));
+        }
+        self.tx
+            .record_backup(
+                report.epoch,
+                report.threshold,
+                report.providers.clone(),
+                report.commitment,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Rotates to a new key epoch and backs it up (module doc), retrying until done: an
+    /// attempt that fails before the store's commit point is retried with a new key at a new
+    /// epoch; once the store committed, only the record of that epoch is retried.
+    async fn rotate_until_done(&mut self, cause: RotationCause) -> Result<(), DaemonError> {
+        let from = self.store.epoch();
+        let to = crate::epochs::highest_dealt(&self.store)
+            .map_err(|e| DaemonError::Store(e.to_string()))?
+            .max(self.own_assignment().await?.map_or(0, |a| a.epoch))
+            .checked_add(1)
+            .ok_or(DaemonError::Store("key epoch overflow".into()))?;
+        self.ctx.advance(Step::RotationNeeded { cause, to })?;
         let mut retry = self.ctx.retry();
         loop {
-            match self.rotate().await {
-                Ok(()) => {
-                    self.ctx.metrics.rebackups.inc();
-                    self.ctx.lifecycle.update(|s| s.rebackups += 1);
-                    return Ok(());
-                }
+            if self.store.epoch() > from {
+                // Committed: the new key is the store's; record it (same epoch, same shares).
+                self.backup_until_done().await?;
+                break;
+            }
+            match self.rotate_once().await {
+                Ok(()) => break,
                 Err(e) => {
                     self.ctx.metrics.backups_failed.with_label_values(&[e.label()]).inc();
+                    if self.store.epoch() > from {
+                        crash_point(CrashPoint::AfterRecordFailed);
+                    }
                     retry.after_failure("re-backup", &e).await?;
+                }
+            }
+        }
+        self.ctx.metrics.rebackups.inc();
+        self.ctx.lifecycle.update(|s| s.rebackups += 1);
+        if let Err(e) = self.publish(None).await {
+            tracing::warn!("writing the recovery file: {e}");
+        }
+        Ok(())
+    }
+
+    /// This node's recorded assignment, retried while the chain cannot be read ("unknown" is
+    /// never taken for an answer).
+    async fn own_assignment(&self) -> Result<Option<Assignment>, DaemonError> {
+        let mut retry = self.ctx.retry();
+        loop {
+            match self.chain.assignment(&self.keys.account()).await {
+                Ok(assignment) => return Ok(assignment),
+                Err(e) => {
+                    retry.after_failure("reading this node's assignment", &e).await?;
                 }
             }
         }
     }
 
-    async fn rotate(&mut self) -> Result<(), BackupError> {
+    async fn rotate_once(&mut self) -> Result<(), BackupError> {
+        let recorded = self.chain.assignment(&self.keys.account()).await?.map(|a| a.epoch);
+        let epoch = crate::epochs::claim_next(&self.store, recorded)?;
         let new_key = DbKey::generate().map_err(|e| BackupError::KeyGeneration(e.to_string()))?;
-        let epoch = self.store.epoch().checked_add(1).ok_or(BackupError::EpochOverflow)?;
         let timer = self.ctx.metrics.backup_seconds.start_timer();
         let report = self.client.store_shares(&self.tx, &new_key, epoch).await;
         timer.observe_duration();
@@ -152,41 +218,53 @@ impl Running<'_> {
         crash_point(CrashPoint::AfterStoreShares);
         self.publish(Some(&report)).await?;
         crash_point(CrashPoint::AfterPendingFile);
-        self.store.begin_rotation(&new_key)?;
+        self.store.begin_rotation_to(&new_key, epoch)?;
         self.key = new_key;
         tracing::info!(node = %self.ctx.config.name, epoch, "store rotated to a new key epoch");
         crash_point(CrashPoint::AfterCommit);
         self.store.resume_rotation()?;
         crash_point(CrashPoint::AfterReseal);
-        self.tx
-            .record_backup(epoch, report.threshold, report.providers.clone(), report.commitment)
-            .await?;
+        self.record(&report).await?;
         tracing::info!(node = %self.ctx.config.name, epoch, providers = report.providers.len(), "re-backup recorded on chain");
-        self.publish(None).await
+        Ok(())
     }
 
-    /// Writes the recovery file (and status) from the on-chain assignment, plus `pending`.
+    /// Writes the recovery file (and status) from the on-chain assignment, keeping the pending
+    /// rotations the chain has not recorded yet, plus `pending` if given.
     pub async fn publish(&self, pending: Option<&BackupReport>) -> Result<(), BackupError> {
         let account = self.keys.account();
         let servers = self.chain.servers().await?;
         let assignment = self.chain.assignment(&account).await?;
+        // Only entries of epochs this node dealt: the file is host-writable.
+        let dealt = crate::epochs::highest_dealt(&self.store)?;
+        let old_pending: Vec<PendingBackup> = RecoveryFile::read(&self.ctx.config.data_dir)
+            .ok()
+            .flatten()
+            .map(|f| f.pending)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.epoch <= dealt)
+            .collect();
+        let new_pending = pending.map(|r| PendingBackup {
+            epoch: r.epoch,
+            threshold: r.threshold,
+            providers: entries(&servers, &r.providers),
+            commitment: hex(r.commitment),
+        });
+        let pending_list =
+            pending_after(&old_pending, new_pending, assignment.as_ref().map(|a| a.epoch));
         let (epoch, threshold, providers) = match &assignment {
             Some(a) => (a.epoch, a.threshold, a.providers.clone()),
             None => (0, 0, Vec::new()),
         };
         let file = RecoveryFile {
-            version: 1,
+            version: 2,
             account: hex(account.0),
             peer_id: self.keys.peer_id().to_base58(),
             epoch,
             threshold,
             providers: entries(&servers, &providers),
-            pending: pending.map(|r| PendingBackup {
-                epoch: r.epoch,
-                threshold: r.threshold,
-                providers: entries(&servers, &r.providers),
-                commitment: hex(r.commitment),
-            }),
+            pending: pending_list,
         };
         file.write_atomic(&self.ctx.config.data_dir)?;
         if pending.is_none() {
@@ -229,9 +307,7 @@ impl Running<'_> {
                 _ = health.tick() => self.health_failed().await.then_some(RotationCause::HealthCheck),
             };
             if let Some(cause) = cause {
-                self.ctx.advance(Step::RotationNeeded(cause))?;
-                self.rotate_until_done().await?;
-                // `rotate` published the new backup already.
+                self.rotate_until_done(cause).await?;
                 self.ctx.advance(Step::BackedUp { epoch: self.store.epoch() })?;
             }
         }

@@ -8,6 +8,18 @@
 //! recovery file. Any failure is an [`UnlockError`] with a stable label; the node retries with
 //! backoff, and the store is only ever read — never created, deleted, renamed or rewritten —
 //! until a key opens it.
+//!
+//! One exception, the first-start crash window: a first start writes the marker
+//! [`FIRST_BACKUP_MARKER`] before it creates the store and removes it once the first backup is
+//! on chain. A node that finds the marker, a store still at epoch 0, and no backup of its
+//! account on chain (or no known account: the recovery file is written after the first
+//! backup) crashed before its first backup was recorded. Its key died with the process, no
+//! provider can return it, and it never reached `Ready`, so it holds no data beyond its own
+//! identity: it sets that store aside (renamed to `db.unrecorded-<unix time>`, never deleted)
+//! and starts clean. A host that forges the marker gains nothing it could not do by stopping
+//! the node: a store with a recorded backup is never set aside, and one that is set aside
+//! stays on disk. A node with a generated identity then has a new identity, which its stash
+//! registers like a new node's (docs/deployment.md).
 
 use crate::config::{Config, QuoteSource};
 use crate::context::{Context, STORE_DIR};
@@ -31,17 +43,29 @@ pub(crate) struct Unlocked {
 }
 
 /// The quote source the configuration names.
-pub(crate) fn quote_provider(source: QuoteSource) -> Arc<dyn QuoteProvider> {
-    match source {
+pub(crate) fn quote_provider(config: &Config) -> Arc<dyn QuoteProvider> {
+    match config.quotes {
         #[cfg(feature = "dev")]
-        QuoteSource::Mock => Arc::new(peerseal_attestation::MockQuoteProvider::dev()),
+        QuoteSource::Mock => {
+            let mock = peerseal_attestation::MockQuoteProvider::dev();
+            Arc::new(match &config.mock_image {
+                Some(label) => mock.with_image(label),
+                None => mock,
+            })
+        }
         QuoteSource::ConfigfsTsm => Arc::new(ConfigfsTsmProvider::new()),
     }
 }
 
+/// Written before a first start creates its store, removed once its first backup is on chain
+/// (module doc).
+pub const FIRST_BACKUP_MARKER: &str = "first-backup.pending";
+
 /// First start: a new identity (or the dev one), a new key, a new store holding the identity.
 pub(crate) fn first_start_create(config: &Config) -> Result<Unlocked, DaemonError> {
     let create = |e: &dyn std::fmt::Display| DaemonError::Create(e.to_string());
+    write_synced(&config.data_dir, FIRST_BACKUP_MARKER, b"first backup not yet recorded\n")
+        .map_err(|e| create(&e))?;
     #[cfg(feature = "dev")]
     let identity = match &config.dev_identity {
         Some(name) => StoredIdentity::Dev(name.clone()),
@@ -54,8 +78,76 @@ pub(crate) fn first_start_create(config: &Config) -> Result<Unlocked, DaemonErro
     let store = Store::create(config.data_dir.join(STORE_DIR), &key).map_err(|e| create(&e))?;
     identity.save(&store).map_err(|e| create(&e))?;
     store.flush().map_err(|e| create(&e))?;
+    crate::fault::crash_point(crate::fault::CrashPoint::AfterStoreCreated);
     tracing::info!(node = %config.name, account = %hex(keys.account().0), "first start: store and identity created");
     Ok(Unlocked { keys, key, store })
+}
+
+/// Writes `name` in `dir` and syncs file and directory.
+fn write_synced(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(dir.join(name))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// The first backup is on chain: the first-start marker goes.
+pub(crate) fn first_backup_recorded(config: &Config) -> Result<(), DaemonError> {
+    let marker = config.data_dir.join(FIRST_BACKUP_MARKER);
+    match std::fs::remove_file(&marker) {
+        Ok(()) => std::fs::File::open(&config.data_dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| DaemonError::DataDir { path: config.data_dir.clone(), source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(DaemonError::DataDir { path: marker, source }),
+    }
+}
+
+/// Sets aside the store of a first start that crashed before its first backup was recorded
+/// (module doc); whether it did. Retries chain reads; changes nothing unless every condition
+/// holds.
+pub(crate) async fn set_aside_unrecorded_first_start(
+    ctx: &Context,
+    chain: &Arc<dyn ChainApi>,
+) -> Result<bool, DaemonError> {
+    let config = &ctx.config;
+    if !config.data_dir.join(FIRST_BACKUP_MARKER).exists() {
+        return Ok(false);
+    }
+    let db_dir = config.data_dir.join(STORE_DIR);
+    // A header that cannot be read is a crash inside `Store::create` (the header is its
+    // first write); a readable one must still be at the first epoch.
+    if let Ok(info) = peerseal_kvdb::read_info(&db_dir) {
+        if info.epoch != 0 {
+            return Ok(false);
+        }
+    }
+    if let Ok(account) = own_account(config) {
+        let mut retry = ctx.retry();
+        loop {
+            match chain.assignment(&account).await {
+                Ok(Some(_)) => return Ok(false),
+                Ok(None) => break,
+                Err(e) => {
+                    retry.after_failure("reading this node's assignment", &e).await?;
+                }
+            }
+        }
+    }
+    let aside =
+        config.data_dir.join(format!("{STORE_DIR}.unrecorded-{}", crate::phase::unix_now()));
+    std::fs::rename(&db_dir, &aside)
+        .and_then(|()| std::fs::File::open(&config.data_dir)?.sync_all())
+        .map_err(|source| DaemonError::DataDir { path: db_dir.clone(), source })?;
+    tracing::warn!(
+        node = %config.name,
+        set_aside = %aside.display(),
+        "the previous first start crashed before its first backup was recorded (its key is \
+         lost with that process, it never held data); its store is set aside and the node \
+         starts clean"
+    );
+    Ok(true)
 }
 
 /// The account this node recovers as: the dev identity's (dev builds), else the recovery
@@ -83,7 +175,7 @@ pub(crate) async fn recover_until_open(
     ctx: &Context,
     chain: &Arc<dyn ChainApi>,
 ) -> Result<Unlocked, DaemonError> {
-    let quotes = quote_provider(ctx.config.quotes);
+    let quotes = quote_provider(&ctx.config);
     let client_config = ctx.config.client_config();
     let mut retry = ctx.retry();
     loop {
@@ -176,8 +268,7 @@ async fn choose_assignment(
     let pending = RecoveryFile::read(&config.data_dir)
         .ok()
         .flatten()
-        .and_then(|f| f.pending)
-        .filter(|p| p.epoch == store_epoch)
+        .and_then(|f| f.pending_at(store_epoch).cloned())
         .filter(|p| on_chain.as_ref().is_none_or(|a| p.epoch > a.epoch));
     if let Some(p) = pending {
         tracing::info!(epoch = p.epoch, "recovering from the pending rotation in recovery.json");

@@ -203,9 +203,10 @@ impl Devnet {
             NAMES[client], NAMES[down], NAMES[client]
         ));
         self.restart(client).await?;
-        let epoch = s.epoch;
+        // Recovered (the key is back, the store open) while one provider is down; before it is
+        // ready it rotates to a fresh epoch, which needs enough providers up again.
         let r = self
-            .wait_until(client, "ready after fail-over", |r| is_ready(r) && r.epoch == epoch)
+            .wait_until(client, "recovered after fail-over", |r| r.recovery_ms.is_some())
             .await?;
         self.nodes[client].recovery_ms = r.recovery_ms;
         say(format!(
@@ -216,6 +217,15 @@ impl Devnet {
         self.restart(down).await?;
         self.wait_until(down, "ready", is_ready).await?;
         say(format!("{}: back", NAMES[down]));
+        let epoch = s.epoch;
+        let r = self
+            .wait_until(client, "ready at a fresh epoch", |r| is_ready(r) && r.epoch > epoch)
+            .await?;
+        say(format!(
+            "{}: ready at fresh epoch {} (the disk it booted from is superseded)",
+            NAMES[client],
+            r.epoch.unwrap_or_default()
+        ));
 
         Ok(self.summary().await)
     }

@@ -45,6 +45,9 @@ pub enum Error {
     /// The epoch counter cannot grow any further.
     #[error("epoch counter exhausted")]
     EpochOverflow,
+    /// A rotation was asked to an epoch that is not above the current one.
+    #[error("rotation to epoch {requested} is not above the current epoch {current}")]
+    EpochNotAbove { current: u64, requested: u64 },
     /// A requested derived-key length outside `1..=MAX_DERIVED_LEN`.
     #[error("derived key length {requested} is outside 1..={max}")]
     InvalidDerivedLength { requested: usize, max: usize },

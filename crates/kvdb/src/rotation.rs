@@ -82,7 +82,7 @@ pub(crate) fn load_previous_key(
         meta.flush()?;
         return Ok(None);
     }
-    if to != current.epoch || from.checked_add(1) != Some(to) {
+    if to != current.epoch || from >= to {
         return Err(Error::CorruptMeta { reason: "wrapped previous key names unexpected epochs" });
     }
     let mut nonce = [0u8; NONCE_LEN];
@@ -112,6 +112,13 @@ impl Store {
     /// Starts epoch `e + 1` under `new_key` (see the module docs). Back `new_key` up *before*
     /// calling this: once it returns, only `new_key` opens the store.
     pub fn begin_rotation(&self, new_key: &DbKey) -> Result<u64> {
+        let to = self.epoch().checked_add(1).ok_or(Error::EpochOverflow)?;
+        self.begin_rotation_to(new_key, to)
+    }
+
+    /// Like [`Store::begin_rotation`], to epoch `to`, which must be above the current one
+    /// (a caller that dealt keys for epochs it then abandoned skips them).
+    pub fn begin_rotation_to(&self, new_key: &DbKey, to: u64) -> Result<u64> {
         let mut keys = self.inner.write_keys();
         if let Some(prev) = &keys.previous {
             return Err(Error::RotationInProgress { from: prev.epoch, to: keys.current.epoch });
@@ -120,7 +127,9 @@ impl Store {
             return Err(Error::SameKey);
         }
         let from = keys.current.epoch;
-        let to = from.checked_add(1).ok_or(Error::EpochOverflow)?;
+        if to <= from {
+            return Err(Error::EpochNotAbove { current: from, requested: to });
+        }
         let next = EpochKey::new(to, new_key.clone())?;
 
         let nonce = fresh_nonce()?;

@@ -150,6 +150,28 @@ fn crash_before_commit_point_keeps_the_old_epoch() {
     assert_all_readable(&store);
 }
 
+/// A rotation may skip epochs (a caller abandoned dealt ones), never go down or stay; an
+/// interrupted skipping rotation resumes after a reopen like any other.
+#[test]
+fn rotation_to_a_later_epoch_skips_and_resumes_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path(), &key(1));
+    assert!(matches!(
+        store.begin_rotation_to(&key(2), 0),
+        Err(Error::EpochNotAbove { current: 0, requested: 0 })
+    ));
+    assert_eq!(store.begin_rotation_to(&key(2), 3).unwrap(), 3);
+    assert!(!store.continue_rotation(10).unwrap().done);
+    drop(store);
+    assert!(matches!(Store::open(dir.path().join("db"), &key(1)), Err(Error::WrongKey)));
+    let store = Store::open(dir.path().join("db"), &key(2)).unwrap();
+    assert_eq!(store.rotation_status(), Some(RotationStatus { from: 0, to: 3 }));
+    store.resume_rotation().unwrap();
+    assert_eq!(store.epoch(), 3);
+    assert_all_readable(&store);
+    assert!(store.begin_rotation_to(&key(3), 3).is_err());
+}
+
 /// All records re-sealed but the old key not yet dropped (crash right before the last step).
 #[test]
 fn crash_before_dropping_the_old_key_resumes() {

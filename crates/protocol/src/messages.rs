@@ -313,6 +313,14 @@ pub enum ErrorReason {
     /// Something went wrong inside the provider; details are in its own log only.
     #[codec(index = 13)]
     Internal,
+    /// The epoch is below the client's epoch recorded on chain: superseded shares are neither
+    /// stored nor released (a rolled-back or copied node cannot get its old key back).
+    #[codec(index = 14)]
+    SupersededEpoch,
+    /// The provider already holds a different share for this (account, epoch); it never
+    /// overwrites one, so a clone cannot replace the genuine node's pending shares.
+    #[codec(index = 15)]
+    EpochTaken,
 }
 
 impl ErrorReason {
@@ -333,6 +341,8 @@ impl ErrorReason {
             ErrorReason::InvalidRequest => "invalid_request",
             ErrorReason::Unavailable => "unavailable",
             ErrorReason::Internal => "internal",
+            ErrorReason::SupersededEpoch => "superseded_epoch",
+            ErrorReason::EpochTaken => "epoch_taken",
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct DaemonOptions {
     /// genesis of the chain at `chain_url` into the logs directory. A test that points the
     /// node at a proxy sets it from the honest chain.
     pub trust_root: Option<PathBuf>,
+    /// Start with a freshly generated identity (not registered on chain; mock quotes, an
+    /// ephemeral p2p port) instead of the dev identity `name`.
+    pub generated_identity: bool,
 }
 
 impl DaemonOptions {
@@ -41,6 +44,7 @@ impl DaemonOptions {
             args: Vec::new(),
             rust_log: "info".into(),
             trust_root: None,
+            generated_identity: false,
         }
     }
 
@@ -87,7 +91,13 @@ impl TssDaemon {
             None => crate::trust::write_trust_root(chain_url, &options.logs)?,
         };
         let mut cmd = Command::new(peerseal_dev_binary()?);
-        cmd.args(["run", "--dev-identity", name, "--http", "127.0.0.1:0"])
+        cmd.arg("run");
+        if options.generated_identity {
+            cmd.args(["--name", name, "--quotes", "mock", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+        } else {
+            cmd.args(["--dev-identity", name]);
+        }
+        cmd.args(["--http", "127.0.0.1:0"])
             .arg("--chain-url")
             .arg(chain_url)
             .arg("--trust-root")

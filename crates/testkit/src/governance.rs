@@ -18,17 +18,32 @@ pub async fn remove_server(url: &str, stash: [u8; 32]) -> Result<(), HarnessErro
     sudo(url, remove, ("Registry", "ServerRemoved")).await
 }
 
+/// `Sudo.sudo(Attestation.accept_measurement { measurement })`: governance accepts an image
+/// measurement (an upgrade). Returns once `Attestation.MeasurementAccepted` is finalized.
+pub async fn accept_measurement(url: &str, measurement: [u8; 32]) -> Result<(), HarnessError> {
+    measurement_call(url, "accept_measurement", measurement, "MeasurementAccepted").await
+}
+
 /// `Sudo.sudo(Attestation.revoke_measurement { measurement })`: governance stops accepting an
 /// image measurement. Returns once `Attestation.MeasurementRevoked` is finalized.
 pub async fn revoke_measurement(url: &str, measurement: [u8; 32]) -> Result<(), HarnessError> {
-    let revoke = Value::unnamed_variant(
+    measurement_call(url, "revoke_measurement", measurement, "MeasurementRevoked").await
+}
+
+async fn measurement_call(
+    url: &str,
+    call: &str,
+    measurement: [u8; 32],
+    event: &str,
+) -> Result<(), HarnessError> {
+    let call = Value::unnamed_variant(
         "Attestation",
         [Value::named_variant(
-            "revoke_measurement",
+            call,
             [("measurement", Value::unnamed_composite([Value::from_bytes(measurement)]))],
         )],
     );
-    sudo(url, revoke, ("Attestation", "MeasurementRevoked")).await
+    sudo(url, call, ("Attestation", event)).await
 }
 
 /// `Sudo.sudo(call)` signed by //Alice; succeeds when the finalized block has the event

@@ -12,6 +12,9 @@ use p256::ecdsa::SigningKey;
 use std::vec::Vec;
 use tdx_quote::Quote;
 
+/// Quote header (48 bytes) and v4 TD report body (584 bytes): what the attestation key signs.
+const SIGNED_LEN: usize = 48 + 584;
+
 /// Builds mock quotes. Its quotes verify only on a chain in [`crate::PckMode::Dev`] whose
 /// allow-list holds [`MockQuoteProvider::pck_key`], and only if the mock measurement (all
 /// registers zero, [`crate::mock_measurement`]) is accepted.
@@ -20,6 +23,8 @@ pub struct MockQuoteProvider {
     attestation_key: SigningKey,
     pck: SigningKey,
     pck_key: PckKey,
+    /// The TD's MRTD in every quote (zero: the plain mock image).
+    mrtd: [u8; 48],
 }
 
 impl MockQuoteProvider {
@@ -33,7 +38,20 @@ impl MockQuoteProvider {
              prove nothing about the hardware or software. Dev and test chains only. Mock PCK: 0x{}",
             hex::encode(pck_key.0)
         );
-        MockQuoteProvider { attestation_key: mock_attestation_signing_key(&seed), pck, pck_key }
+        MockQuoteProvider {
+            attestation_key: mock_attestation_signing_key(&seed),
+            pck,
+            pck_key,
+            mrtd: [0; 48],
+        }
+    }
+
+    /// The same provider, quoting as the mock image called `label`
+    /// ([`crate::mock_image_mrtd`]): its quotes carry that image's measurement
+    /// ([`crate::mock_image_measurement`]) instead of the all-zero one.
+    pub fn with_image(mut self, label: &str) -> Self {
+        self.mrtd = crate::dev::mock_image_mrtd(label);
+        self
     }
 
     /// The provider with the shared dev seed [`crate::DEV_MOCK_PCK_SEED`].
@@ -48,13 +66,22 @@ impl MockQuoteProvider {
 
     /// Builds the quote for `report_data`; infallible, unlike hardware.
     pub fn mock_quote(&self, report_data: &[u8; REPORT_DATA_LEN]) -> Vec<u8> {
-        Quote::mock(
+        let mut quote = Quote::mock(
             self.attestation_key.clone(),
             self.pck.clone(),
             *report_data,
             mock_pck_claim(&self.pck_key),
-        )
-        .as_bytes()
+        );
+        if self.mrtd != [0; 48] {
+            // tdx-quote's builder leaves every register zero; set MRTD and sign header and body
+            // again (the first `SIGNED_LEN` bytes of the serialised quote) as the builder does.
+            quote.body.mrtd = self.mrtd;
+            let bytes = quote.as_bytes();
+            let signed = bytes.get(..SIGNED_LEN).unwrap_or(&bytes);
+            let mut key = self.attestation_key.clone();
+            quote.signature = p256::ecdsa::signature::SignerMut::sign(&mut key, signed);
+        }
+        quote.as_bytes()
     }
 }
 

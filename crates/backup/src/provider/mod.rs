@@ -9,15 +9,25 @@
 //!   signature of the account it names; that account is registered on chain. The share is
 //!   stored persistently ([`held`]), a signed receipt goes back, and `confirm_backup` is
 //!   submitted in the background once the client's assignment naming this provider is on chain
-//!   (the client records it only after collecting its receipts).
+//!   (the client records it only after collecting its receipts). The epoch must be above the
+//!   client's recorded one (`SupersededEpoch`), and a held (account, epoch) is never
+//!   overwritten: the same share again is answered with a receipt, a different one is
+//!   `EpochTaken`.
 //! - `RequestNonce`: for a registered account, 32 fresh random bytes, single use, with a time to
 //!   live ([`nonces`]).
 //! - `Recover`: a share is held; the nonce in the quote's report data was issued to this account,
 //!   is unused and fresh (it is spent by this attempt); the account is still registered; the
 //!   quote verifies against the chain's policy with context `Recover` binding (account, response
-//!   key, nonce), and in production its PCK is the PCK of the account's registered quote. Then
-//!   the share goes back HPKE-sealed to the response key and signed by this provider.
+//!   key, nonce), and in production its PCK is the PCK of the account's registered quote; the
+//!   epoch is not below the client's recorded one (`SupersededEpoch`: the node rotates to a
+//!   fresh epoch on every boot, so a copy of its disk or an old snapshot asks for a superseded
+//!   epoch). Then the share goes back HPKE-sealed to the response key and signed by this
+//!   provider.
 //! - `HealthChallenge`: a MAC keyed by the held share ([`peerseal_protocol::health_mac`]).
+//!
+//! Superseded shares (below the client's recorded epoch, or of the recorded epoch when this
+//! provider is not named in it) are dropped by a sweep every [`ProviderConfig::prune_interval`]
+//! and whenever a `Recover` asks for one.
 //!
 //! Every request is rate-limited per account first. Every refusal is a typed [`ErrorReason`]
 //! and one log line naming the peer, account and reason — never a share, key or nonce.
@@ -44,7 +54,7 @@ pub mod ratelimit;
 use crate::identity::NodeKeys;
 use crate::network::InboundRequest;
 use crate::submit::TxSubmitter;
-use held::HeldShares;
+use held::{HeldError, HeldShares, Stored};
 use libp2p::PeerId;
 use nonces::{NonceLimits, NonceTable};
 use peerseal_attestation::PckMode;
@@ -88,6 +98,9 @@ pub struct ProviderConfig {
     pub registration_cache_ttl: Duration,
     /// Accounts the registration cache holds at most (when full, new answers are not cached).
     pub registration_cache_size: usize,
+    /// How often held shares are checked against the clients' recorded epochs and the
+    /// superseded ones dropped (zero: only when a request shows one).
+    pub prune_interval: Duration,
     /// Whether a chain policy in the dev PCK mode (mock PCKs allowed) is honoured. Off unless
     /// the crate is built with `dev`: a production provider never releases a share against a
     /// mock-signed quote, whatever the chain endpoint claims.
@@ -107,6 +120,7 @@ impl Default for ProviderConfig {
             confirm_queue: 1024,
             registration_cache_ttl: Duration::from_secs(3),
             registration_cache_size: 4096,
+            prune_interval: Duration::from_secs(30),
             accept_dev_pck: cfg!(feature = "dev"),
         }
     }
@@ -290,6 +304,19 @@ impl Provider {
     pub fn serve(&self, mut inbound: mpsc::Receiver<InboundRequest>) -> JoinHandle<()> {
         let provider = self.clone();
         tokio::spawn(async move {
+            // The sweep runs beside the requests and ends with them (when the channel closes).
+            let pruner = provider.clone();
+            let interval = provider.inner.config.prune_interval;
+            let _sweep = (!interval.is_zero()).then(|| {
+                AbortOnDrop(tokio::spawn(async move {
+                    let mut ticks = tokio::time::interval(interval);
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        ticks.tick().await;
+                        pruner.prune_superseded().await;
+                    }
+                }))
+            });
             let permits = Arc::new(Semaphore::new(provider.inner.config.max_concurrent.max(1)));
             let deadline = provider.inner.config.request_deadline;
             while let Some(request) = inbound.recv().await {
@@ -355,6 +382,72 @@ impl Provider {
         Ok(())
     }
 
+    /// The epoch the chain records for `account`'s backup (proven by the verifying client).
+    async fn recorded_epoch(&self, account: &AccountId) -> Result<Option<u64>, Refusal> {
+        match self.inner.chain.assignment(account).await {
+            Ok(assignment) => Ok(assignment.map(|a| a.epoch)),
+            Err(error) => {
+                tracing::warn!(%error, "assignment lookup failed");
+                Err(refuse(ErrorReason::Unavailable, Some(*account), "chain unavailable"))
+            }
+        }
+    }
+
+    /// Drops `client`'s shares the chain shows superseded: epochs below its recorded one, and
+    /// the recorded epoch itself when this provider is not among its providers. Returns how
+    /// many were dropped; a chain that cannot be read drops nothing.
+    pub async fn prune_client(&self, client: &AccountId) -> usize {
+        let assignment = match self.inner.chain.assignment(client).await {
+            Ok(Some(assignment)) => assignment,
+            Ok(None) => return 0,
+            Err(error) => {
+                tracing::debug!(%error, "assignment lookup for pruning failed; keeping shares");
+                return 0;
+            }
+        };
+        let me = self.account();
+        let named = assignment.providers.iter().any(|(p, _)| *p == me);
+        let recorded = assignment.epoch;
+        let held = self.inner.held.clone();
+        let client_id = *client;
+        let pruned = tokio::task::spawn_blocking(move || {
+            held.prune(&client_id, |epoch| epoch < recorded || (epoch == recorded && !named))
+        })
+        .await;
+        match pruned {
+            Ok(Ok(0)) => 0,
+            Ok(Ok(dropped)) => {
+                tracing::info!(?client, recorded, dropped, "superseded shares dropped");
+                self.inner.observer.share_stored(self.inner.held.len() as u64);
+                dropped
+            }
+            Ok(Err(error)) => {
+                tracing::error!(%error, "pruning held shares failed");
+                0
+            }
+            Err(_) => 0,
+        }
+    }
+
+    /// Prunes every client's superseded shares (see [`Provider::prune_client`]); returns how
+    /// many were dropped.
+    pub async fn prune_superseded(&self) -> usize {
+        let held = self.inner.held.clone();
+        let clients = match tokio::task::spawn_blocking(move || held.clients()).await {
+            Ok(Ok(clients)) => clients,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "listing held shares failed");
+                return 0;
+            }
+            Err(_) => return 0,
+        };
+        let mut dropped = 0;
+        for client in clients {
+            dropped += self.prune_client(&client).await;
+        }
+        dropped
+    }
+
     async fn store_backup(&self, store: StoreBackup) -> Result<Response, Refusal> {
         let inner = &self.inner;
         let share =
@@ -369,18 +462,32 @@ impl Provider {
             return Err(refuse(ErrorReason::InvalidRequest, Some(account), "share fields"));
         }
         self.registered(&account, "store backup from unregistered account").await?;
+        // Only above the recorded epoch: shares at or below it could only replace the backup
+        // the chain names (a rolled-back or copied node re-dealing an old epoch).
+        if let Some(recorded) = self.recorded_epoch(&account).await? {
+            if share.epoch <= recorded {
+                return Err(refuse(ErrorReason::SupersededEpoch, Some(account), "store backup"));
+            }
+        }
 
         let held = inner.held.clone();
         let to_store = share.clone();
-        tokio::task::spawn_blocking(move || held.put(&to_store))
+        let stored = tokio::task::spawn_blocking(move || held.put(&to_store))
             .await
             .map_err(|_| refuse(ErrorReason::Internal, Some(account), "store task failed"))?
-            .map_err(|e| {
-                tracing::error!(error = %e, "storing a held share failed");
-                refuse(ErrorReason::Internal, Some(account), "store write failed")
+            .map_err(|e| match e {
+                HeldError::Conflict { .. } => {
+                    refuse(ErrorReason::EpochTaken, Some(account), "another share held")
+                }
+                other => {
+                    tracing::error!(error = %other, "storing a held share failed");
+                    refuse(ErrorReason::Internal, Some(account), "store write failed")
+                }
             })?;
-        inner.stats.backups_stored.fetch_add(1, Ordering::Relaxed);
-        inner.observer.share_stored(inner.held.len() as u64);
+        if stored == Stored::New {
+            inner.stats.backups_stored.fetch_add(1, Ordering::Relaxed);
+            inner.observer.share_stored(inner.held.len() as u64);
+        }
 
         let receipt = BackupReceipt {
             provider: self.account(),
@@ -449,6 +556,14 @@ impl Provider {
         }
         // Fresh, never from the registration cache: this check guards the share.
         let record = self.registered(&account, "recover by unregistered account").await?;
+        // The chain's recorded epoch decides: a share below it belongs to a superseded backup
+        // (a rolled-back disk or a copy of the node), so it is dropped, never released.
+        if let Some(recorded) = self.recorded_epoch(&account).await? {
+            if recover.epoch < recorded {
+                self.prune_client(&account).await;
+                return Err(refuse(ErrorReason::SupersededEpoch, Some(account), "recover"));
+            }
+        }
         let policy = inner.policy.get(inner.chain.as_ref()).await.map_err(|e: ChainError| {
             tracing::warn!(error = %e, "reading the attestation policy failed");
             refuse(ErrorReason::Unavailable, Some(account), "policy unavailable")
@@ -508,6 +623,15 @@ impl Provider {
     /// The x25519 key backups are sealed to (for tests that build envelopes by hand).
     pub fn x25519_secret(&self) -> &X25519Secret {
         &self.inner.keys.x25519
+    }
+}
+
+/// Aborts the task when dropped (also when the owning task is aborted).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

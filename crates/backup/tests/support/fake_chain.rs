@@ -13,6 +13,9 @@ pub struct FakeChain {
     pub servers: Mutex<Vec<ServerRecord>>,
     pub policy: Mutex<AttestationPolicy>,
     pub down: AtomicBool,
+    /// Recorded backups, as a test sets them.
+    pub assignments: Mutex<Vec<Assignment>>,
+    assigned_to: Mutex<Vec<AccountId>>,
 }
 
 impl FakeChain {
@@ -38,6 +41,28 @@ impl FakeChain {
                 allowed_mock_pcks: vec![peerseal_attestation::dev_mock_pck()],
             }),
             down: AtomicBool::new(false),
+            assignments: Mutex::new(Vec::new()),
+            assigned_to: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records `client`'s backup at `epoch` with `providers` (share index 1, 2, ...).
+    pub fn record(&self, client: AccountId, epoch: u64, providers: &[AccountId]) {
+        let assignment = Assignment {
+            epoch,
+            threshold: 1,
+            providers: providers.iter().zip(1u8..).map(|(p, i)| (*p, i)).collect(),
+            commitment: [0; 32],
+            stale: false,
+        };
+        let mut clients = self.assigned_to.lock().unwrap();
+        let mut all = self.assignments.lock().unwrap();
+        match clients.iter().position(|c| *c == client) {
+            Some(i) => all[i] = assignment,
+            None => {
+                clients.push(client);
+                all.push(assignment);
+            }
         }
     }
 
@@ -64,9 +89,11 @@ impl ChainApi for FakeChain {
         self.check()?;
         Ok(self.policy.lock().unwrap().clone())
     }
-    async fn assignment(&self, _client: &AccountId) -> Result<Option<Assignment>, ChainError> {
+    async fn assignment(&self, client: &AccountId) -> Result<Option<Assignment>, ChainError> {
         self.check()?;
-        Ok(None)
+        let clients = self.assigned_to.lock().unwrap();
+        let i = clients.iter().position(|c| c == client);
+        Ok(i.map(|i| self.assignments.lock().unwrap()[i].clone()))
     }
     async fn candidate_providers(
         &self,

@@ -78,6 +78,8 @@ pub fn all_error_reasons() -> Vec<ErrorReason> {
         ErrorReason::InvalidRequest,
         ErrorReason::Unavailable,
         ErrorReason::Internal,
+        ErrorReason::SupersededEpoch,
+        ErrorReason::EpochTaken,
     ];
     for q in [
         QuoteRejection::Malformed,
