@@ -5,7 +5,7 @@
 use super::{ProviderError, QuoteProvider};
 use crate::{
     dev::{compress, mock_attestation_signing_key, mock_pck_claim, mock_pck_signing_key},
-    types::PckKey,
+    types::{PckKey, PlatformId},
     REPORT_DATA_LEN,
 };
 use p256::ecdsa::SigningKey;
@@ -20,6 +20,7 @@ pub struct MockQuoteProvider {
     attestation_key: SigningKey,
     pck: SigningKey,
     pck_key: PckKey,
+    platform: PlatformId,
 }
 
 impl MockQuoteProvider {
@@ -33,7 +34,25 @@ impl MockQuoteProvider {
              prove nothing about the hardware or software. Dev and test chains only. Mock PCK: 0x{}",
             hex::encode(pck_key.0)
         );
-        MockQuoteProvider { attestation_key: mock_attestation_signing_key(&seed), pck, pck_key }
+        MockQuoteProvider {
+            attestation_key: mock_attestation_signing_key(&seed),
+            pck,
+            pck_key,
+            platform: crate::DEV_MOCK_PLATFORM,
+        }
+    }
+
+    /// The same provider claiming to run on `platform` instead of
+    /// [`crate::DEV_MOCK_PLATFORM`]: a mock node "on another host". (Another seed with the
+    /// same platform is a mock TCB update: new PCK, same platform.)
+    pub fn with_platform(mut self, platform: PlatformId) -> Self {
+        self.platform = platform;
+        self
+    }
+
+    /// The platform id this provider's quotes claim.
+    pub fn platform(&self) -> PlatformId {
+        self.platform
     }
 
     /// The provider with the shared dev seed [`crate::DEV_MOCK_PCK_SEED`].
@@ -52,7 +71,7 @@ impl MockQuoteProvider {
             self.attestation_key.clone(),
             self.pck.clone(),
             *report_data,
-            mock_pck_claim(&self.pck_key),
+            mock_pck_claim(&self.pck_key, &self.platform),
         )
         .as_bytes()
     }
@@ -67,6 +86,9 @@ impl QuoteProvider for MockQuoteProvider {
 impl core::fmt::Debug for MockQuoteProvider {
     // Only the public PCK: the signing keys must never reach a log.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("MockQuoteProvider").field("pck_key", &self.pck_key).finish_non_exhaustive()
+        f.debug_struct("MockQuoteProvider")
+            .field("pck_key", &self.pck_key)
+            .field("platform", &self.platform)
+            .finish_non_exhaustive()
     }
 }
