@@ -115,8 +115,7 @@ pub(crate) fn ppid_of_certificate(der: &[u8]) -> Result<PlatformId, VerifyError>
     let ppid = single(entries.iter().filter(|entry| entry.id == SGX_PPID))?;
     let bytes =
         ppid.value.decode_as::<OctetStringRef<'_>>().map_err(|_| VerifyError::PlatformIdMissing)?;
-    let ppid: [u8; 16] =
-        bytes.as_bytes().try_into().map_err(|_| VerifyError::PlatformIdMissing)?;
+    let ppid: [u8; 16] = bytes.as_bytes().try_into().map_err(|_| VerifyError::PlatformIdMissing)?;
     Ok(PlatformId(ppid))
 }
 
@@ -221,10 +220,8 @@ mod tests {
     #[test]
     fn a_real_chain_must_verify_before_its_ppid_counts() {
         // The real chain as certification data of a quote whose QE report a mock key signed.
-        let chain = tdx_quote::Quote::from_bytes(&INTEL_QUOTE[..4936])
-            .unwrap()
-            .pck_cert_chain()
-            .unwrap();
+        let chain =
+            tdx_quote::Quote::from_bytes(&INTEL_QUOTE[..4936]).unwrap().pck_cert_chain().unwrap();
         let ak = p256::ecdsa::SigningKey::from_slice(&[0x42; 32]).unwrap();
         let pck = p256::ecdsa::SigningKey::from_slice(&[0x43; 32]).unwrap();
         let quote = tdx_quote::Quote::mock(ak, pck, [0; 64], chain).as_bytes();

@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use p256::ecdsa::SigningKey;
 use peerseal_attestation::{
-    platform_id, report_data, verify_quote, Measurement, PckMode, Policy, VerifiedQuote, VerifyError,
-    MAX_QUOTE_LEN, MIN_QUOTE_LEN,
+    platform_id, report_data, verify_quote, Measurement, PckMode, Policy, VerifiedQuote,
+    VerifyError, MAX_QUOTE_LEN, MIN_QUOTE_LEN,
 };
 use proptest::prelude::*;
 use std::sync::OnceLock;
