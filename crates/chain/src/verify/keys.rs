@@ -39,6 +39,11 @@ pub fn by_accounts(pallet: &str, item: &str, first: &AccountId, second: &Account
     key
 }
 
+/// `Registry.ApprovedMoves` of a TSS account: the platform governance approved it to move to.
+pub fn approved_move(tss_account: &AccountId) -> Vec<u8> {
+    by_account("Registry", "ApprovedMoves", tss_account)
+}
+
 /// `System.Events` of a block.
 pub fn system_events() -> Vec<u8> {
     value("System", "Events")
