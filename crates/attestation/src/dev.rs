@@ -16,12 +16,6 @@ use sha2::{Digest, Sha256};
 /// shares. Public on purpose: a chain that allows its PCK accepts quotes anyone can forge.
 pub const DEV_MOCK_PCK_SEED: [u8; 32] = *b"peerseal/dev-mock-pck-seed/v1\0\0\0";
 
-/// The platform every mock quote claims unless its provider is given another one
-/// (`MockQuoteProvider::with_platform`): all dev nodes "run on one host", so moving between
-/// mock seeds (a mock TCB update: a new PCK) keeps the platform. Public and forgeable, like
-/// every mock value: honoured only in [`crate::PckMode::Dev`].
-pub const DEV_MOCK_PLATFORM: PlatformId = PlatformId(*b"peerseal-devplat");
-
 /// Domain separator for deriving the mock P-256 keys from a seed.
 const KEY_DOMAIN: &[u8] = b"peerseal/attestation/mock-key/v1";
 /// Which of the two mock keys is derived.
@@ -170,6 +164,7 @@ mod tests {
     #[cfg(feature = "std")]
     #[test]
     fn claims_round_trip() {
+        use crate::DEV_MOCK_PLATFORM;
         let claim = mock_pck_claim(&dev_mock_pck(), &DEV_MOCK_PLATFORM);
         assert_eq!(
             parse_mock_claim(&claim),

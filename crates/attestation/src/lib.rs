@@ -40,10 +40,10 @@ mod verify;
 #[cfg(feature = "std")]
 mod provider;
 
-pub use dev::{dev_mock_pck, mock_measurement, mock_pck_key, DEV_MOCK_PCK_SEED, DEV_MOCK_PLATFORM};
+pub use dev::{dev_mock_pck, mock_measurement, mock_pck_key, DEV_MOCK_PCK_SEED};
 pub use error::VerifyError;
 pub use framing::{report_data_nonce, MIN_QUOTE_LEN, REPORT_DATA_OFFSET};
-pub use platform::platform_id;
+pub use platform::{platform_id, DEV_MOCK_PLATFORM};
 pub use report_data::{check_report_data, report_data, Binding};
 pub use types::{Measurement, PckKey, PckMode, PlatformId, QuoteContext};
 pub use verify::{verify_quote, Policy, VerifiedQuote};

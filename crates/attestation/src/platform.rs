@@ -56,6 +56,12 @@ use der::{
 };
 use x509_cert::Certificate;
 
+/// The platform every mock quote claims unless its provider is given another one
+/// (`MockQuoteProvider::with_platform`): all dev nodes "run on one host", so moving between
+/// mock seeds (a mock TCB update: a new PCK) keeps the platform. Public and forgeable, like
+/// every mock value: honoured only in [`crate::PckMode::Dev`].
+pub const DEV_MOCK_PLATFORM: PlatformId = PlatformId(*b"peerseal-devplat");
+
 /// Intel's SGX extensions of a PCK certificate.
 const SGX_EXTENSIONS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113741.1.13.1");
 /// The PPID inside the SGX extensions: an OCTET STRING of 16 bytes.

@@ -16,11 +16,12 @@ use tdx_quote::Quote;
 /// allow-list holds [`MockQuoteProvider::pck_key`], and only if the mock measurement (all
 /// registers zero, [`crate::mock_measurement`]) is accepted.
 pub struct MockQuoteProvider {
+    /// The platform every quote claims (see [`MockQuoteProvider::with_platform`]).
+    platform: PlatformId,
     // `SigningKey` zeroizes its scalar on drop.
     attestation_key: SigningKey,
     pck: SigningKey,
     pck_key: PckKey,
-    platform: PlatformId,
 }
 
 impl MockQuoteProvider {
@@ -42,6 +43,16 @@ impl MockQuoteProvider {
         }
     }
 
+    /// The provider with the shared dev seed [`crate::DEV_MOCK_PCK_SEED`].
+    pub fn dev() -> Self {
+        Self::from_seed(crate::DEV_MOCK_PCK_SEED)
+    }
+
+    /// The PCK public key that signs this provider's QE reports: what a dev chain must allow.
+    pub fn pck_key(&self) -> PckKey {
+        self.pck_key
+    }
+
     /// The same provider claiming to run on `platform` instead of
     /// [`crate::DEV_MOCK_PLATFORM`]: a mock node "on another host". (Another seed with the
     /// same platform is a mock TCB update: new PCK, same platform.)
@@ -53,16 +64,6 @@ impl MockQuoteProvider {
     /// The platform id this provider's quotes claim.
     pub fn platform(&self) -> PlatformId {
         self.platform
-    }
-
-    /// The provider with the shared dev seed [`crate::DEV_MOCK_PCK_SEED`].
-    pub fn dev() -> Self {
-        Self::from_seed(crate::DEV_MOCK_PCK_SEED)
-    }
-
-    /// The PCK public key that signs this provider's QE reports: what a dev chain must allow.
-    pub fn pck_key(&self) -> PckKey {
-        self.pck_key
     }
 
     /// Builds the quote for `report_data`; infallible, unlike hardware.
