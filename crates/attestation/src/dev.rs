@@ -6,7 +6,7 @@
 //! `std`-only provider, so that a `no_std` runtime can compute the dev PCK and the mock
 //! measurement for its dev genesis.
 
-use crate::types::{Measurement, PckKey};
+use crate::types::{Measurement, PckKey, PlatformId};
 #[cfg(feature = "std")]
 use alloc::vec::Vec;
 use p256::ecdsa::{SigningKey, VerifyingKey};
@@ -23,10 +23,13 @@ const LABEL_PCK: &[u8] = b"pck";
 #[cfg(any(feature = "std", test))]
 const LABEL_ATTESTATION_KEY: &[u8] = b"attestation-key";
 
-/// Mock quotes carry this marker followed by the SEC1-compressed PCK in the slot where a real
-/// quote has its PEM certificate chain. It is a claim, not a proof: dev-mode verification checks
-/// the claimed key against the allow-list and then checks its signature; production mode finds
-/// no certificate in it and rejects the quote.
+/// Mock quotes carry this marker followed by the SEC1-compressed PCK and the 16-byte platform id
+/// in the slot where a real quote has its PEM certificate chain (a claim of the PCK alone, the
+/// format before platform ids, is still read, and names no platform). It is a claim, not a
+/// proof: dev-mode verification checks the claimed key against the allow-list and then checks
+/// its signature; the platform is believed as claimed (that slot is signed by nothing, in real
+/// quotes too: there the certificate chain authenticates itself); production mode finds no
+/// certificate in it and rejects the quote.
 const MOCK_PCK_CLAIM_PREFIX: &[u8] = b"peerseal mock PCK, not an Intel certificate chain:";
 
 /// Derives a P-256 signing key from `seed` and `label` by hashing with a counter until the hash
@@ -107,17 +110,36 @@ pub fn mock_image_measurement(label: &str) -> Measurement {
 
 /// The certification-data payload a mock quote carries in place of a certificate chain.
 #[cfg(feature = "std")]
-pub(crate) fn mock_pck_claim(key: &PckKey) -> Vec<u8> {
-    let mut claim = Vec::with_capacity(MOCK_PCK_CLAIM_PREFIX.len() + key.0.len());
+pub(crate) fn mock_pck_claim(key: &PckKey, platform: &PlatformId) -> Vec<u8> {
+    let mut claim =
+        Vec::with_capacity(MOCK_PCK_CLAIM_PREFIX.len() + key.0.len() + platform.0.len());
     claim.extend_from_slice(MOCK_PCK_CLAIM_PREFIX);
     claim.extend_from_slice(&key.0);
+    claim.extend_from_slice(&platform.0);
     claim
 }
 
-/// The PCK a mock quote claims, if `chain` is a mock claim at all.
-pub(crate) fn claimed_mock_pck(chain: &[u8]) -> Option<PckKey> {
-    let key = chain.strip_prefix(MOCK_PCK_CLAIM_PREFIX)?;
-    Some(PckKey(key.try_into().ok()?))
+/// What a mock quote claims in its certification data.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct MockClaim {
+    /// The PCK that signed the QE report (checked against the allow-list and the signature).
+    pub pck: PckKey,
+    /// The platform, if the claim names one.
+    pub platform: Option<PlatformId>,
+}
+
+/// The claim of a mock quote, if `chain` is a mock claim at all (exact lengths only).
+pub(crate) fn parse_mock_claim(chain: &[u8]) -> Option<MockClaim> {
+    let rest = chain.strip_prefix(MOCK_PCK_CLAIM_PREFIX)?;
+    let (key, platform) = match rest.len() {
+        33 => (rest, None),
+        49 => {
+            let (key, platform) = rest.split_at(33);
+            (key, Some(PlatformId(platform.try_into().ok()?)))
+        }
+        _ => return None,
+    };
+    Some(MockClaim { pck: PckKey(key.try_into().ok()?), platform })
 }
 
 #[cfg(test)]
@@ -138,11 +160,34 @@ mod tests {
 
     #[test]
     fn claim_parsing_requires_prefix_and_exact_length() {
-        assert_eq!(claimed_mock_pck(b"-----BEGIN CERTIFICATE-----"), None);
+        assert_eq!(parse_mock_claim(b"-----BEGIN CERTIFICATE-----"), None);
         let mut claim = MOCK_PCK_CLAIM_PREFIX.to_vec();
         claim.extend_from_slice(&[9u8; 33]);
-        assert_eq!(claimed_mock_pck(&claim), Some(PckKey([9u8; 33])));
+        // The older claim: a PCK and no platform.
+        assert_eq!(
+            parse_mock_claim(&claim),
+            Some(MockClaim { pck: PckKey([9u8; 33]), platform: None })
+        );
         claim.push(0);
-        assert_eq!(claimed_mock_pck(&claim), None);
+        assert_eq!(parse_mock_claim(&claim), None);
+        claim.truncate(MOCK_PCK_CLAIM_PREFIX.len() + 33);
+        claim.extend_from_slice(&[7u8; 16]);
+        assert_eq!(
+            parse_mock_claim(&claim),
+            Some(MockClaim { pck: PckKey([9u8; 33]), platform: Some(PlatformId([7u8; 16])) })
+        );
+        claim.push(0);
+        assert_eq!(parse_mock_claim(&claim), None);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn claims_round_trip() {
+        use crate::DEV_MOCK_PLATFORM;
+        let claim = mock_pck_claim(&dev_mock_pck(), &DEV_MOCK_PLATFORM);
+        assert_eq!(
+            parse_mock_claim(&claim),
+            Some(MockClaim { pck: dev_mock_pck(), platform: Some(DEV_MOCK_PLATFORM) })
+        );
     }
 }

@@ -81,4 +81,10 @@ pub enum VerifyError {
         /// The binding-hash half matched.
         binding_ok: bool,
     },
+    /// The quote names no platform identity: its PCK leaf certificate has no (single,
+    /// well-formed) SGX PPID extension, or (dev PCK mode) its mock PCK claim carries no
+    /// platform. Only [`crate::platform_id`] reports it; appended last so the SCALE indices of
+    /// the other variants stay.
+    #[error("quote names no platform identity")]
+    PlatformIdMissing,
 }

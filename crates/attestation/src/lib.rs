@@ -6,8 +6,10 @@
 //! [`Measurement`] of an image, and [`verify_quote`], the one verification path the chain
 //! (`pallet-attestation`, `no_std`) and the TSS node share. The PCK that vouches for the hardware
 //! is judged by [`PckMode`], which is data: production requires Intel's certificate chain, dev
-//! requires an allow-listed mock key. With `std` it also provides [`QuoteProvider`]s: Linux
-//! configfs-tsm for real TDs and a loudly logged mock for dev.
+//! requires an allow-listed mock key. [`platform_id`] names the physical platform a quote comes
+//! from (the PPID of its PCK certificate), which unlike the PCK survives TCB updates. With `std`
+//! it also provides [`QuoteProvider`]s: Linux configfs-tsm for real TDs and a loudly logged mock
+//! for dev.
 //!
 //! Without its default `std` feature the crate is `no_std` + `alloc`, and so is everything it
 //! depends on, tdx-quote's PCK-chain verification included; only the providers need `std`.
@@ -19,7 +21,10 @@
 //! already in `tdx-quote`'s tree, so nothing new is built); `parity-scale-codec` and `scale-info`
 //! because these types cross the chain boundary; `serde` and `hex` so measurements and PCKs can
 //! appear in a chain spec; `thiserror` for typed errors without `std`; `log` for the mock
-//! provider's warning (light and `no_std`).
+//! provider's warning (light and `no_std`); `x509-cert`, `der` and `pem` to read the PPID from
+//! the PCK certificate — RustCrypto's maintained `no_std` X.509/DER parsers and the PEM splitter
+//! tdx-quote itself verifies the chain with, all three already in its tree (see
+//! [`platform_id`]'s module for the bounds).
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -27,6 +32,7 @@ extern crate alloc;
 mod dev;
 mod error;
 mod framing;
+mod platform;
 mod report_data;
 mod types;
 mod verify;
@@ -40,8 +46,9 @@ pub use dev::{
 };
 pub use error::VerifyError;
 pub use framing::{report_data_nonce, MIN_QUOTE_LEN, REPORT_DATA_OFFSET};
+pub use platform::{platform_id, DEV_MOCK_PLATFORM};
 pub use report_data::{check_report_data, report_data, Binding};
-pub use types::{Measurement, PckKey, PckMode, QuoteContext};
+pub use types::{Measurement, PckKey, PckMode, PlatformId, QuoteContext};
 pub use verify::{verify_quote, Policy, VerifiedQuote};
 
 #[cfg(feature = "std")]

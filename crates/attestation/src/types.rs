@@ -1,6 +1,7 @@
 //! The small value types that cross the chain boundary: what a quote is for ([`QuoteContext`]),
 //! which software image it proves ([`Measurement`]), which Intel provisioning key vouches for
-//! the hardware ([`PckKey`]) and how that key is judged ([`PckMode`]).
+//! the hardware ([`PckKey`]), which physical platform it is ([`PlatformId`]) and how the key is
+//! judged ([`PckMode`]).
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -103,6 +104,27 @@ impl Measurement {
 )]
 pub struct PckKey(pub [u8; 33]);
 
+/// The physical platform a quote comes from, as its PCK certificate names it: the 16-byte PPID
+/// (Platform Provisioning ID) from Intel's SGX extensions. Unlike [`PckKey`] it stays the same
+/// when the platform's TCB (microcode, SEAM module, PCE) is updated; see [`crate::platform_id`]
+/// for why the PPID and not another field. Mock quotes carry a claimed one (dev PCK mode only).
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+pub struct PlatformId(pub [u8; 16]);
+
 /// How the PCK that signed a quote's QE report is judged. This is data (stored on chain, set by
 /// governance), never a compile-time switch: both modes run the same verification code.
 #[derive(
@@ -166,6 +188,7 @@ macro_rules! impl_hex_serde {
 
 impl_hex_serde!(Measurement, 32);
 impl_hex_serde!(PckKey, 33);
+impl_hex_serde!(PlatformId, 16);
 
 #[cfg(test)]
 mod tests {
@@ -204,6 +227,11 @@ mod tests {
         assert!(error.encode().len() <= VerifyError::max_encoded_len());
         assert_eq!(PckKey::max_encoded_len(), 33);
         assert_eq!(Measurement::max_encoded_len(), 32);
+        assert_eq!(PlatformId::max_encoded_len(), 16);
+        let platform = PlatformId([0xC3; 16]);
+        assert_eq!(PlatformId::decode(&mut &platform.encode()[..]).unwrap(), platform);
+        let json = serde_json::to_string(&platform).unwrap();
+        assert_eq!(serde_json::from_str::<PlatformId>(&json).unwrap(), platform);
         // SCALE indices of contexts are part of the chain's API: append only.
         assert_eq!(QuoteContext::Register.encode(), [0]);
         assert_eq!(QuoteContext::Recover.encode(), [1]);

@@ -12,7 +12,7 @@
 //! must revoke measurements accordingly, or a collateral-checking step must be added.
 
 use crate::{
-    dev::{claimed_mock_pck, compress},
+    dev::{compress, parse_mock_claim},
     error::VerifyError,
     framing::check_framing,
     report_data::{check_report_data, Binding},
@@ -52,10 +52,7 @@ pub fn verify_quote(
     binding: &Binding<'_>,
     policy: &Policy<'_>,
 ) -> Result<VerifiedQuote, VerifyError> {
-    let end = check_framing(quote)?;
-    // `check_framing` returned an end within the input; `get` keeps it panic-free regardless.
-    let quote = quote.get(..end).ok_or(VerifyError::Truncated)?;
-    let parsed = Quote::from_bytes(quote).map_err(map_parse_error)?;
+    let parsed = parse_framed(quote)?;
 
     if parsed.body.tdattributes[0] & TD_ATTRIBUTE_DEBUG != 0 {
         return Err(VerifyError::DebugTd);
@@ -79,6 +76,27 @@ pub fn verify_quote(
     Ok(VerifiedQuote { measurement, pck })
 }
 
+/// The framing checks (size bound first), then tdx-quote's parse, which also verifies the
+/// attestation key's signature over header and body.
+pub(crate) fn parse_framed(quote: &[u8]) -> Result<Quote, VerifyError> {
+    let end = check_framing(quote)?;
+    // `check_framing` returned an end within the input; `get` keeps it panic-free regardless.
+    let quote = quote.get(..end).ok_or(VerifyError::Truncated)?;
+    Quote::from_bytes(quote).map_err(map_parse_error)
+}
+
+/// The PCK certificate chain slot of a quote's QE-report certification data: `Some` bytes (a
+/// PEM chain, or a mock claim) when it holds a chain, `None` when it holds another kind.
+pub(crate) fn embedded_chain(quote: &Quote) -> Result<Option<&[u8]>, VerifyError> {
+    match &quote.certification_data {
+        CertificationData::QeReportCertificationData(data) => match &data.certification_data {
+            CertificationDataInner::PckCertChain(chain) => Ok(Some(chain.as_slice())),
+            _ => Ok(None),
+        },
+        _ => Err(VerifyError::UnsupportedCertificationData),
+    }
+}
+
 fn map_parse_error(error: QuoteParseError) -> VerifyError {
     match error {
         // tdx-quote reports both a failed signature and an undecodable key or signature as
@@ -94,7 +112,7 @@ fn map_parse_error(error: QuoteParseError) -> VerifyError {
 
 /// Production: the PCK is whatever key the embedded certificate chain certifies up to Intel's
 /// SGX root CA, and it must have signed the QE report.
-fn production_pck(quote: &Quote) -> Result<PckKey, VerifyError> {
+pub(crate) fn production_pck(quote: &Quote) -> Result<PckKey, VerifyError> {
     match quote.verify() {
         Ok(pck) => Ok(compress(&pck)),
         Err(QuoteVerificationError::BadSignature) => Err(VerifyError::PckSignatureInvalid),
@@ -109,14 +127,8 @@ fn production_pck(quote: &Quote) -> Result<PckKey, VerifyError> {
 /// Dev: the PCK must be on the allow-list and must have signed the QE report. A mock quote names
 /// its PCK (see [`crate::dev`]); for any other quote each allowed key is tried in turn.
 fn dev_pck(quote: &Quote, allowed: &[PckKey]) -> Result<PckKey, VerifyError> {
-    let chain = match &quote.certification_data {
-        CertificationData::QeReportCertificationData(data) => match &data.certification_data {
-            CertificationDataInner::PckCertChain(chain) => Some(chain.as_slice()),
-            _ => None,
-        },
-        _ => return Err(VerifyError::UnsupportedCertificationData),
-    };
-    if let Some(claimed) = chain.and_then(claimed_mock_pck) {
+    let chain = embedded_chain(quote)?;
+    if let Some(claimed) = chain.and_then(parse_mock_claim).map(|claim| claim.pck) {
         if !allowed.contains(&claimed) {
             return Err(VerifyError::PckNotAllowed);
         }

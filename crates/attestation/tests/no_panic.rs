@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use p256::ecdsa::SigningKey;
 use peerseal_attestation::{
-    report_data, verify_quote, Measurement, PckMode, Policy, VerifiedQuote, VerifyError,
-    MAX_QUOTE_LEN, MIN_QUOTE_LEN,
+    platform_id, report_data, verify_quote, Measurement, PckMode, Policy, VerifiedQuote,
+    VerifyError, MAX_QUOTE_LEN, MIN_QUOTE_LEN,
 };
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -59,6 +59,7 @@ proptest! {
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..MAX_QUOTE_LEN + 64)) {
         for policy in policies() {
             prop_assert!(verify_quote(&bytes, &register_binding(), &policy).is_err());
+            prop_assert!(platform_id(&bytes, policy.pck_mode).is_err());
         }
     }
 
@@ -108,6 +109,10 @@ proptest! {
         }
         let production = Policy { pck_mode: PckMode::Production, ..dev_policy() };
         prop_assert!(verify_quote(&quote, &register_binding(), &production).is_err());
+        // The platform claim is signed by nothing (a dev convenience): any value may come out
+        // in dev mode, but never a panic, and never a platform in production.
+        let _ = platform_id(&quote, PckMode::Dev);
+        prop_assert!(platform_id(&quote, PckMode::Production).is_err());
     }
 
     #[test]
@@ -141,6 +146,7 @@ proptest! {
             matches!(result, Err(VerifyError::PckChainInvalid | VerifyError::PckSignatureInvalid)),
             "unexpected {:?}", result
         );
+        prop_assert!(platform_id(&quote, PckMode::Production).is_err());
     }
 }
 

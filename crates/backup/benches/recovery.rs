@@ -309,6 +309,12 @@ impl ChainApi for PerRequest {
     async fn attestation_policy(&self) -> Result<AttestationPolicy, peerseal_chain::ChainError> {
         self.0.attestation_policy().await
     }
+    async fn approved_move(
+        &self,
+        tss: &AccountId,
+    ) -> Result<Option<peerseal_attestation::PlatformId>, peerseal_chain::ChainError> {
+        self.0.approved_move(tss).await
+    }
     async fn assignment(
         &self,
         client: &AccountId,

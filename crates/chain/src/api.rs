@@ -6,6 +6,7 @@ use subxt_signer::sr25519::Keypair;
 
 use crate::error::ChainError;
 use crate::types::{AccountId, Assignment, AttestationPolicy, BlockHash, ServerRecord};
+use peerseal_attestation::PlatformId;
 
 /// Reads and transactions against the peerseal chain. Reads are at the latest finalized block.
 /// Transactions are signed mortal, wait (bounded) for finalization, and return the hash of the
@@ -20,6 +21,11 @@ pub trait ChainApi: Send + Sync + 'static {
 
     /// The attestation policy: accepted measurements, PCK mode and dev PCK allow-list.
     async fn attestation_policy(&self) -> Result<AttestationPolicy, ChainError>;
+
+    /// The platform governance approved `tss` to move to (`Registry.ApprovedMoves`), if any:
+    /// a provider releases `tss`'s share to a quote from that platform as well as from the
+    /// platform of its registered quote.
+    async fn approved_move(&self, tss: &AccountId) -> Result<Option<PlatformId>, ChainError>;
 
     /// `client`'s current backup assignment, if it recorded one.
     async fn assignment(&self, client: &AccountId) -> Result<Option<Assignment>, ChainError>;

@@ -396,6 +396,22 @@ impl ChainApi for ChainClient {
         Ok(self.view()?.policy.clone())
     }
 
+    async fn approved_move(
+        &self,
+        tss: &AccountId,
+    ) -> Result<Option<peerseal_attestation::PlatformId>, ChainError> {
+        // Proven at the last verified block, like an assignment: absence is proven too, so an
+        // endpoint can neither invent an approval nor hide a revocation.
+        let key = keys::approved_move(tss);
+        let (_, values) = self.inner.verifier.read(std::slice::from_ref(&key)).await?;
+        values
+            .into_iter()
+            .next()
+            .flatten()
+            .map(|bytes| decode::strict(&bytes, 16, "Registry.ApprovedMoves"))
+            .transpose()
+    }
+
     async fn assignment(&self, client: &AccountId) -> Result<Option<Assignment>, ChainError> {
         Ok(self.proven_assignment(client).await?.map(|(_, a)| a))
     }

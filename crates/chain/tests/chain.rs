@@ -341,6 +341,51 @@ async fn governance_removal_reaches_the_client_as_provider_left() {
     assert!(!candidates.contains(&AccountId(bob.tss_account)));
 }
 
+/// Polls `client.approved_move(tss)` until it equals `expected` (the verifier may be a block
+/// behind the finalized sudo call), bounded.
+async fn wait_for_move(
+    client: &ChainClient,
+    tss: [u8; 32],
+    expected: Option<peerseal_attestation::PlatformId>,
+) {
+    bounded("approved move", async {
+        while client.approved_move(&AccountId(tss)).await.unwrap() != expected {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_moves_are_read_with_a_proof_and_end_with_revocation_or_removal() {
+    use peerseal_attestation::PlatformId;
+    use peerseal_testkit::governance;
+    let node = Node::start_or_panic(&["--dev", "--block-time", "300"]);
+    let client = connect(&node).await;
+    let (alice, bob) = (id("alice"), id("bob"));
+    let new_host = PlatformId([0xE1; 16]);
+    assert_eq!(client.approved_move(&AccountId(alice.tss_account)).await.unwrap(), None);
+
+    // Governance approves Alice's move; the node sees it from proven storage.
+    let approve = governance::approve_move(&node.url, alice.tss_account, new_host.0);
+    bounded("sudo approve_move", approve).await.unwrap();
+    wait_for_move(&client, alice.tss_account, Some(new_host)).await;
+    assert_eq!(client.approved_move(&AccountId(bob.tss_account)).await.unwrap(), None);
+
+    // Revoked: gone.
+    bounded("sudo revoke_move", governance::revoke_move(&node.url, alice.tss_account))
+        .await
+        .unwrap();
+    wait_for_move(&client, alice.tss_account, None).await;
+
+    // An approval ends with the registration.
+    let approve = governance::approve_move(&node.url, bob.tss_account, new_host.0);
+    bounded("sudo approve_move", approve).await.unwrap();
+    wait_for_move(&client, bob.tss_account, Some(new_host)).await;
+    governance_remove(&node.url, bob.stash_account).await;
+    wait_for_move(&client, bob.tss_account, None).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finalized_blocks_continue_across_a_node_restart() {
     let dir = tempfile::tempdir().unwrap();

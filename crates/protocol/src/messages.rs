@@ -248,7 +248,10 @@ pub enum QuoteRejection {
     /// The PCK is not trusted (not Intel-rooted in production, not allow-listed in dev).
     #[codec(index = 2)]
     UntrustedPck,
-    /// The PCK differs from the one in the account's registered quote (production mode).
+    /// The quote is not from the account's platform: neither the platform of its registered
+    /// quote (the PPID of the PCK certificate, which survives TCB updates; the PCK key itself
+    /// is no longer compared) nor a platform governance approved it to move to; or the quote
+    /// names no platform. The name is from when the PCK key was compared; the index is kept.
     #[codec(index = 3)]
     PckMismatch,
     /// The report data does not bind (recover, account, response key, nonce).

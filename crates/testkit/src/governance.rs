@@ -46,6 +46,37 @@ async fn measurement_call(
     sudo(url, call, ("Attestation", event)).await
 }
 
+/// `Sudo.sudo(Registry.approve_move { tss_account, new_platform })`: governance allows a TSS
+/// account to recover on another platform (PPID). Returns once `Registry.MoveApproved` is
+/// finalized.
+pub async fn approve_move(
+    url: &str,
+    tss_account: [u8; 32],
+    platform: [u8; 16],
+) -> Result<(), HarnessError> {
+    let approve = Value::unnamed_variant(
+        "Registry",
+        [Value::named_variant(
+            "approve_move",
+            [
+                ("tss_account", Value::from_bytes(tss_account)),
+                ("new_platform", Value::unnamed_composite([Value::from_bytes(platform)])),
+            ],
+        )],
+    );
+    sudo(url, approve, ("Registry", "MoveApproved")).await
+}
+
+/// `Sudo.sudo(Registry.revoke_move { tss_account })`: governance withdraws an approved move.
+/// Returns once `Registry.MoveRevoked` is finalized.
+pub async fn revoke_move(url: &str, tss_account: [u8; 32]) -> Result<(), HarnessError> {
+    let revoke = Value::unnamed_variant(
+        "Registry",
+        [Value::named_variant("revoke_move", [("tss_account", Value::from_bytes(tss_account))])],
+    );
+    sudo(url, revoke, ("Registry", "MoveRevoked")).await
+}
+
 /// `Sudo.sudo(call)` signed by //Alice; succeeds when the finalized block has the event
 /// `(pallet, name)`.
 pub async fn sudo(url: &str, call: Value, expect: (&str, &str)) -> Result<(), HarnessError> {

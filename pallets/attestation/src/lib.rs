@@ -328,6 +328,10 @@ pub mod pallet {
         /// The expiry queue's position counter is exhausted (2^32 entries pending); cannot
         /// happen while the block hook runs.
         NonceQueueFull,
+        /// The quote names no platform identity (no SGX PPID in its PCK certificate, or a mock
+        /// claim without a platform). Registration never checks it; here so that every
+        /// library failure has its own error.
+        QuotePlatformIdMissing,
     }
 
     /// Initial policy of a chain (a dev chain accepts the mock measurement and the dev mock PCK
@@ -639,6 +643,7 @@ pub(crate) fn map_verify_error<T: Config>(err: VerifyError) -> Error<T> {
         VerifyError::MeasurementNotAccepted => Error::<T>::MeasurementNotAccepted,
         VerifyError::ReportDataMismatch { nonce_ok: false, .. } => Error::<T>::QuoteNonceMismatch,
         VerifyError::ReportDataMismatch { nonce_ok: true, .. } => Error::<T>::ReportDataMismatch,
+        VerifyError::PlatformIdMissing => Error::<T>::QuotePlatformIdMissing,
     }
 }
 

@@ -697,6 +697,7 @@ fn every_verify_error_has_its_own_pallet_error() {
         VerifyError::MeasurementNotAccepted,
         VerifyError::ReportDataMismatch { nonce_ok: false, binding_ok: true },
         VerifyError::ReportDataMismatch { nonce_ok: true, binding_ok: false },
+        VerifyError::PlatformIdMissing,
     ];
     let mut seen = std::collections::BTreeSet::new();
     for err in all {

@@ -57,6 +57,20 @@
 //! `remove`: removed), and the block hook adds `removed_weight` per server it removes. The
 //! registry's own [`WeightInfo`] covers only its own storage work.
 //!
+//! ## Moves to another platform
+//! Providers release a share only to a quote from the platform (PPID of the PCK certificate,
+//! `peerseal_attestation::platform_id`) of the account's registered quote, which survives TCB
+//! updates but not a move to another host. Governance approves a move with
+//! `approve_move(tss_account, new_platform)`: [`ApprovedMoves`] then names the one other
+//! platform providers accept for that account, and [`Event::MoveApproved`] records who was
+//! allowed where (the audit trail). `revoke_move` takes it back ([`Event::MoveRevoked`]). An
+//! approval lives as long as the account's registration: it is dropped when the server is
+//! removed (left or by governance) or changes its TSS account, so the map never holds more
+//! than `MaxServers` entries. It is not consumed by a recovery (the chain does not see
+//! recoveries as they happen, and the moved node must recover again at its next restart);
+//! re-registering from the new platform (`change_server_info`) makes the new platform the
+//! registered one, after which governance revokes the approval.
+//!
 //! A registered TSS account gets a sufficient reference in `frame_system`, so an unfunded TSS
 //! account exists and can pass `CheckNonce` for the feeless calls other pallets allow it; the
 //! reference is dropped on removal.
@@ -88,6 +102,7 @@ use scale_info::TypeInfo;
 use sp_runtime::{Deserialize, Serialize};
 
 pub use pallet_attestation::VerifyAttestation;
+pub use peerseal_attestation::PlatformId;
 pub use peerseal_primitives::{HookWeight, OnServerChange, ServerRegistry, ServerStatus};
 
 /// Longest libp2p peer id accepted (an identity-multihash ed25519 peer id is 38 bytes).
@@ -275,6 +290,17 @@ pub mod pallet {
     #[pallet::storage]
     pub type LeaveQueueBounds<T: Config> = StorageValue<_, (u32, u32), ValueQuery>;
 
+    /// Governance-approved moves: the one platform, besides the platform of its registered
+    /// quote, that providers accept recovery quotes of a TSS account from.
+    ///
+    /// Only registered TSS accounts have an entry (set by `approve_move`, dropped with the
+    /// registration), so there are at most `MaxServers`. The TSS node reads it with a read
+    /// proof. Key: `twox128("Registry") ++ twox128("ApprovedMoves") ++ blake2_128_concat(tss
+    /// account)`; value: SCALE `[u8; 16]` (the PPID).
+    #[pallet::storage]
+    pub type ApprovedMoves<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, PlatformId, OptionQuery>;
+
     /// Events of the registry pallet.
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -301,6 +327,12 @@ pub mod pallet {
         },
         /// `stash`'s server is gone.
         ServerRemoved { stash: T::AccountId, tss_account: T::AccountId, reason: RemovalReason },
+        /// Governance allowed `tss_account` to recover its key on `platform` (a move to another
+        /// host); replaces an earlier approval of the account.
+        MoveApproved { tss_account: T::AccountId, platform: PlatformId },
+        /// The approved move of `tss_account` was revoked by governance, or dropped because the
+        /// server was removed or changed its TSS account.
+        MoveRevoked { tss_account: T::AccountId },
     }
 
     /// Errors of the registry pallet. Quote failures arrive as `pallet-attestation` errors.
@@ -325,6 +357,10 @@ pub mod pallet {
         /// The leave queue's position counter is exhausted (2^32 entries pending); cannot
         /// happen with a sane `MaxServers`.
         LeaveQueueFull,
+        /// The TSS account is not registered, so it cannot be approved a move.
+        UnknownTssAccount,
+        /// The TSS account has no approved move to revoke.
+        NoApprovedMove,
     }
 
     /// Servers present from the first block.
@@ -463,6 +499,7 @@ pub mod pallet {
                 Self::index_replace(&old.tss_account, &stash, &new_account)?;
                 StashOf::<T>::remove(&old.tss_account);
                 ServerStatusOf::<T>::remove(&old.tss_account);
+                Self::drop_move(&old.tss_account);
                 StashOf::<T>::insert(&new_account, &stash);
                 ServerStatusOf::<T>::insert(&new_account, ServerStatus::Active);
                 frame_system::Pallet::<T>::inc_sufficients(&new_account);
@@ -566,6 +603,35 @@ pub mod pallet {
             T::GovernanceOrigin::ensure_origin(origin)?;
             ensure!(Servers::<T>::contains_key(&stash), Error::<T>::UnknownServer);
             Self::do_remove(&stash, RemovalReason::Governance);
+            Ok(())
+        }
+
+        /// Allow the registered `tss_account` to recover on `new_platform` (governance).
+        ///
+        /// For a node moved to another host, whose PCK certificate names another PPID than its
+        /// registered quote. Replaces an earlier approval of the account. Emits
+        /// [`Event::MoveApproved`].
+        #[pallet::call_index(5)]
+        #[pallet::weight(T::WeightInfo::approve_move())]
+        pub fn approve_move(
+            origin: OriginFor<T>,
+            tss_account: T::AccountId,
+            new_platform: PlatformId,
+        ) -> DispatchResult {
+            T::GovernanceOrigin::ensure_origin(origin)?;
+            ensure!(StashOf::<T>::contains_key(&tss_account), Error::<T>::UnknownTssAccount);
+            ApprovedMoves::<T>::insert(&tss_account, new_platform);
+            Self::deposit_event(Event::MoveApproved { tss_account, platform: new_platform });
+            Ok(())
+        }
+
+        /// Withdraw `tss_account`'s approved move (governance). Emits [`Event::MoveRevoked`].
+        #[pallet::call_index(6)]
+        #[pallet::weight(T::WeightInfo::revoke_move())]
+        pub fn revoke_move(origin: OriginFor<T>, tss_account: T::AccountId) -> DispatchResult {
+            T::GovernanceOrigin::ensure_origin(origin)?;
+            ApprovedMoves::<T>::take(&tss_account).ok_or(Error::<T>::NoApprovedMove)?;
+            Self::deposit_event(Event::MoveRevoked { tss_account });
             Ok(())
         }
     }
@@ -680,6 +746,19 @@ pub mod pallet {
             Ok(())
         }
 
+        /// Drops `tss_account`'s approved move, if any, with [`Event::MoveRevoked`]: it was
+        /// for that registration only.
+        fn drop_move(tss_account: &T::AccountId) {
+            if ApprovedMoves::<T>::take(tss_account).is_some() {
+                Self::deposit_event(Event::MoveRevoked { tss_account: tss_account.clone() });
+            }
+        }
+
+        /// The platform governance approved `tss_account` to move to, if any.
+        pub fn approved_move(tss_account: &T::AccountId) -> Option<PlatformId> {
+            ApprovedMoves::<T>::get(tss_account)
+        }
+
         /// Marks the server list changed (see [`Revision`]).
         fn bump_revision() {
             Revision::<T>::mutate(|r| *r = r.wrapping_add(1));
@@ -694,6 +773,7 @@ pub mod pallet {
             StashOf::<T>::remove(&tss_account);
             ServerStatusOf::<T>::remove(&tss_account);
             LeavingSince::<T>::remove(&tss_account);
+            Self::drop_move(&tss_account);
             ServerCount::<T>::mutate(|count| *count = count.saturating_sub(1));
             Self::bump_revision();
             frame_system::Pallet::<T>::dec_sufficients(&tss_account);

@@ -1,9 +1,9 @@
 //! Unit tests of `pallet-registry` on the mock runtime with the real attestation pallet.
 
 use crate::{
-    hook_weight, mock::*, Error, Event, LeaveQueueBounds, LeavingSince, RemovalReason, Revision,
-    ServerCount, ServerInfo, ServerRegistry, ServerStatus, ServerStatusOf, Servers, StashOf,
-    MAX_MULTIADDRS, MAX_MULTIADDR_LEN, MAX_PEER_ID_LEN, MAX_QUOTE_LEN,
+    hook_weight, mock::*, ApprovedMoves, Error, Event, LeaveQueueBounds, LeavingSince, PlatformId,
+    RemovalReason, Revision, ServerCount, ServerInfo, ServerRegistry, ServerStatus, ServerStatusOf,
+    Servers, StashOf, MAX_MULTIADDRS, MAX_MULTIADDR_LEN, MAX_PEER_ID_LEN, MAX_QUOTE_LEN,
 };
 use codec::{Decode, Encode};
 use frame_support::{
@@ -1169,4 +1169,141 @@ fn every_change_to_the_server_list_bumps_the_revision() {
         );
     });
     assert_eq!(ext.execute_with(revision), r4);
+}
+
+// ---------------------------------------------------------------------------------------------
+// approved moves
+
+const NEW_HOST: PlatformId = PlatformId([0xE1; 16]);
+const OTHER_HOST: PlatformId = PlatformId([0xE2; 16]);
+
+#[test]
+fn approve_move_is_governance_only_and_recorded_as_an_event() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        for origin in [RuntimeOrigin::signed(stash(1)), RuntimeOrigin::signed(tss(1))] {
+            assert_noop!(
+                Registry::approve_move(origin, tss(1), NEW_HOST),
+                DispatchError::BadOrigin
+            );
+        }
+        assert_noop!(
+            Registry::approve_move(RuntimeOrigin::none(), tss(1), NEW_HOST),
+            DispatchError::BadOrigin
+        );
+        assert_ok!(Registry::approve_move(RuntimeOrigin::root(), tss(1), NEW_HOST));
+        assert_eq!(ApprovedMoves::<Test>::get(tss(1)), Some(NEW_HOST));
+        assert_eq!(Registry::approved_move(&tss(1)), Some(NEW_HOST));
+        assert_eq!(
+            registry_events().last(),
+            Some(&Event::MoveApproved { tss_account: tss(1), platform: NEW_HOST })
+        );
+        // A second approval replaces the first: one platform per account.
+        assert_ok!(Registry::approve_move(RuntimeOrigin::root(), tss(1), OTHER_HOST));
+        assert_eq!(ApprovedMoves::<Test>::get(tss(1)), Some(OTHER_HOST));
+        assert_eq!(ApprovedMoves::<Test>::iter().count(), 1);
+        // Approving a move changes nothing about the server list.
+        assert_eq!(ServerStatusOf::<Test>::get(tss(1)), Some(ServerStatus::Active));
+    });
+}
+
+#[test]
+fn only_registered_accounts_can_be_approved_a_move_so_the_map_is_bounded() {
+    new_test_ext().execute_with(|| {
+        // Neither an unknown account nor a stash (which is not a TSS account).
+        assert_noop!(
+            Registry::approve_move(RuntimeOrigin::root(), tss(1), NEW_HOST),
+            Error::<Test>::UnknownTssAccount
+        );
+        register(1);
+        assert_noop!(
+            Registry::approve_move(RuntimeOrigin::root(), stash(1), NEW_HOST),
+            Error::<Test>::UnknownTssAccount
+        );
+        // Every registered server approved: the map holds at most MaxServers entries.
+        for n in 2..=MAX_SERVERS as u8 {
+            register(n);
+        }
+        for n in 1..=MAX_SERVERS as u8 {
+            assert_ok!(Registry::approve_move(RuntimeOrigin::root(), tss(n), NEW_HOST));
+        }
+        assert_eq!(ApprovedMoves::<Test>::iter().count(), MAX_SERVERS as usize);
+        assert_noop!(
+            Registry::approve_move(RuntimeOrigin::root(), tss(MAX_SERVERS as u8 + 1), NEW_HOST),
+            Error::<Test>::UnknownTssAccount
+        );
+    });
+}
+
+#[test]
+fn revoke_move_is_governance_only_and_recorded_as_an_event() {
+    new_test_ext().execute_with(|| {
+        register(1);
+        assert_noop!(
+            Registry::revoke_move(RuntimeOrigin::root(), tss(1)),
+            Error::<Test>::NoApprovedMove
+        );
+        assert_ok!(Registry::approve_move(RuntimeOrigin::root(), tss(1), NEW_HOST));
+        assert_noop!(
+            Registry::revoke_move(RuntimeOrigin::signed(stash(1)), tss(1)),
+            DispatchError::BadOrigin
+        );
+        assert_ok!(Registry::revoke_move(RuntimeOrigin::root(), tss(1)));
+        assert_eq!(ApprovedMoves::<Test>::get(tss(1)), None);
+        assert_eq!(registry_events().last(), Some(&Event::MoveRevoked { tss_account: tss(1) }));
+        assert_noop!(
+            Registry::revoke_move(RuntimeOrigin::root(), tss(1)),
+            Error::<Test>::NoApprovedMove
+        );
+    });
+}
+
+#[test]
+fn an_approved_move_ends_with_the_registration() {
+    new_test_ext().execute_with(|| {
+        // Governance removal.
+        register(1);
+        assert_ok!(Registry::approve_move(RuntimeOrigin::root(), tss(1), NEW_HOST));
+        assert_ok!(Registry::remove(RuntimeOrigin::root(), stash(1)));
+        assert_eq!(ApprovedMoves::<Test>::get(tss(1)), None);
+        assert!(registry_events().contains(&Event::MoveRevoked { tss_account: tss(1) }));
+        // Registering the same account again does not bring the approval back.
+        register(1);
+        assert_eq!(ApprovedMoves::<Test>::get(tss(1)), None);
+
+        // Leaving, then purged after the delay.
+        register(2);
+        assert_ok!(Registry::approve_move(RuntimeOrigin::root(), tss(2), NEW_HOST));
+        assert_ok!(Registry::leave(RuntimeOrigin::signed(stash(2))));
+        assert_eq!(ApprovedMoves::<Test>::get(tss(2)), Some(NEW_HOST), "still registered");
+        System::set_block_number(System::block_number() + LEAVE_DELAY);
+        assert_ok!(Registry::purge_left(RuntimeOrigin::signed(stash(7)), stash(2)));
+        assert_eq!(ApprovedMoves::<Test>::get(tss(2)), None);
+
+        // A change of TSS account: the approval was for the old account's keys.
+        assert_ok!(Registry::approve_move(RuntimeOrigin::root(), tss(1), NEW_HOST));
+        let moved = attested(&stash(1), &tss(9), 9, QuoteContext::ChangeServerInfo);
+        assert_ok!(Registry::change_server_info(RuntimeOrigin::signed(stash(1)), moved));
+        assert_eq!(ApprovedMoves::<Test>::get(tss(1)), None);
+        assert_eq!(ApprovedMoves::<Test>::get(tss(9)), None);
+        assert!(registry_events().contains(&Event::MoveRevoked { tss_account: tss(1) }));
+        assert_eq!(ApprovedMoves::<Test>::iter().count(), 0);
+    });
+}
+
+#[test]
+fn move_calls_weigh_what_weight_info_says() {
+    use crate::WeightInfo;
+    let weight_of =
+        |call: crate::Call<Test>| RuntimeCall::Registry(call).get_dispatch_info().call_weight;
+    assert_eq!(
+        weight_of(crate::Call::approve_move { tss_account: tss(1), new_platform: NEW_HOST }),
+        <() as WeightInfo>::approve_move()
+    );
+    assert_eq!(
+        weight_of(crate::Call::revoke_move { tss_account: tss(1) }),
+        <() as WeightInfo>::revoke_move()
+    );
+    // The storage value is the 16-byte PPID, as the TSS node decodes it.
+    assert_eq!(NEW_HOST.encode().len(), 16);
 }

@@ -36,8 +36,8 @@ pub trait WeightInfo {
     /// ServerIndex, Revision, System.Account.
     fn register() -> Weight;
     /// `change_server_info`, without the quote check: reads Servers, ServerStatusOf, StashOf,
-    /// ServerIndex, Revision, 2× System.Account; writes Servers, 2× StashOf, 2× ServerStatusOf,
-    /// ServerIndex, Revision, 2× System.Account.
+    /// ApprovedMoves, ServerIndex, Revision, 2× System.Account; writes Servers, 2× StashOf,
+    /// 2× ServerStatusOf, ApprovedMoves, ServerIndex, Revision, 2× System.Account.
     fn change_server_info() -> Weight;
     /// `leave`: reads Servers, ServerStatusOf, LeaveQueueBounds, Revision; writes LeaveQueue,
     /// LeaveQueueBounds, ServerStatusOf, LeavingSince, Revision.
@@ -50,14 +50,18 @@ pub trait WeightInfo {
     /// LeavingSince and writes LeaveQueue; per removed server one removal; writes the bounds.
     /// The pallet adds the listeners' `removed_weight` per removed server.
     fn on_initialize(processed: u32, removed: u32) -> Weight;
+    /// `approve_move`: reads StashOf; writes ApprovedMoves.
+    fn approve_move() -> Weight;
+    /// `revoke_move`: reads and writes ApprovedMoves.
+    fn revoke_move() -> Weight;
 }
 
-/// One server removal: writes Servers, StashOf, ServerStatusOf, LeavingSince, ServerCount,
-/// ServerIndex, Revision and System.Account (the last three read too); the `removed` notification is added
-/// by the pallet.
+/// One server removal: writes Servers, StashOf, ServerStatusOf, LeavingSince, ApprovedMoves,
+/// ServerCount, ServerIndex, Revision and System.Account (the last four read too); the
+/// `removed` notification is added by the pallet.
 fn removal(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(4, 8))
+    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 4 * SMALL_ENTRY_PROOF)
+        .saturating_add(db.reads_writes(5, 9))
 }
 
 fn register(db: RuntimeDbWeight) -> Weight {
@@ -66,8 +70,16 @@ fn register(db: RuntimeDbWeight) -> Weight {
 }
 
 fn change_server_info(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 5 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(7, 9))
+    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 6 * SMALL_ENTRY_PROOF)
+        .saturating_add(db.reads_writes(8, 10))
+}
+
+fn approve_move(db: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(CALL_COMPUTE, 2 * SMALL_ENTRY_PROOF).saturating_add(db.reads_writes(1, 1))
+}
+
+fn revoke_move(db: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(CALL_COMPUTE, SMALL_ENTRY_PROOF).saturating_add(db.reads_writes(1, 1))
 }
 
 fn leave(db: RuntimeDbWeight) -> Weight {
@@ -116,6 +128,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     fn on_initialize(processed: u32, removed: u32) -> Weight {
         on_initialize(T::DbWeight::get(), processed, removed)
     }
+    fn approve_move() -> Weight {
+        approve_move(T::DbWeight::get())
+    }
+    fn revoke_move() -> Weight {
+        revoke_move(T::DbWeight::get())
+    }
 }
 
 /// Estimates for tests and runtimes without their own figures, priced as RocksDB.
@@ -137,5 +155,11 @@ impl WeightInfo for () {
     }
     fn on_initialize(processed: u32, removed: u32) -> Weight {
         on_initialize(RocksDbWeight::get(), processed, removed)
+    }
+    fn approve_move() -> Weight {
+        approve_move(RocksDbWeight::get())
+    }
+    fn revoke_move() -> Weight {
+        revoke_move(RocksDbWeight::get())
     }
 }

@@ -5,7 +5,7 @@
 use super::{ProviderError, QuoteProvider};
 use crate::{
     dev::{compress, mock_attestation_signing_key, mock_pck_claim, mock_pck_signing_key},
-    types::PckKey,
+    types::{PckKey, PlatformId},
     REPORT_DATA_LEN,
 };
 use p256::ecdsa::SigningKey;
@@ -19,6 +19,8 @@ const SIGNED_LEN: usize = 48 + 584;
 /// allow-list holds [`MockQuoteProvider::pck_key`], and only if the mock measurement (all
 /// registers zero, [`crate::mock_measurement`]) is accepted.
 pub struct MockQuoteProvider {
+    /// The platform every quote claims (see [`MockQuoteProvider::with_platform`]).
+    platform: PlatformId,
     // `SigningKey` zeroizes its scalar on drop.
     attestation_key: SigningKey,
     pck: SigningKey,
@@ -43,6 +45,7 @@ impl MockQuoteProvider {
             pck,
             pck_key,
             mrtd: [0; 48],
+            platform: crate::DEV_MOCK_PLATFORM,
         }
     }
 
@@ -64,13 +67,26 @@ impl MockQuoteProvider {
         self.pck_key
     }
 
+    /// The same provider claiming to run on `platform` instead of
+    /// [`crate::DEV_MOCK_PLATFORM`]: a mock node "on another host". (Another seed with the
+    /// same platform is a mock TCB update: new PCK, same platform.)
+    pub fn with_platform(mut self, platform: PlatformId) -> Self {
+        self.platform = platform;
+        self
+    }
+
+    /// The platform id this provider's quotes claim.
+    pub fn platform(&self) -> PlatformId {
+        self.platform
+    }
+
     /// Builds the quote for `report_data`; infallible, unlike hardware.
     pub fn mock_quote(&self, report_data: &[u8; REPORT_DATA_LEN]) -> Vec<u8> {
         let mut quote = Quote::mock(
             self.attestation_key.clone(),
             self.pck.clone(),
             *report_data,
-            mock_pck_claim(&self.pck_key),
+            mock_pck_claim(&self.pck_key, &self.platform),
         );
         if self.mrtd != [0; 48] {
             // tdx-quote's builder leaves every register zero; set MRTD and sign header and body
@@ -94,6 +110,9 @@ impl QuoteProvider for MockQuoteProvider {
 impl core::fmt::Debug for MockQuoteProvider {
     // Only the public PCK: the signing keys must never reach a log.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("MockQuoteProvider").field("pck_key", &self.pck_key).finish_non_exhaustive()
+        f.debug_struct("MockQuoteProvider")
+            .field("pck_key", &self.pck_key)
+            .field("platform", &self.platform)
+            .finish_non_exhaustive()
     }
 }

@@ -18,8 +18,9 @@
 //! - `Recover`: a share is held; the nonce in the quote's report data was issued to this account,
 //!   is unused and fresh (it is spent by this attempt); the account is still registered; the
 //!   quote verifies against the chain's policy with context `Recover` binding (account, response
-//!   key, nonce), and in production its PCK is the PCK of the account's registered quote; the
-//!   epoch is not below the client's recorded one (`SupersededEpoch`: the node rotates to a
+//!   key, nonce), and it comes from the platform of the account's registered quote (the PPID
+//!   of its PCK certificate, which a TCB update keeps) or from the platform of a
+//!   governance-approved move ([`policy`]); the epoch is not below the client's recorded one (`SupersededEpoch`: the node rotates to a
 //!   fresh epoch on every boot, so a copy of its disk or an old snapshot asks for a superseded
 //!   epoch). Then the share goes back HPKE-sealed to the response key and signed by this
 //!   provider.
@@ -64,7 +65,7 @@ use peerseal_protocol::{
     Nonce32, QuoteRejection, Recover, RecoveredShare, Request, RequestNonce, Response,
     SignedReceipt, StoreBackup, X25519Secret,
 };
-use policy::{quote_nonce, registered_pck, verify_recover_quote, PolicyCache};
+use policy::{check_move, quote_nonce, verify_recover_quote, MoveRefusal, PolicyCache};
 use rand::RngCore;
 use ratelimit::{RateLimiter, RateLimits};
 use std::collections::{BTreeMap, HashMap};
@@ -582,15 +583,24 @@ impl Provider {
         let response_pk = recover.response_pk;
         // Quote verification is CPU work (ECDSA, certificate chains): off the async workers.
         let verdict = tokio::task::spawn_blocking(move || {
-            let registered = match policy.pck_mode {
-                PckMode::Production => registered_pck(&record.quote),
-                PckMode::Dev => None,
-            };
-            verify_recover_quote(&quote, &account, &response_pk, &nonce, &policy, registered)
+            verify_recover_quote(&quote, &account, &response_pk, &nonce, &policy, &record.quote)
         })
         .await
         .map_err(|_| refuse(ErrorReason::Internal, Some(account), "verify task failed"))?;
-        verdict.map_err(|r| refuse(ErrorReason::QuoteRejected(r), Some(account), "quote"))?;
+        let platform =
+            verdict.map_err(|r| refuse(ErrorReason::QuoteRejected(r), Some(account), "quote"))?;
+        // Another platform than the registered one: only with a governance-approved move.
+        check_move(inner.chain.as_ref(), &account, platform).await.map_err(|e| match e {
+            MoveRefusal::Chain(error) => {
+                tracing::warn!(%error, "reading the approved move failed");
+                refuse(ErrorReason::Unavailable, Some(account), "approved move unavailable")
+            }
+            MoveRefusal::NotApproved => refuse(
+                ErrorReason::QuoteRejected(QuoteRejection::PckMismatch),
+                Some(account),
+                "platform neither registered nor approved",
+            ),
+        })?;
 
         let sealed = RecoveredShare::seal(&response_pk, &inner.keys.signer, &share)
             .map_err(|_| refuse(ErrorReason::InvalidRequest, Some(account), "response key"))?;

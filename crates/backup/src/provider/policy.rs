@@ -5,11 +5,22 @@
 //! short time (`ttl`): a burst of recoveries costs one chain query, and a measurement revoked
 //! by governance stops being accepted within that time. Verification itself is
 //! `peerseal_attestation::verify_quote`, the same code the chain runs for registrations; this
-//! module only maps its verdict to the coarse public [`QuoteRejection`] and adds the
-//! production-mode rule that the quote's PCK must be the one in the account's registered quote.
+//! module only maps its verdict to the coarse public [`QuoteRejection`] and adds the platform
+//! rule: the quote must come from the platform of the account's registered quote, or from the
+//! one platform governance approved the account to move to.
+//!
+//! ## The platform rule
+//! A platform is the PPID of the quote's PCK certificate (`peerseal_attestation::platform_id`;
+//! in the dev PCK mode, the platform a mock quote claims). The PCK key itself is not compared:
+//! a TCB update (microcode, SEAM module) gives a platform a new PCK key and certificate but the
+//! same PPID, so a node whose host applied a security update still gets its key back, while a
+//! copy of its image on another host does not. A legitimate move to another host is approved
+//! by governance (`Registry.approve_move`, audited by its `MoveApproved` event) and read here
+//! through the verifying chain client, with a proof, only when the platforms differ: the common
+//! case costs no chain read, and an unreadable chain refuses (`Unavailable`), never releases.
 
 use peerseal_attestation::{
-    verify_quote, Binding, PckKey, PckMode, Policy, VerifiedQuote, VerifyError,
+    platform_id, verify_quote, Binding, PckMode, PlatformId, Policy, VerifyError,
 };
 use peerseal_chain::{AttestationPolicy, ChainApi, ChainError};
 use peerseal_protocol::{AccountId, Nonce32, QuoteRejection, X25519Public};
@@ -67,91 +78,188 @@ pub fn rejection(error: &VerifyError) -> QuoteRejection {
         VerifyError::DebugTd => QuoteRejection::PolicyViolation,
         VerifyError::MeasurementNotAccepted => QuoteRejection::MeasurementNotAccepted,
         VerifyError::ReportDataMismatch { .. } => QuoteRejection::ReportDataMismatch,
+        VerifyError::PlatformIdMissing => QuoteRejection::PckMismatch,
     }
 }
 
+/// Where a verified recovery quote comes from, relative to the account's registration.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PlatformCheck {
+    /// The platform of the account's registered quote (a TCB update keeps it): accepted.
+    Registered,
+    /// Another platform, or the registered quote names none: accepted only if governance
+    /// approved the account's move to exactly this platform ([`check_move`]).
+    Other(PlatformId),
+}
+
+/// Why a quote from another platform was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveRefusal {
+    /// Governance approved no move of the account to the quote's platform.
+    #[error("no governance-approved move to this platform")]
+    NotApproved,
+    /// The approved move could not be read (with a proof) from the chain.
+    #[error("reading the approved move failed: {0}")]
+    Chain(#[from] ChainError),
+}
+
 /// Verifies a recovery quote: context `Recover`, binding `account`, `response_pk` and `nonce`,
-/// against `policy`. In production mode the PCK must also equal `registered_pck` (the PCK of
-/// the account's registered quote; `None` there means it could not be established, which is
-/// a refusal).
+/// against `policy`, and says whether it comes from the platform of `registered_quote` (the
+/// account's registered quote, as proven from the chain). A quote that names no platform is
+/// refused; a registered quote that names none makes every platform [`PlatformCheck::Other`].
 pub fn verify_recover_quote(
     quote: &[u8],
     account: &AccountId,
     response_pk: &X25519Public,
     nonce: &Nonce32,
     policy: &AttestationPolicy,
-    registered_pck: Option<PckKey>,
-) -> Result<VerifiedQuote, QuoteRejection> {
+    registered_quote: &[u8],
+) -> Result<PlatformCheck, QuoteRejection> {
     let binding = Binding::recover(&account.0, &response_pk.0, &nonce.0);
     let policy_ref = Policy {
         accepted_measurements: &policy.accepted_measurements,
         pck_mode: policy.pck_mode,
         allowed_mock_pcks: &policy.allowed_mock_pcks,
     };
-    let verified = verify_quote(quote, &binding, &policy_ref).map_err(|e| rejection(&e))?;
-    if policy.pck_mode == PckMode::Production && registered_pck != Some(verified.pck) {
-        return Err(QuoteRejection::PckMismatch);
-    }
-    Ok(verified)
+    verify_quote(quote, &binding, &policy_ref).map_err(|e| rejection(&e))?;
+    let platform = platform_id(quote, policy.pck_mode).map_err(|e| rejection(&e))?;
+    Ok(platform_check(platform, registered_platform(registered_quote, policy.pck_mode)))
 }
 
-/// The PCK that certifies a registered (production) quote, via its Intel certificate chain.
-/// `None` if the quote does not parse or its chain does not verify.
-pub fn registered_pck(quote: &[u8]) -> Option<PckKey> {
-    let parsed = tdx_quote::Quote::from_bytes(quote).ok()?;
-    let key = parsed.verify().ok()?;
-    tdx_quote::encode_verifying_key(&key).ok().map(PckKey)
+/// The platform of an account's registered quote under `mode`; `None` if it names none (or no
+/// longer verifies), in which case only an approved move lets the account recover.
+pub fn registered_platform(registered_quote: &[u8], mode: PckMode) -> Option<PlatformId> {
+    platform_id(registered_quote, mode).ok()
+}
+
+/// Compares a verified quote's platform with the registered one.
+pub fn platform_check(platform: PlatformId, registered: Option<PlatformId>) -> PlatformCheck {
+    if registered == Some(platform) {
+        PlatformCheck::Registered
+    } else {
+        PlatformCheck::Other(platform)
+    }
+}
+
+/// The platform rule's last step: [`PlatformCheck::Registered`] passes; another platform
+/// passes only if `chain` proves that governance approved `account`'s move to exactly it.
+pub async fn check_move(
+    chain: &dyn ChainApi,
+    account: &AccountId,
+    check: PlatformCheck,
+) -> Result<(), MoveRefusal> {
+    match check {
+        PlatformCheck::Registered => Ok(()),
+        PlatformCheck::Other(platform) => match chain.approved_move(account).await? {
+            Some(approved) if approved == platform => Ok(()),
+            _ => Err(MoveRefusal::NotApproved),
+        },
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peerseal_attestation::{dev_mock_pck, mock_measurement, report_data, MockQuoteProvider};
+    use peerseal_attestation::{
+        dev_mock_pck, mock_measurement, mock_pck_key, report_data, MockQuoteProvider,
+        DEV_MOCK_PLATFORM,
+    };
+
+    const OTHER_SEED: [u8; 32] = [0x77; 32];
+    const OTHER_HOST: PlatformId = PlatformId([0xEE; 16]);
 
     fn dev_policy() -> AttestationPolicy {
         AttestationPolicy {
             accepted_measurements: vec![mock_measurement()],
             pck_mode: PckMode::Dev,
-            allowed_mock_pcks: vec![dev_mock_pck()],
+            allowed_mock_pcks: vec![dev_mock_pck(), mock_pck_key(&OTHER_SEED)],
         }
     }
 
+    fn bound(a: &AccountId, pk: &X25519Public, n: &Nonce32) -> [u8; 64] {
+        report_data(&Binding::recover(&a.0, &pk.0, &n.0))
+    }
+
     fn quote_for(account: &AccountId, pk: &X25519Public, nonce: &Nonce32) -> Vec<u8> {
-        let binding = Binding::recover(&account.0, &pk.0, &nonce.0);
-        MockQuoteProvider::dev().mock_quote(&report_data(&binding))
+        MockQuoteProvider::dev().mock_quote(&bound(account, pk, nonce))
+    }
+
+    /// The quote an account registered with (its binding does not matter here).
+    fn registered() -> Vec<u8> {
+        MockQuoteProvider::dev().mock_quote(&[0; 64])
     }
 
     #[test]
     fn nonce_is_read_from_the_report_data_and_binding_is_checked() {
         let (a, pk, n) = (AccountId([1; 32]), X25519Public([2; 32]), Nonce32([3; 32]));
         let quote = quote_for(&a, &pk, &n);
+        let reg = registered();
         assert_eq!(quote_nonce(&quote), Some(n));
-        assert!(verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), None).is_ok());
         assert_eq!(
-            verify_recover_quote(&quote, &a, &X25519Public([9; 32]), &n, &dev_policy(), None)
+            verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), &reg),
+            Ok(PlatformCheck::Registered)
+        );
+        assert_eq!(
+            verify_recover_quote(&quote, &a, &X25519Public([9; 32]), &n, &dev_policy(), &reg)
                 .unwrap_err(),
             QuoteRejection::ReportDataMismatch
         );
         let mut policy = dev_policy();
         policy.accepted_measurements.clear();
         assert_eq!(
-            verify_recover_quote(&quote, &a, &pk, &n, &policy, None).unwrap_err(),
+            verify_recover_quote(&quote, &a, &pk, &n, &policy, &reg).unwrap_err(),
             QuoteRejection::MeasurementNotAccepted
         );
         assert_eq!(quote_nonce(&[0u8; 10]), None);
     }
 
     #[test]
-    fn production_mode_refuses_mock_quotes_and_unknown_registered_pck() {
+    fn a_new_pck_on_the_registered_platform_is_the_registered_platform() {
+        // A (mock) TCB update: another PCK key, the same platform.
+        let (a, pk, n) = (AccountId([1; 32]), X25519Public([2; 32]), Nonce32([3; 32]));
+        let updated = MockQuoteProvider::from_seed(OTHER_SEED);
+        assert_ne!(updated.pck_key(), dev_mock_pck());
+        let quote = updated.mock_quote(&bound(&a, &pk, &n));
+        assert_eq!(
+            verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), &registered()),
+            Ok(PlatformCheck::Registered)
+        );
+    }
+
+    #[test]
+    fn another_platform_needs_an_approved_move() {
+        let (a, pk, n) = (AccountId([1; 32]), X25519Public([2; 32]), Nonce32([3; 32]));
+        let moved = MockQuoteProvider::dev().with_platform(OTHER_HOST);
+        let quote = moved.mock_quote(&bound(&a, &pk, &n));
+        assert_eq!(
+            verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), &registered()),
+            Ok(PlatformCheck::Other(OTHER_HOST))
+        );
+        // A registered quote that names no platform: every platform is "other".
+        assert_eq!(
+            verify_recover_quote(&quote_for(&a, &pk, &n), &a, &pk, &n, &dev_policy(), b"junk"),
+            Ok(PlatformCheck::Other(DEV_MOCK_PLATFORM))
+        );
+        assert_eq!(platform_check(OTHER_HOST, None), PlatformCheck::Other(OTHER_HOST));
+        assert_eq!(platform_check(OTHER_HOST, Some(OTHER_HOST)), PlatformCheck::Registered);
+    }
+
+    #[test]
+    fn production_mode_refuses_mock_quotes_and_reads_the_ppid_of_real_ones() {
         let (a, pk, n) = (AccountId([1; 32]), X25519Public([2; 32]), Nonce32([3; 32]));
         let quote = quote_for(&a, &pk, &n);
         let mut policy = dev_policy();
         policy.pck_mode = PckMode::Production;
-        // A mock quote has no Intel chain: refused before the PCK comparison is reached.
+        // A mock quote has no Intel chain: refused before the platform is looked at.
         assert_eq!(
-            verify_recover_quote(&quote, &a, &pk, &n, &policy, Some(dev_mock_pck())).unwrap_err(),
+            verify_recover_quote(&quote, &a, &pk, &n, &policy, &registered()).unwrap_err(),
             QuoteRejection::UntrustedPck
         );
-        assert_eq!(registered_pck(&quote), None);
+        // A production registration names the PPID of its (verified) PCK certificate; a mock
+        // one names nothing there.
+        assert_eq!(registered_platform(&registered(), PckMode::Production), None);
+        let intel = include_bytes!("../../../attestation/tests/data/intel_tdx_quote_v4.dat");
+        let ppid = registered_platform(intel, PckMode::Production).map(|p| hex::encode(p.0));
+        assert_eq!(ppid.as_deref(), Some("c335f11e70bb1c8ed05276ad85084c3c"));
     }
 }

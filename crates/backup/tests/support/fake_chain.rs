@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 pub struct FakeChain {
+    /// Governance-approved moves (TSS account, platform), as a test sets them.
+    pub moves: Mutex<Vec<(AccountId, peerseal_attestation::PlatformId)>>,
     pub servers: Mutex<Vec<ServerRecord>>,
     pub policy: Mutex<AttestationPolicy>,
     pub down: AtomicBool,
@@ -34,6 +36,7 @@ impl FakeChain {
             })
             .collect();
         FakeChain {
+            moves: Mutex::new(Vec::new()),
             servers: Mutex::new(servers),
             policy: Mutex::new(AttestationPolicy {
                 accepted_measurements: vec![peerseal_attestation::mock_measurement()],
@@ -128,5 +131,12 @@ impl ChainApi for FakeChain {
         _epoch: u64,
     ) -> Result<BlockHash, ChainError> {
         Err(ChainError::Rpc("fake chain takes no transactions".into()))
+    }
+    async fn approved_move(
+        &self,
+        tss: &AccountId,
+    ) -> Result<Option<peerseal_attestation::PlatformId>, ChainError> {
+        self.check()?;
+        Ok(self.moves.lock().unwrap().iter().find(|(a, _)| a == tss).map(|(_, p)| *p))
     }
 }

@@ -39,6 +39,11 @@ pub fn by_accounts(pallet: &str, item: &str, first: &AccountId, second: &Account
     key
 }
 
+/// `Registry.ApprovedMoves` of a TSS account: the platform governance approved it to move to.
+pub fn approved_move(tss_account: &AccountId) -> Vec<u8> {
+    by_account("Registry", "ApprovedMoves", tss_account)
+}
+
 /// `System.Events` of a block.
 pub fn system_events() -> Vec<u8> {
     value("System", "Events")
@@ -65,5 +70,13 @@ mod tests {
         assert!(hex::encode(&key)
             .starts_with("26aa394eea5630e07c48ae0c9558cef7b99d880ec681799c0cf30e8886371da9"));
         assert_eq!(key.len(), 32 + 16 + 32);
+        // `Registry.ApprovedMoves`: the registry's prefix, then the account's map key.
+        let moves = approved_move(&AccountId([1; 32]));
+        assert_eq!(&moves[..16], &twox_128(b"Registry"));
+        assert_eq!(&moves[16..32], &twox_128(b"ApprovedMoves"));
+        assert_eq!(
+            &moves[32..],
+            &by_account("Registry", "ApprovedMoves", &AccountId([1; 32]))[32..]
+        );
     }
 }
