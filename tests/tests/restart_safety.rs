@@ -270,3 +270,42 @@ async fn a_first_start_crashed_before_its_first_backup_starts_clean_and_backs_up
     assert_eq!(again.first_start_marker, ready.first_start_marker);
     assert_eq!(again.recovery_attempts, 1);
 }
+
+/// Another instance of alice (a copy of her live disk, recovered while she runs) records a
+/// newer backup of her: the running alice must stop rather than serve on from a store the chain
+/// has superseded (before, she ignored a recorded epoch other than her store's and ran on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_node_stops_when_the_chain_records_a_newer_backup_of_it() {
+    let _ports = dev_ports().await.unwrap();
+    let chain_node = dev_chain();
+    let chain: Arc<dyn ChainApi> =
+        Arc::new(peerseal_testkit::connect_chain(&chain_node.url).await.unwrap());
+    let dirs = tempfile::tempdir().unwrap();
+    let start = |name: &'static str| {
+        TssDaemon::start(name, &chain_node.url, &dirs.path().join(name), dirs.path()).unwrap()
+    };
+    let mut alice = start("alice");
+    let _others: Vec<TssDaemon> = NAMES[1..3].iter().copied().map(start).collect();
+    let ready = bounded(240, alice.wait_for("ready", 230)).await.unwrap();
+    let epoch = ready.epoch.unwrap();
+
+    // The other instance's record, signed with alice's (dev, public) key.
+    let keys = peerseal_backup::NodeKeys::dev("alice").unwrap();
+    let tx = peerseal_backup::TxSubmitter::new(chain.clone(), keys.signer.clone());
+    let provider = parse_account(&provider_accounts(&ready)[0]).unwrap();
+    bounded(60, tx.record_backup(epoch + 1, 1, vec![(provider, 1)], [7; 32])).await.unwrap();
+
+    use std::os::unix::process::ExitStatusExt;
+    let exit = bounded(60, async {
+        loop {
+            if let Some(exit) = alice.process().try_wait() {
+                break exit;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(!exit.success() && exit.signal().is_none(), "alice stopped with an error: {exit:?}");
+    let log = std::fs::read_to_string(dirs.path().join("alice.log")).unwrap();
+    assert!(log.contains("another instance of this node recorded a newer backup"), "{log}");
+}

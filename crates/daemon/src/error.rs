@@ -38,10 +38,13 @@ pub enum DaemonError {
     /// production build).
     #[error("{0}")]
     Policy(String),
-    /// The open store's epoch is below the one the chain records for this node (the disk was
-    /// rolled back while the node ran): stop rather than build on it.
+    /// The open store's epoch is below the one the chain records for this node: the disk was
+    /// rolled back while the node ran, or another instance of this node (a copy of its disk)
+    /// recovered and recorded a newer backup. Stop rather than build on it or serve from it.
     #[error(
-        "the store is at key epoch {store}, below the chain's recorded epoch {chain}: stopping          instead of rotating over the newer backup"
+        "the store is at key epoch {store}, below the chain's recorded epoch {chain} (a rolled-back \
+         disk, or another instance of this node recorded a newer backup): stopping instead of \
+         serving from a superseded store"
     )]
     RolledBack {
         /// The store's epoch.

@@ -296,7 +296,7 @@ impl Running<'_> {
             let cause = tokio::select! {
                 () = shutdown.wait() => return Err(peerseal_backup::Stopped.into()),
                 head = heads.next() => match head {
-                    Some(head) => self.provider_gone(&chain, head.number).await,
+                    Some(head) => self.provider_gone(&chain, head.number).await?,
                     None => {
                         tracing::warn!("verified block stream ended; following again");
                         self.ctx.retry().wait(Duration::from_secs(1)).await?;
@@ -315,29 +315,42 @@ impl Running<'_> {
 
     /// Whether the verified state at the current view says a provider of this node left or is
     /// leaving. A read that fails is logged and retried at the next block.
-    async fn provider_gone(&self, chain: &ChainClient, block: u32) -> Option<RotationCause> {
+    ///
+    /// A recorded epoch above the store's means another instance of this node (a copy of its
+    /// disk, recovered while this one ran) or a rolled-back disk: an error that stops the node,
+    /// so two instances never serve at once; the chain's record decides which one is genuine.
+    async fn provider_gone(
+        &self,
+        chain: &ChainClient,
+        block: u32,
+    ) -> Result<Option<RotationCause>, DaemonError> {
         let me = self.keys.account();
         let assignment = match self.chain.assignment(&me).await {
             Ok(Some(a)) => a,
-            Ok(None) => return None,
+            Ok(None) => return Ok(None),
             Err(e) => {
                 tracing::warn!(block, "reading own assignment from verified state: {e}");
-                return None;
+                return Ok(None);
             }
         };
-        if assignment.epoch != self.store.epoch() {
+        let store = self.store.epoch();
+        if assignment.epoch > store {
+            tracing::error!(node = %self.ctx.config.name, block, store, chain = assignment.epoch, "the chain records a newer backup of this node than its store: another instance or a rolled-back disk; stopping");
+            return Err(DaemonError::RolledBack { store, chain: assignment.epoch });
+        }
+        if assignment.epoch != store {
             // A rotation of ours is not recorded yet; its own retry handles it.
-            return None;
+            return Ok(None);
         }
         if assignment.stale {
             tracing::info!(node = %self.ctx.config.name, block, "a provider of this node was removed");
-            return Some(RotationCause::ProviderLeaving);
+            return Ok(Some(RotationCause::ProviderLeaving));
         }
         let view = match chain.view() {
             Ok(view) => view,
             Err(e) => {
                 tracing::warn!(block, "verified view: {e}");
-                return None;
+                return Ok(None);
             }
         };
         let leaving = assignment.providers.iter().find(|(p, _)| {
@@ -345,9 +358,9 @@ impl Running<'_> {
         });
         if let Some((provider, _)) = leaving {
             tracing::info!(node = %self.ctx.config.name, block, provider = %hex(provider), "a provider of this node leaves");
-            return Some(RotationCause::ProviderLeaving);
+            return Ok(Some(RotationCause::ProviderLeaving));
         }
-        None
+        Ok(None)
     }
 
     async fn health_failed(&self) -> bool {
