@@ -87,7 +87,7 @@ async fn main() {
     });
     let mut rng = Rng(seed);
     let _ports = dev_ports().await.unwrap();
-    let chain = DevChain::start_or_panic(&[]);
+    let chain = peerseal_e2e::dev_chain();
     let dirs = tempfile::tempdir().unwrap();
     let mut nodes: Vec<Option<TssDaemon>> =
         NAMES.iter().map(|n| Some(start(n, &chain, dirs.path()))).collect();

@@ -55,6 +55,16 @@ pub struct RunArgs {
     #[cfg(feature = "dev")]
     #[arg(long, env = "PEERSEAL_MOCK_IMAGE", value_name = "LABEL")]
     pub mock_image: Option<String>,
+    /// With mock quotes: claim this platform (16 bytes hex) instead of the dev platform, a
+    /// stand-in for "moved to another host". Dev builds only.
+    #[cfg(feature = "dev")]
+    #[arg(long, env = "PEERSEAL_MOCK_PLATFORM", value_name = "HEX16")]
+    pub mock_platform: Option<String>,
+    /// With mock quotes: derive the mock PCK from this seed (32 bytes hex) instead of the dev
+    /// seed, a stand-in for a TCB update (new PCK key, same platform). Dev builds only.
+    #[cfg(feature = "dev")]
+    #[arg(long, env = "PEERSEAL_MOCK_PCK_SEED", value_name = "HEX32")]
+    pub mock_pck_seed: Option<String>,
     /// libp2p listen multiaddr [default: the dev identity's on-chain port on 127.0.0.1, else
     /// /ip4/0.0.0.0/tcp/30400].
     #[arg(long, env = "PEERSEAL_LISTEN")]
@@ -118,6 +128,12 @@ pub struct Config {
     /// The mock image label, if any (dev builds only).
     #[cfg(feature = "dev")]
     pub mock_image: Option<String>,
+    /// The platform mock quotes claim, if not the dev one (dev builds only).
+    #[cfg(feature = "dev")]
+    pub mock_platform: Option<[u8; 16]>,
+    /// The seed of the mock PCK, if not the dev one (dev builds only).
+    #[cfg(feature = "dev")]
+    pub mock_pck_seed: Option<[u8; 32]>,
     /// libp2p listen address.
     pub listen: libp2p::Multiaddr,
     /// HTTP endpoint.
@@ -155,6 +171,15 @@ pub enum ConfigError {
         path: PathBuf,
         /// The cause.
         source: toml::de::Error,
+    },
+    /// A dev hex option that is not hex of the right length.
+    #[cfg(feature = "dev")]
+    #[error("{option} must be {len} bytes of hex")]
+    BadHex {
+        /// The option.
+        option: &'static str,
+        /// Bytes expected.
+        len: usize,
     },
     /// An unknown dev identity.
     #[cfg(feature = "dev")]
@@ -257,8 +282,25 @@ impl RunArgs {
             dev_identity: dev.name(),
             #[cfg(feature = "dev")]
             mock_image: self.mock_image.clone(),
+            #[cfg(feature = "dev")]
+            mock_platform: parse_hex_arg("--mock-platform", self.mock_platform.as_deref())?,
+            #[cfg(feature = "dev")]
+            mock_pck_seed: parse_hex_arg("--mock-pck-seed", self.mock_pck_seed.as_deref())?,
         })
     }
+}
+
+/// Parses a fixed-length hex dev option (with or without `0x`).
+#[cfg(feature = "dev")]
+fn parse_hex_arg<const N: usize>(
+    option: &'static str,
+    text: Option<&str>,
+) -> Result<Option<[u8; N]>, ConfigError> {
+    let Some(text) = text else { return Ok(None) };
+    let mut out = [0u8; N];
+    hex::decode_to_slice(text.strip_prefix("0x").unwrap_or(text), &mut out)
+        .map_err(|_| ConfigError::BadHex { option, len: N })?;
+    Ok(Some(out))
 }
 
 /// The dev identity chosen by flag or file (dev builds), or nothing (production builds, where

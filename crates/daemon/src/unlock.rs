@@ -47,11 +47,18 @@ pub(crate) fn quote_provider(config: &Config) -> Arc<dyn QuoteProvider> {
     match config.quotes {
         #[cfg(feature = "dev")]
         QuoteSource::Mock => {
-            let mock = peerseal_attestation::MockQuoteProvider::dev();
-            Arc::new(match &config.mock_image {
-                Some(label) => mock.with_image(label),
-                None => mock,
-            })
+            use peerseal_attestation::MockQuoteProvider;
+            let mut mock = match config.mock_pck_seed {
+                Some(seed) => MockQuoteProvider::from_seed(seed),
+                None => MockQuoteProvider::dev(),
+            };
+            if let Some(label) = &config.mock_image {
+                mock = mock.with_image(label);
+            }
+            if let Some(platform) = config.mock_platform {
+                mock = mock.with_platform(peerseal_attestation::PlatformId(platform));
+            }
+            Arc::new(mock)
         }
         QuoteSource::ConfigfsTsm => Arc::new(ConfigfsTsmProvider::new()),
     }

@@ -20,7 +20,7 @@ fn every_request_round_trips() {
 #[test]
 fn every_response_round_trips() {
     let responses = sample_responses(64);
-    assert_eq!(responses.len(), 4 + 21);
+    assert_eq!(responses.len(), 4 + 23);
     for response in responses {
         let bytes = response.to_bytes().unwrap();
         assert_eq!(Response::from_bytes(&bytes).unwrap(), response);
@@ -124,7 +124,7 @@ fn unknown_variants_and_truncations_are_rejected() {
     assert!(Request::from_bytes(&[4]).is_err());
     assert!(Request::from_bytes(&[0xff; 40]).is_err());
     assert!(Response::from_bytes(&[5]).is_err());
-    assert!(Response::from_bytes(&[4, 14]).is_err()); // ErrorReason index 14 does not exist
+    assert!(Response::from_bytes(&[4, 16]).is_err()); // ErrorReason index 16 does not exist
     assert!(Response::from_bytes(&[4, 8, 7]).is_err()); // QuoteRejection index 7 does not exist
     assert!(Request::from_bytes(&[]).is_err());
     for request in sample_requests(100, 32) {

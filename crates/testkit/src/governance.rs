@@ -24,6 +24,19 @@ pub async fn accept_measurement(url: &str, measurement: [u8; 32]) -> Result<(), 
     measurement_call(url, "accept_measurement", measurement, "MeasurementAccepted").await
 }
 
+/// `Sudo.sudo(Attestation.allow_mock_pck { pck })`: a dev chain accepts another mock PCK (a
+/// mock TCB update). Returns once `Attestation.MockPckAllowed` is finalized.
+pub async fn allow_mock_pck(url: &str, pck: [u8; 33]) -> Result<(), HarnessError> {
+    let call = Value::unnamed_variant(
+        "Attestation",
+        [Value::named_variant(
+            "allow_mock_pck",
+            [("pck", Value::unnamed_composite([Value::from_bytes(pck)]))],
+        )],
+    );
+    sudo(url, call, ("Attestation", "MockPckAllowed")).await
+}
+
 /// `Sudo.sudo(Attestation.revoke_measurement { measurement })`: governance stops accepting an
 /// image measurement. Returns once `Attestation.MeasurementRevoked` is finalized.
 pub async fn revoke_measurement(url: &str, measurement: [u8; 32]) -> Result<(), HarnessError> {
