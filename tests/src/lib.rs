@@ -24,3 +24,56 @@ pub fn dev_chain() -> peerseal_testkit::DevChain {
 pub fn provider_accounts(status: &peerseal::Status) -> Vec<String> {
     status.providers.iter().map(|p| p.account.clone()).collect()
 }
+
+/// Copies the directory tree `from` to `to` (the host copying a node's disk).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Waits (at most `secs`) until `node`'s process has exited, and returns how.
+pub async fn exited(node: &mut peerseal_testkit::TssDaemon, secs: u64) -> std::process::ExitStatus {
+    bounded(secs, async {
+        loop {
+            if let Some(exit) = node.process().try_wait() {
+                break exit;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+}
+
+/// A backup client recovering the way a restarted node does (fresh libp2p identity, no
+/// listener, dev mock quotes), and the task of its network.
+pub async fn recovery_client(
+    chain: std::sync::Arc<dyn peerseal_chain::ChainApi>,
+) -> (
+    peerseal_backup::BackupClient,
+    std::sync::Arc<dyn peerseal_attestation::QuoteProvider>,
+    tokio::task::JoinHandle<()>,
+) {
+    let net_config = peerseal_backup::NetworkConfig {
+        listen: vec![],
+        serve: false,
+        ..peerseal_backup::NetworkConfig::default()
+    };
+    let (network, _, net_task) =
+        peerseal_backup::network::start(libp2p::identity::Keypair::generate_ed25519(), net_config)
+            .await
+            .unwrap();
+    let client = peerseal_backup::BackupClient::new(
+        network,
+        chain,
+        peerseal_backup::ClientConfig::default(),
+    );
+    (client, std::sync::Arc::new(peerseal_attestation::MockQuoteProvider::dev()), net_task)
+}

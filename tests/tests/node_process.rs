@@ -188,22 +188,7 @@ async fn no_data_dir_or_log_holds_a_database_key_or_identity_secret() {
 
     // The database keys are generated inside the nodes; learn them the way a restarted node
     // does: recover each from its providers (dev mock quotes, fresh libp2p identity).
-    let net_config = peerseal_backup::NetworkConfig {
-        listen: vec![],
-        serve: false,
-        ..peerseal_backup::NetworkConfig::default()
-    };
-    let (network, _, net_task) =
-        peerseal_backup::network::start(libp2p::identity::Keypair::generate_ed25519(), net_config)
-            .await
-            .unwrap();
-    let client = peerseal_backup::BackupClient::new(
-        network,
-        chain.clone(),
-        peerseal_backup::ClientConfig::default(),
-    );
-    let quotes: std::sync::Arc<dyn peerseal_attestation::QuoteProvider> =
-        std::sync::Arc::new(peerseal_attestation::MockQuoteProvider::dev());
+    let (client, quotes, net_task) = peerseal_e2e::recovery_client(chain.clone()).await;
     let mut keys = Vec::new();
     for node in &net.nodes {
         let status = node.status().await.unwrap();

@@ -80,15 +80,7 @@ async fn removal_story(crash_at: Option<&'static str>) {
         // Every affected node aborts at the crash point; restart each without the hook.
         for &i in &affected {
             let mut node = nodes[i].take().unwrap();
-            let exit = bounded(120, async {
-                loop {
-                    if let Some(exit) = node.process().try_wait() {
-                        break exit;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            })
-            .await;
+            let exit = peerseal_e2e::exited(&mut node, 120).await;
             use std::os::unix::process::ExitStatusExt;
             assert_eq!(exit.signal(), Some(6), "{} aborted at the crash point", NAMES[i]);
             drop(node);

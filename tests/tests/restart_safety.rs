@@ -15,9 +15,9 @@
 
 use peerseal::recovery_file::parse_account;
 use peerseal::Status;
-use peerseal_backup::{BackupClient, ClientConfig, FailureReason, RecoveryError};
+use peerseal_backup::{FailureReason, RecoveryError};
 use peerseal_chain::ChainApi;
-use peerseal_e2e::{bounded, dev_chain, provider_accounts};
+use peerseal_e2e::{bounded, copy_dir, dev_chain, exited, provider_accounts, recovery_client};
 use peerseal_protocol::ErrorReason;
 use peerseal_testkit::{dev_ports, governance, snapshot, DaemonOptions, TssDaemon};
 use std::path::Path;
@@ -26,19 +26,6 @@ use std::time::Duration;
 
 const NAMES: [&str; 4] = ["alice", "bob", "charlie", "dave"];
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn stash_of(tss_hex: &str) -> [u8; 32] {
     NAMES
         .into_iter()
@@ -46,20 +33,6 @@ fn stash_of(tss_hex: &str) -> [u8; 32] {
         .find(|id| hex::encode(id.tss_account) == tss_hex.trim_start_matches("0x"))
         .unwrap()
         .stash_account
-}
-
-/// Waits until `node`'s process has exited (an abort at a crash point) and returns the signal.
-async fn exit_signal(node: &mut TssDaemon, secs: u64) -> Option<i32> {
-    use std::os::unix::process::ExitStatusExt;
-    bounded(secs, async {
-        loop {
-            if let Some(exit) = node.process().try_wait() {
-                break exit.signal();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,18 +67,7 @@ async fn a_copy_of_the_disk_gets_no_share_once_the_node_has_restarted() {
 
     // The copy's owner asks the copied epoch's providers for their shares exactly as the node
     // would (accepted image: the dev mock quote, correct binding, fresh nonces).
-    let net_config = peerseal_backup::NetworkConfig {
-        listen: vec![],
-        serve: false,
-        ..peerseal_backup::NetworkConfig::default()
-    };
-    let (network, _, net_task) =
-        peerseal_backup::network::start(libp2p::identity::Keypair::generate_ed25519(), net_config)
-            .await
-            .unwrap();
-    let client = BackupClient::new(network, chain.clone(), ClientConfig::default());
-    let quotes: Arc<dyn peerseal_attestation::QuoteProvider> =
-        Arc::new(peerseal_attestation::MockQuoteProvider::dev());
+    let (client, quotes, net_task) = recovery_client(chain.clone()).await;
     let err = bounded(120, client.recover_assignment(&account, &copied, quotes))
         .await
         .expect_err("a share of the superseded epoch was released");
@@ -255,7 +217,9 @@ async fn a_first_start_crashed_before_its_first_backup_starts_clean_and_backs_up
     let _others: Vec<TssDaemon> = NAMES[1..].iter().map(|n| start(n, &plain)).collect();
     let mut alice =
         start("alice", &plain.clone().env("PEERSEAL_TEST_CRASH_AT", "after_store_created"));
-    assert_eq!(exit_signal(&mut alice, 60).await, Some(6), "aborted after creating the store");
+    use std::os::unix::process::ExitStatusExt;
+    let exit = exited(&mut alice, 60).await;
+    assert_eq!(exit.signal(), Some(6), "aborted after creating the store");
     let alice = start("alice", &plain);
     let ready = bounded(240, alice.wait_for("ready", 230)).await.unwrap();
     assert_eq!(ready.recovery_attempts, 0, "a clean first start, not a recovery: {ready:?}");
@@ -296,15 +260,7 @@ async fn a_running_node_stops_when_the_chain_records_a_newer_backup_of_it() {
     bounded(60, tx.record_backup(epoch + 1, 1, vec![(provider, 1)], [7; 32])).await.unwrap();
 
     use std::os::unix::process::ExitStatusExt;
-    let exit = bounded(60, async {
-        loop {
-            if let Some(exit) = alice.process().try_wait() {
-                break exit;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+    let exit = exited(&mut alice, 60).await;
     assert!(!exit.success() && exit.signal().is_none(), "alice stopped with an error: {exit:?}");
     let log = std::fs::read_to_string(dirs.path().join("alice.log")).unwrap();
     assert!(log.contains("another instance of this node recorded a newer backup"), "{log}");

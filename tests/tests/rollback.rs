@@ -9,23 +9,9 @@
 
 use peerseal::phase::Phase;
 use peerseal_chain::ChainApi;
-use peerseal_e2e::{bounded, dev_chain, provider_accounts};
+use peerseal_e2e::{bounded, copy_dir, dev_chain, provider_accounts};
 use peerseal_testkit::{dev_ports, governance, snapshot, TssDaemon};
-use std::path::Path;
 use std::time::Duration;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restored_old_disk_with_a_crafted_pending_entry_is_refused_untouched() {
