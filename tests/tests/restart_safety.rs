@@ -264,4 +264,5 @@ async fn a_running_node_stops_when_the_chain_records_a_newer_backup_of_it() {
     assert!(!exit.success() && exit.signal().is_none(), "alice stopped with an error: {exit:?}");
     let log = std::fs::read_to_string(dirs.path().join("alice.log")).unwrap();
     assert!(log.contains("another instance of this node recorded a newer backup"), "{log}");
+    assert!(!log.contains('\x1b'), "no colour codes in a log written to a file");
 }
