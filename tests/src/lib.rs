@@ -77,3 +77,26 @@ pub async fn recovery_client(
     );
     (client, std::sync::Arc::new(peerseal_attestation::MockQuoteProvider::dev()), net_task)
 }
+
+/// A counter or gauge from a node's `/metrics`: the sum over its label sets (0 when absent).
+pub async fn metric(node: &peerseal_testkit::TssDaemon, name: &str) -> u64 {
+    let (_, text) = node.get("/metrics").await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// Waits (at most `secs`) until each of `nodes` has verified the final block `number` (the
+/// block a governance call landed in): from then on their decisions rest on it.
+pub async fn verified(nodes: &[&peerseal_testkit::TssDaemon], number: u64, secs: u64) {
+    bounded(secs, async {
+        for node in nodes {
+            while metric(node, "peerseal_chain_verified_block").await < number {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    })
+    .await
+}

@@ -8,7 +8,7 @@
 
 use peerseal::phase::Phase;
 use peerseal_attestation::{mock_image_measurement, mock_measurement};
-use peerseal_e2e::{bounded, dev_chain};
+use peerseal_e2e::{bounded, dev_chain, verified};
 use peerseal_testkit::{dev_ports, governance, DaemonOptions, TssDaemon};
 use std::time::Duration;
 
@@ -43,11 +43,13 @@ async fn a_node_upgraded_to_an_accepted_image_recovers_and_the_revoked_image_is_
 
     // Governance revokes the old image. Bob, still on it, restarts: no provider releases his
     // share (each refuses the measurement), and his store is left alone.
-    bounded(60, governance::revoke_measurement(&chain_node.url, mock_measurement().0))
-        .await
-        .unwrap();
-    // Providers cache the policy for a few seconds (`ProviderConfig::policy_ttl`).
-    tokio::time::sleep(Duration::from_secs(7)).await;
+    let revoked_at =
+        bounded(60, governance::revoke_measurement(&chain_node.url, mock_measurement().0))
+            .await
+            .unwrap();
+    // The providers refuse from the first verified block holding the revocation (no cache).
+    let providers: Vec<&TssDaemon> = [0, 2, 3].iter().filter_map(|&i| nodes[i].as_ref()).collect();
+    verified(&providers, revoked_at, 30).await;
     nodes[1].take().unwrap().kill();
     nodes[1] = Some(start("bob", &old_image));
     let refused = bounded(

@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use codec::Encode;
-use peerseal_e2e::{bounded, dev_chain};
+use peerseal_e2e::{bounded, dev_chain, metric, verified};
 use peerseal_testkit::{
     dev_ports, tamper, write_trust_root, DaemonOptions, DevChain, RpcProxy, Tamper, TssDaemon,
 };
@@ -54,16 +54,6 @@ impl Net {
         }
         total
     }
-}
-
-/// A counter or gauge value from a node's `/metrics` (0 when absent).
-async fn metric(node: &TssDaemon, name: &str) -> u64 {
-    let (_, text) = node.get("/metrics").await.unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
 }
 
 async fn verification_failures(node: &TssDaemon, reason: &str) -> u64 {
@@ -346,20 +336,15 @@ async fn a_provider_shown_a_forged_dev_pck_policy_releases_nothing() {
             )],
         )
     };
-    bounded(
+    let revoked_at = bounded(
         60,
         sudo(&chain.url, measurement("revoke_measurement"), ("Attestation", "MeasurementRevoked")),
     )
     .await
     .unwrap();
-    // Bob has verified the revocation before his endpoint starts lying.
-    let revoked_at = metric(&charlie, "peerseal_chain_verified_block").await;
-    bounded(30, async {
-        while metric(&bob, "peerseal_chain_verified_block").await < revoked_at {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+    // Both providers have verified the revocation before bob's endpoint starts lying (bob's
+    // view then stays at or after it: a forged proof never moves it).
+    verified(&[&bob, &charlie], revoked_at, 30).await;
 
     let policy_key = |item| peerseal_chain::verify::keys::value("Attestation", item);
     let forged: Vec<(Vec<u8>, Vec<u8>)> = vec![

@@ -124,9 +124,7 @@ async fn nonce_misuse_is_refused_with_its_own_reason() {
 async fn quotes_that_do_not_bind_or_are_not_accepted_are_refused() {
     init_tracing();
     let _serial = serial().await;
-    let (node, _providers, net) =
-        setup(ProviderConfig { policy_ttl: Duration::from_millis(0), ..ProviderConfig::default() })
-            .await;
+    let (node, _providers, net) = setup(ProviderConfig::default()).await;
     let charlie = target("charlie");
     let alice = account("alice");
 

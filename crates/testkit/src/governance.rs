@@ -1,5 +1,6 @@
 //! What chain governance does in the devnet and the tests, as the dev chain's sudo key
-//! (//Alice) does it: signed `Sudo.sudo(..)` calls, waited for until finalized and successful.
+//! (//Alice) does it: signed `Sudo.sudo(..)` calls, waited for until finalized and successful; each returns the number of the block that holds
+//! the change.
 
 use crate::HarnessError;
 use subxt::dynamic::Value;
@@ -10,7 +11,7 @@ fn chain_err(e: impl std::fmt::Display) -> HarnessError {
 
 /// `Sudo.sudo(Registry.remove { stash })`: governance removes a TSS server. Returns once the
 /// removal is finalized and `Registry.ServerRemoved` was emitted.
-pub async fn remove_server(url: &str, stash: [u8; 32]) -> Result<(), HarnessError> {
+pub async fn remove_server(url: &str, stash: [u8; 32]) -> Result<u64, HarnessError> {
     let remove = Value::unnamed_variant(
         "Registry",
         [Value::named_variant("remove", [("stash", Value::from_bytes(stash))])],
@@ -20,13 +21,13 @@ pub async fn remove_server(url: &str, stash: [u8; 32]) -> Result<(), HarnessErro
 
 /// `Sudo.sudo(Attestation.accept_measurement { measurement })`: governance accepts an image
 /// measurement (an upgrade). Returns once `Attestation.MeasurementAccepted` is finalized.
-pub async fn accept_measurement(url: &str, measurement: [u8; 32]) -> Result<(), HarnessError> {
+pub async fn accept_measurement(url: &str, measurement: [u8; 32]) -> Result<u64, HarnessError> {
     measurement_call(url, "accept_measurement", measurement, "MeasurementAccepted").await
 }
 
 /// `Sudo.sudo(Attestation.allow_mock_pck { pck })`: a dev chain accepts another mock PCK (a
 /// mock TCB update). Returns once `Attestation.MockPckAllowed` is finalized.
-pub async fn allow_mock_pck(url: &str, pck: [u8; 33]) -> Result<(), HarnessError> {
+pub async fn allow_mock_pck(url: &str, pck: [u8; 33]) -> Result<u64, HarnessError> {
     let call = Value::unnamed_variant(
         "Attestation",
         [Value::named_variant(
@@ -39,7 +40,7 @@ pub async fn allow_mock_pck(url: &str, pck: [u8; 33]) -> Result<(), HarnessError
 
 /// `Sudo.sudo(Attestation.revoke_measurement { measurement })`: governance stops accepting an
 /// image measurement. Returns once `Attestation.MeasurementRevoked` is finalized.
-pub async fn revoke_measurement(url: &str, measurement: [u8; 32]) -> Result<(), HarnessError> {
+pub async fn revoke_measurement(url: &str, measurement: [u8; 32]) -> Result<u64, HarnessError> {
     measurement_call(url, "revoke_measurement", measurement, "MeasurementRevoked").await
 }
 
@@ -48,7 +49,7 @@ async fn measurement_call(
     call: &str,
     measurement: [u8; 32],
     event: &str,
-) -> Result<(), HarnessError> {
+) -> Result<u64, HarnessError> {
     let call = Value::unnamed_variant(
         "Attestation",
         [Value::named_variant(
@@ -66,7 +67,7 @@ pub async fn approve_move(
     url: &str,
     tss_account: [u8; 32],
     platform: [u8; 16],
-) -> Result<(), HarnessError> {
+) -> Result<u64, HarnessError> {
     let approve = Value::unnamed_variant(
         "Registry",
         [Value::named_variant(
@@ -82,7 +83,7 @@ pub async fn approve_move(
 
 /// `Sudo.sudo(Registry.revoke_move { tss_account })`: governance withdraws an approved move.
 /// Returns once `Registry.MoveRevoked` is finalized.
-pub async fn revoke_move(url: &str, tss_account: [u8; 32]) -> Result<(), HarnessError> {
+pub async fn revoke_move(url: &str, tss_account: [u8; 32]) -> Result<u64, HarnessError> {
     let revoke = Value::unnamed_variant(
         "Registry",
         [Value::named_variant("revoke_move", [("tss_account", Value::from_bytes(tss_account))])],
@@ -91,27 +92,31 @@ pub async fn revoke_move(url: &str, tss_account: [u8; 32]) -> Result<(), Harness
 }
 
 /// `Sudo.sudo(call)` signed by //Alice; succeeds when the finalized block has the event
-/// `(pallet, name)`.
-pub async fn sudo(url: &str, call: Value, expect: (&str, &str)) -> Result<(), HarnessError> {
+/// `(pallet, name)`, and returns that block's number (so a test can wait until the nodes have
+/// verified it before it relies on them acting on the change).
+pub async fn sudo(url: &str, call: Value, expect: (&str, &str)) -> Result<u64, HarnessError> {
     let api: subxt::OnlineClient<subxt::PolkadotConfig> =
         subxt::OnlineClient::from_insecure_url(url).await.map_err(chain_err)?;
     let sudo = subxt::dynamic::transaction("Sudo", "sudo", (call,));
-    let events = api
+    let in_block = api
         .tx()
         .await
         .map_err(chain_err)?
         .sign_and_submit_then_watch_default(&sudo, &subxt_signer::sr25519::dev::alice())
         .await
         .map_err(chain_err)?
-        .wait_for_finalized_success()
+        .wait_for_finalized()
         .await
         .map_err(chain_err)?;
+    let events = in_block.wait_for_success().await.map_err(chain_err)?;
     let seen = events
         .iter()
         .any(|e| e.is_ok_and(|e| e.pallet_name() == expect.0 && e.event_name() == expect.1));
-    if seen {
-        Ok(())
-    } else {
-        Err(HarnessError::Chain(format!("the sudo call emitted no {}.{}", expect.0, expect.1)))
+    if !seen {
+        return Err(HarnessError::Chain(format!(
+            "the sudo call emitted no {}.{}",
+            expect.0, expect.1
+        )));
     }
+    Ok(in_block.at().await.map_err(chain_err)?.block_number())
 }

@@ -65,7 +65,7 @@ use peerseal_protocol::{
     Nonce32, QuoteRejection, Recover, RecoveredShare, Request, RequestNonce, Response,
     SignedReceipt, StoreBackup, X25519Secret,
 };
-use policy::{check_move, quote_nonce, verify_recover_quote, MoveRefusal, PolicyCache};
+use policy::{check_move, quote_nonce, verify_recover_quote, MoveRefusal};
 use rand::RngCore;
 use ratelimit::{RateLimiter, RateLimits};
 use std::collections::{BTreeMap, HashMap};
@@ -82,8 +82,6 @@ pub struct ProviderConfig {
     pub nonces: NonceLimits,
     /// Per-account rate limits.
     pub rate: RateLimits,
-    /// How long the chain's attestation policy is cached.
-    pub policy_ttl: Duration,
     /// Longest time one request may take before it is answered `Unavailable`.
     pub request_deadline: Duration,
     /// Requests handled at once (quote verification is CPU work).
@@ -113,7 +111,6 @@ impl Default for ProviderConfig {
         Self {
             nonces: NonceLimits::default(),
             rate: RateLimits::default(),
-            policy_ttl: Duration::from_secs(6),
             request_deadline: Duration::from_secs(15),
             max_concurrent: 64,
             confirm_on_chain: true,
@@ -176,7 +173,6 @@ struct Inner {
     held: HeldShares,
     nonces: Mutex<NonceTable>,
     limiter: Mutex<RateLimiter>,
-    policy: PolicyCache,
     registrations: Mutex<RegistrationCache>,
     config: ProviderConfig,
     confirms: Option<mpsc::Sender<(AccountId, u64)>>,
@@ -236,7 +232,6 @@ impl Provider {
         let inner = Inner {
             nonces: Mutex::new(NonceTable::new(config.nonces)),
             limiter: Mutex::new(RateLimiter::new(config.rate)),
-            policy: PolicyCache::new(config.policy_ttl),
             registrations: Mutex::new(RegistrationCache::new(
                 config.registration_cache_ttl,
                 config.registration_cache_size,
@@ -565,7 +560,9 @@ impl Provider {
                 return Err(refuse(ErrorReason::SupersededEpoch, Some(account), "recover"));
             }
         }
-        let policy = inner.policy.get(inner.chain.as_ref()).await.map_err(|e: ChainError| {
+        // Read at every recovery, not cached for a time: the verified chain view holds it in
+        // memory, and a revocation then applies from the first verified block that carries it.
+        let policy = inner.chain.attestation_policy().await.map_err(|e: ChainError| {
             tracing::warn!(error = %e, "reading the attestation policy failed");
             refuse(ErrorReason::Unavailable, Some(account), "policy unavailable")
         })?;

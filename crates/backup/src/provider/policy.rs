@@ -1,9 +1,10 @@
-//! What a provider checks before it releases a share: the chain's attestation policy (cached
-//! briefly) applied to the recovering node's quote, with the binding a recovery must carry.
+//! What a provider checks before it releases a share: the chain's attestation policy applied
+//! to the recovering node's quote, with the binding a recovery must carry.
 //!
-//! The policy is read from the chain through `ChainApi::attestation_policy` and kept for a
-//! short time (`ttl`): a burst of recoveries costs one chain query, and a measurement revoked
-//! by governance stops being accepted within that time. Verification itself is
+//! The policy is read through `ChainApi::attestation_policy` at each recovery. The verifying
+//! chain client answers it from its verified view in memory, so there is no cache to go stale:
+//! a measurement revoked by governance is refused from the first verified block that holds the
+//! revocation (and a view older than `MAX_VIEW_AGE` is refused altogether). Verification itself is
 //! `peerseal_attestation::verify_quote`, the same code the chain runs for registrations; this
 //! module only maps its verdict to the coarse public [`QuoteRejection`] and adds the platform
 //! rule: the quote must come from the platform of the account's registered quote, or from the
@@ -24,39 +25,11 @@ use peerseal_attestation::{
 };
 use peerseal_chain::{AttestationPolicy, ChainApi, ChainError};
 use peerseal_protocol::{AccountId, Nonce32, QuoteRejection, X25519Public};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// The nonce a quote carries in the second half of its report data, if the quote is long
 /// enough to have one. Only a lookup key: the full binding is verified afterwards.
 pub fn quote_nonce(quote: &[u8]) -> Option<Nonce32> {
     peerseal_attestation::report_data_nonce(quote).map(Nonce32)
-}
-
-/// The chain's attestation policy, cached for `ttl`.
-pub struct PolicyCache {
-    ttl: Duration,
-    cached: tokio::sync::Mutex<Option<(Instant, Arc<AttestationPolicy>)>>,
-}
-
-impl PolicyCache {
-    /// An empty cache whose entries live for `ttl`.
-    pub fn new(ttl: Duration) -> Self {
-        Self { ttl, cached: tokio::sync::Mutex::new(None) }
-    }
-
-    /// The policy, from the cache or (one caller at a time) from the chain.
-    pub async fn get(&self, chain: &dyn ChainApi) -> Result<Arc<AttestationPolicy>, ChainError> {
-        let mut cached = self.cached.lock().await;
-        if let Some((at, policy)) = cached.as_ref() {
-            if at.elapsed() < self.ttl {
-                return Ok(policy.clone());
-            }
-        }
-        let policy = Arc::new(chain.attestation_policy().await?);
-        *cached = Some((Instant::now(), policy.clone()));
-        Ok(policy)
-    }
 }
 
 /// The public reason for a verifier error.
