@@ -209,6 +209,23 @@ impl ChainClient {
         Ok(confirmed)
     }
 
+    /// The attestation nonce `stash` holds, proven at the last verified block, with that
+    /// block's number (so an expired one can be told apart). Absence is proven too.
+    pub async fn pending_nonce(
+        &self,
+        stash: &AccountId,
+    ) -> Result<Option<(u32, crate::types::PendingNonce)>, ChainError> {
+        let key = keys::by_account("Attestation", "PendingNonces", stash);
+        let (head, values) = self.inner.verifier.read(std::slice::from_ref(&key)).await?;
+        values
+            .into_iter()
+            .next()
+            .flatten()
+            .map(|bytes| decode::strict(&bytes, 68, "Attestation.PendingNonces"))
+            .transpose()
+            .map(|nonce| nonce.map(|n| (head.number, n)))
+    }
+
     /// `client`'s assignment proven at the current view's block.
     async fn proven_assignment(
         &self,

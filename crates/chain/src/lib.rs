@@ -40,8 +40,8 @@ pub use api::ChainApi;
 pub use client::{ChainClient, SYNC_TIMEOUT, TX_MORTALITY_BLOCKS, TX_TIMEOUT};
 pub use error::ChainError;
 pub use types::{
-    AccountId, Assignment, AttestationPolicy, BlockHash, ChainEvent, FinalizedBlock, ServerRecord,
-    ServerState,
+    AccountId, Assignment, AttestationPolicy, BlockHash, ChainEvent, FinalizedBlock, PendingNonce,
+    ServerRecord, ServerState,
 };
 pub use verify::headers::FinalHead;
 pub use verify::trust::{Checkpoint, TrustRoot, TrustRootError};

@@ -139,3 +139,15 @@ pub struct FinalizedBlock {
     /// Decoded peerseal events, in the order the block emitted them.
     pub events: Vec<ChainEvent>,
 }
+
+/// `Attestation.PendingNonces` of a stash: the nonce the chain issued it for a TSS account's
+/// next quote, usable up to and including block `expires_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, codec::Encode, codec::Decode)]
+pub struct PendingNonce {
+    /// The TSS account the nonce was requested for.
+    pub tss_account: AccountId,
+    /// The nonce.
+    pub nonce: [u8; 32],
+    /// The last block it may be used in.
+    pub expires_at: u32,
+}

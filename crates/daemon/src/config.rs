@@ -69,6 +69,14 @@ pub struct RunArgs {
     /// /ip4/0.0.0.0/tcp/30400].
     #[arg(long, env = "PEERSEAL_LISTEN")]
     pub listen: Option<String>,
+    /// The multiaddr registered on chain, where peers dial this node [default: the listen
+    /// address, unless it is 0.0.0.0 / :: or port 0].
+    #[arg(long, env = "PEERSEAL_ADVERTISE")]
+    pub advertise: Option<String>,
+    /// The validator stash (SS58 or hex) this node may be registered by: registration quotes
+    /// are made for it only [default: any stash holding a nonce for this node's account].
+    #[arg(long, env = "PEERSEAL_STASH")]
+    pub stash: Option<String>,
     /// Local HTTP endpoint (/health, /status, /metrics) [default: 127.0.0.1:9616; port 0
     /// picks a free port, printed as `HTTP listening on http://...`].
     #[arg(long, env = "PEERSEAL_HTTP")]
@@ -102,6 +110,8 @@ pub struct FileConfig {
     #[cfg(feature = "dev")]
     dev_identity: Option<String>,
     listen: Option<String>,
+    advertise: Option<String>,
+    stash: Option<String>,
     http: Option<SocketAddr>,
     threshold: Option<u8>,
     providers: Option<u8>,
@@ -136,6 +146,10 @@ pub struct Config {
     pub mock_pck_seed: Option<[u8; 32]>,
     /// libp2p listen address.
     pub listen: libp2p::Multiaddr,
+    /// The multiaddr to register on chain, if known.
+    pub advertise: Option<libp2p::Multiaddr>,
+    /// The only stash registration quotes are made for, if configured.
+    pub stash: Option<peerseal_chain::AccountId>,
     /// HTTP endpoint.
     pub http: SocketAddr,
     /// Threshold.
@@ -188,6 +202,12 @@ pub enum ConfigError {
     /// A bad multiaddr.
     #[error("listen address {0:?} is not a multiaddr")]
     BadListen(String),
+    /// A bad advertised multiaddr.
+    #[error("advertise address {0:?} is not a multiaddr")]
+    BadAdvertise(String),
+    /// A stash that is neither SS58 nor 32 bytes of hex.
+    #[error("stash {0:?} is neither an SS58 address nor 32 bytes of hex")]
+    BadStash(String),
     /// Threshold 0.
     #[error("threshold must be at least 1")]
     ZeroThreshold,
@@ -241,6 +261,16 @@ impl RunArgs {
             .or_else(|| dev.listen())
             .unwrap_or_else(|| "/ip4/0.0.0.0/tcp/30400".to_owned());
         let listen = listen_text.parse().map_err(|_| ConfigError::BadListen(listen_text))?;
+        let advertise = match self.advertise.clone().or(file.advertise) {
+            Some(text) => Some(text.parse().map_err(|_| ConfigError::BadAdvertise(text))?),
+            None => crate::registration::default_advertise(&listen),
+        };
+        let stash = match self.stash.clone().or(file.stash) {
+            Some(text) => {
+                Some(crate::registration::parse_account(&text).ok_or(ConfigError::BadStash(text))?)
+            }
+            None => None,
+        };
         let threshold = self.threshold.or(file.threshold).unwrap_or(1);
         if threshold == 0 {
             return Err(ConfigError::ZeroThreshold);
@@ -263,6 +293,8 @@ impl RunArgs {
                 .or(file.chain_url)
                 .unwrap_or_else(|| "ws://127.0.0.1:9944".to_owned()),
             listen,
+            advertise,
+            stash,
             http: self
                 .http
                 .or(file.http)

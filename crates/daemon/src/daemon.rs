@@ -26,6 +26,7 @@ use crate::http::{self, Shared};
 use crate::metrics::Metrics;
 use crate::phase::{Lifecycle, Step};
 use crate::recovery_file::hex;
+use crate::registration::{PublicIdentity, Registrar};
 use crate::rotation::Running;
 use crate::stored_identity::first_start_marker;
 use crate::unlock::{self, Unlocked};
@@ -46,6 +47,8 @@ pub async fn run(config: Config, started: Instant) -> Result<(), DaemonError> {
         lifecycle: lifecycle.clone(),
         metrics: metrics.clone(),
         provider: Arc::default(),
+        identity: Arc::default(),
+        registrar: Arc::default(),
         #[cfg(feature = "dev")]
         store: Arc::default(),
     };
@@ -88,10 +91,12 @@ async fn drive(ctx: &Context, shared: &Shared, started: Instant) -> Result<(), D
         unlocked
     } else {
         let unlocked = unlock::first_start_create(&ctx.config)?;
+        publish_identity(ctx, shared, &unlocked.keys);
         ctx.advance(Step::StoreCreated { epoch: unlocked.store.epoch() })?;
-        wait_for_registration(ctx, &chain, &unlocked.keys).await?;
+        wait_for_registration(ctx, shared, &chain_client, &unlocked.keys).await?;
         unlocked
     };
+    publish_identity(ctx, shared, &keys);
     let marker = first_start_marker(&store).map_err(|e| DaemonError::Store(e.to_string()))?;
     ctx.lifecycle.update(|s| {
         s.account = Some(hex(keys.account().0));
@@ -170,26 +175,58 @@ async fn check_policy(ctx: &Context, chain: &Arc<dyn ChainApi>) -> Result<(), Da
     Ok(())
 }
 
-/// Waits until the chain shows `keys`' account registered (first start).
+/// Makes the node's public identity readable at `GET /identity` (once; later calls keep it).
+fn publish_identity(ctx: &Context, shared: &Shared, keys: &NodeKeys) {
+    let _ = shared.identity.set(PublicIdentity::of(keys, ctx.config.advertise.clone()));
+    ctx.lifecycle.update(|s| {
+        s.account = Some(hex(keys.account().0));
+        s.peer_id = Some(keys.peer_id().to_base58());
+    });
+}
+
+/// Waits until the chain shows `keys`' account registered (first start). Meanwhile the node
+/// makes registration quotes for its stash on request (`peerseal register`).
 async fn wait_for_registration(
     ctx: &Context,
-    chain: &Arc<dyn ChainApi>,
+    shared: &Shared,
+    chain: &ChainClient,
     keys: &NodeKeys,
 ) -> Result<(), DaemonError> {
+    let identity = PublicIdentity::of(keys, ctx.config.advertise.clone());
+    let registrar = Registrar::new(
+        identity.clone(),
+        unlock::quote_provider(&ctx.config),
+        chain.clone(),
+        ctx.config.stash,
+    );
+    // Cleared on every way out of this function, so no quote is made once registered.
+    struct Clear<'a>(&'a Shared);
+    impl Drop for Clear<'_> {
+        fn drop(&mut self) {
+            if let Ok(mut registrar) = self.0.registrar.lock() {
+                *registrar = None;
+            }
+        }
+    }
+    if let Ok(mut slot) = shared.registrar.lock() {
+        *slot = Some(Arc::new(registrar));
+    }
+    let _clear = Clear(shared);
     let retry = ctx.retry();
     let mut told = false;
     loop {
-        match chain.server_by_tss(&keys.account()).await {
+        match ChainApi::server_by_tss(chain, &keys.account()).await {
             Ok(Some(_)) => break,
             Ok(None) if !told => {
                 told = true;
                 tracing::warn!(
-                    account = %hex(keys.account().0),
-                    x25519 = %hex(keys.x25519.public().0),
-                    peer_id = %keys.peer_id(),
-                    "not registered on chain: the validator stash must call \
-                     Attestation.request_attestation(account) and Registry.register with these \
-                     values (see `peerseal info` and docs/deployment.md)"
+                    account = %hex(identity.account.0),
+                    x25519 = %hex(identity.x25519),
+                    peer_id = %identity.peer_id,
+                    multiaddr = ?identity.advertise.as_ref().map(ToString::to_string),
+                    http = %ctx.config.http,
+                    "not registered on chain: the validator stash registers this node with \
+                     `peerseal register --node <this node's HTTP address>` (docs/deployment.md §5)"
                 );
             }
             Ok(None) => {}
@@ -197,6 +234,7 @@ async fn wait_for_registration(
         }
         retry.wait(ctx.config.max_backoff.min(Duration::from_secs(2))).await?;
     }
+    tracing::info!(account = %hex(identity.account.0), "registered on chain");
     ctx.advance(Step::RegistrationSeen)?;
     Ok(())
 }

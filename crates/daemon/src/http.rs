@@ -1,6 +1,9 @@
 //! The node's small local HTTP endpoint: `GET /health` (200 unless recovery failed), `GET
-//! /status` (JSON [`crate::phase::Status`]), `GET /metrics` (Prometheus text). Anything
-//! else is 404; request bodies are never read. Also the tiny client `peerseal status` uses.
+//! /status` (JSON [`crate::phase::Status`]), `GET /metrics` (Prometheus text), `GET /identity`
+//! (the public identity and whether it is registered; 503 while the store is locked), and,
+//! while the node waits to be registered, `POST /registration/quote?stash=…&nonce=…`
+//! ([`crate::registration`]). Anything else is 404; request bodies are never read. Also the
+//! tiny client `peerseal status`, `info` and `register` use.
 //!
 //! Dev builds only: `POST /dev/records/<n>` writes record `n` into the open store (tree
 //! `dev-records`, value `record <n>`) and answers 200 only once it is flushed to disk, and
@@ -9,13 +12,14 @@
 
 use crate::metrics::Metrics;
 use crate::phase::{Lifecycle, Phase};
+use crate::registration::{parse_account, parse_hex32, PublicIdentity, Registrar};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use peerseal_backup::Provider;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -32,6 +36,10 @@ pub struct Shared {
     pub metrics: Metrics,
     /// The provider, once serving.
     pub provider: Arc<OnceLock<Provider>>,
+    /// The node's public identity, once its store is open.
+    pub identity: Arc<OnceLock<PublicIdentity>>,
+    /// The registration quote maker, while the node waits to be registered.
+    pub registrar: Arc<Mutex<Option<Arc<Registrar>>>>,
     /// The node's open store, once ready (dev builds: the soak's writer).
     #[cfg(feature = "dev")]
     pub store: Arc<OnceLock<peerseal_kvdb::Store>>,
@@ -79,6 +87,37 @@ mod dev_records {
 }
 
 impl Shared {
+    /// `POST /registration/quote?stash=<account>&nonce=<hex32>`.
+    async fn registration_quote(&self, query: Option<&str>) -> (StatusCode, &'static str, String) {
+        let text = |code: u16, body: String| {
+            (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+                "text/plain",
+                body + "\n",
+            )
+        };
+        let param = |name: &str| {
+            query?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+        };
+        let (Some(stash), Some(nonce)) =
+            (param("stash").and_then(parse_account), param("nonce").and_then(parse_hex32))
+        else {
+            return text(400, "needs ?stash=<SS58 or hex>&nonce=<32 bytes hex>".into());
+        };
+        // Cloned out so the lock is not held across the chain read and the quote.
+        let registrar = self.registrar.lock().ok().and_then(|r| r.clone());
+        let Some(registrar) = registrar else {
+            return text(409, "this node is not waiting to be registered".into());
+        };
+        match registrar.quote(stash, nonce).await {
+            Ok(json) => (StatusCode::OK, "application/json", json.to_string()),
+            Err(refusal) => {
+                tracing::warn!(%refusal, "registration quote refused");
+                text(refusal.status(), refusal.to_string())
+            }
+        }
+    }
+
     fn answer(&self, path: &str) -> (StatusCode, &'static str, String) {
         let mut status = self.lifecycle.snapshot();
         if let Some(provider) = self.provider.get() {
@@ -98,6 +137,22 @@ impl Shared {
                 Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e.to_string()),
             },
             "/metrics" => (StatusCode::OK, "text/plain; version=0.0.4", self.metrics.render()),
+            "/identity" => match self.identity.get() {
+                Some(identity) => {
+                    let mut json = identity.json();
+                    json["registered"] = serde_json::Value::Bool(!matches!(
+                        status.state,
+                        Phase::AwaitingRegistration { .. }
+                    ));
+                    json["state"] = serde_json::Value::String(status.state.label().to_owned());
+                    (StatusCode::OK, "application/json", json.to_string())
+                }
+                None => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    format!("identity not known yet (state {})\n", status.state.label()),
+                ),
+            },
             _ => (StatusCode::NOT_FOUND, "text/plain", "not found\n".to_owned()),
         }
     }
@@ -138,6 +193,15 @@ pub async fn serve(
                         async move {
                             let path = req.uri().path().to_owned();
                             let get = req.method() == hyper::Method::GET;
+                            if req.method() == hyper::Method::POST && path == "/registration/quote"
+                            {
+                                let (code, content_type, body) =
+                                    shared.registration_quote(req.uri().query()).await;
+                                return Response::builder()
+                                    .status(code)
+                                    .header("content-type", content_type)
+                                    .body(Full::new(Bytes::from(body)));
+                            }
                             #[cfg(feature = "dev")]
                             let dev = if get || req.method() == hyper::Method::POST {
                                 dev_records::answer(shared.store.get(), &path, !get).await

@@ -4,8 +4,10 @@
 //! for other nodes, keep this node's own backup current ([`rotation`]: back up, and rotate the
 //! key when a provider leaves or fails), and follow the chain. Around that: the configuration
 //! ([`config`]: TOML file, flags, environment), the command line ([`cli`]), the local HTTP
-//! endpoint ([`http`]: `/health`, `/status`, `/metrics`) with its [`metrics`], and the files in
-//! the data directory ([`recovery_file`], public; [`stored_identity`], inside the store). The
+//! endpoint ([`http`]: `/health`, `/status`, `/metrics`, `/identity`) with its [`metrics`],
+//! self-registration ([`registration`]: the node quotes for its stash's nonce; [`register`]: the
+//! operator's `peerseal register` / `peerseal leave`), and the files in the data directory
+//! ([`recovery_file`], public; [`stored_identity`], inside the store). The
 //! backup protocol itself is the `peerseal-backup` library. Errors are values ([`error`]) with
 //! stable labels.
 //!
@@ -18,8 +20,10 @@
 //! 1 + `hyper-util` + `http-body-util` (the HTTP endpoint and its client: already in the lockfile
 //! through subxt/jsonrpsee, much smaller than a web framework for three GET routes),
 //! `prometheus` 0.13 without default features (text exposition only; already in the lockfile
-//! through Substrate), `tracing-subscriber` (log output), `anyhow` (errors at the binary's
-//! edge), `hex` (accounts in files and status), and the project crates.
+//! through Substrate), `tracing-subscriber` (log output; its `json` formatter for
+//! `--log-format json`), `anyhow` (errors at the binary's edge), `hex` (accounts in files and
+//! status), `subxt` + `subxt-signer` (the operator commands sign and submit the stash's calls
+//! with the chain's own metadata, and parse SS58), and the project crates.
 
 pub mod cli;
 pub mod config;
@@ -32,6 +36,8 @@ pub mod http;
 pub mod metrics;
 pub mod phase;
 pub mod recovery_file;
+pub mod register;
+pub mod registration;
 pub mod rotation;
 pub mod stored_identity;
 pub mod trust_root;

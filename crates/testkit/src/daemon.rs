@@ -31,7 +31,7 @@ pub struct DaemonOptions {
     /// node at a proxy sets it from the honest chain.
     pub trust_root: Option<PathBuf>,
     /// Start with a freshly generated identity (not registered on chain; mock quotes, an
-    /// ephemeral p2p port) instead of the dev identity `name`.
+    /// ephemeral p2p port unless `args` has `--listen`) instead of the dev identity `name`.
     pub generated_identity: bool,
 }
 
@@ -93,7 +93,11 @@ impl TssDaemon {
         let mut cmd = Command::new(peerseal_dev_binary()?);
         cmd.arg("run");
         if options.generated_identity {
-            cmd.args(["--name", name, "--quotes", "mock", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+            cmd.args(["--name", name, "--quotes", "mock"]);
+            // A node that is to be registered (and restarted) gets its fixed `--listen` in args.
+            if !options.args.iter().any(|a| a == "--listen") {
+                cmd.args(["--listen", "/ip4/127.0.0.1/tcp/0"]);
+            }
         } else {
             cmd.args(["--dev-identity", name]);
         }
