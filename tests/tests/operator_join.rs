@@ -2,43 +2,29 @@
 //! own generated identity (no dev identity, no pre-registration) starts unregistered, its stash
 //! registers it with `peerseal register` (nonce, the node's own quote over local HTTP,
 //! `Registry.register`), it backs up 2-of-3, is SIGKILLed, recovers and reads its data back;
-//! then the stash makes it leave with `peerseal leave`, and each client it served backs up
-//! elsewhere.
+//! then the stash makes it leave with `peerseal leave`: its client backs up elsewhere while it
+//! still serves, it is removed after the chain's leave delay, and it drops the shares it held.
 // Integration tests: fixtures and helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use peerseal_e2e::{bounded, dev_chain, provider_accounts};
+use peerseal_e2e::{bounded, dev_chain, provider_accounts, verified};
 use peerseal_testkit::{dev_ports, governance, DaemonOptions, TssDaemon};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Runs `peerseal-dev <args>` with the stash secret in the environment; (success, stdout, stderr).
 async fn operator(args: Vec<String>, stash_uri: &str) -> (bool, String, String) {
-    let binary = peerseal_testkit::peerseal_dev_binary().unwrap();
-    let stash_uri = stash_uri.to_owned();
-    let output = bounded(
-        150,
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(binary)
-                .args(args)
-                .env("PEERSEAL_STASH_URI", stash_uri)
-                .env("RUST_LOG", "warn")
-                .output()
-                .unwrap()
-        }),
-    )
-    .await
-    .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let outcome =
+        peerseal_testkit::operator::run(&args, stash_uri, Duration::from_secs(150)).await.unwrap();
+    (outcome.success, outcome.stdout, outcome.stderr)
 }
 
-/// `Attestation.request_attestation(account)` signed by `stash`; the nonce of its event.
+/// `Attestation.request_attestation(account)` signed by `stash`; the nonce of its event, once
+/// `node` has verified the block that holds it.
 async fn request_nonce(
     url: &str,
+    node: &TssDaemon,
     stash: &subxt_signer::sr25519::Keypair,
     account: [u8; 32],
 ) -> [u8; 32] {
@@ -48,16 +34,17 @@ async fn request_nonce(
         "request_attestation",
         (subxt::dynamic::Value::from_bytes(account),),
     );
-    let events = api
+    let in_block = api
         .tx()
         .await
         .unwrap()
         .sign_and_submit_then_watch_default(&call, stash)
         .await
         .unwrap()
-        .wait_for_finalized_success()
+        .wait_for_finalized()
         .await
         .unwrap();
+    let events = in_block.wait_for_success().await.unwrap();
     let event = events
         .iter()
         .filter_map(Result::ok)
@@ -65,6 +52,7 @@ async fn request_nonce(
         .unwrap();
     let (_, _, nonce, _): ([u8; 32], [u8; 32], [u8; 32], u32) =
         codec::Decode::decode(&mut event.field_bytes()).unwrap();
+    verified(&[node], in_block.at().await.unwrap().block_number(), 30).await;
     nonce
 }
 
@@ -127,18 +115,21 @@ async fn a_generated_identity_registers_itself_backs_up_two_of_three_recovers_an
     let (code, body) = post(node.http, "/registration/quote?stash=nonsense").await;
     assert_eq!(code, 400, "{body}");
     let bob_tss = peerseal_devkeys::dev_identity("bob").unwrap().tss_account;
-    let for_bob = request_nonce(&chain.url, &subxt_signer::sr25519::dev::eve(), bob_tss).await;
+    let for_bob =
+        request_nonce(&chain.url, &node, &subxt_signer::sr25519::dev::eve(), bob_tss).await;
     let (code, body) = post(node.http, &quote_path(eve, for_bob)).await;
     assert_eq!(code, 409, "{body}");
     assert!(body.contains("requested for TSS account"), "{body}");
     let account_bytes: [u8; 32] = hex::decode(&account).unwrap().try_into().unwrap();
-    let eves = request_nonce(&chain.url, &subxt_signer::sr25519::dev::eve(), account_bytes).await;
+    let eves =
+        request_nonce(&chain.url, &node, &subxt_signer::sr25519::dev::eve(), account_bytes).await;
     let (code, body) = post(node.http, &quote_path(eve, [0x11; 32])).await;
     assert_eq!(code, 409, "{body}");
     assert!(body.contains("not the nonce"), "{body}");
     let ferdie = peerseal_devkeys::dev_identity("ferdie").unwrap().stash_account;
     let ferdies =
-        request_nonce(&chain.url, &subxt_signer::sr25519::dev::ferdie(), account_bytes).await;
+        request_nonce(&chain.url, &node, &subxt_signer::sr25519::dev::ferdie(), account_bytes)
+            .await;
     let (code, body) = post(node.http, &quote_path(ferdie, ferdies)).await;
     assert_eq!(code, 403, "{body}");
     assert!(body.contains("configured for stash"), "{body}");
@@ -243,6 +234,29 @@ async fn a_generated_identity_registers_itself_backs_up_two_of_three_recovers_an
     assert!(moved.epoch > alice_ready.epoch);
     assert_eq!(provider_accounts(&moved).len(), 2, "{moved:?}");
     assert_ne!(node.status().await.unwrap().state.label(), "recovery_failed");
+
+    // After the chain's leave delay it is removed; by then it holds no share of anyone (its
+    // client moved away, and its sweep drops what no recorded backup names it for).
+    let verified = peerseal_testkit::connect_chain(&chain.url).await.unwrap();
+    let account_id = peerseal::recovery_file::parse_account(&account).unwrap();
+    bounded(150, async {
+        while peerseal_chain::ChainApi::server_by_tss(&verified, &account_id)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+    .await;
+    bounded(
+        100,
+        node.wait_until("held shares dropped", Duration::from_secs(90), |s| {
+            s.backups_held == Some(0)
+        }),
+    )
+    .await
+    .unwrap();
 
     // `--log-format json`: every line of its log is one JSON object with level and fields.
     node.kill();

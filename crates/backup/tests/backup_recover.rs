@@ -98,6 +98,49 @@ async fn backup_then_recover_two_of_three() {
     assert!(recovered.failures.is_empty());
 }
 
+/// The node's default (2-of-3, `accept_fewer`): with a registered provider down, the backup is
+/// recorded 2-of-2 on the two that answered (an exact configuration fails instead), and with
+/// fewer candidates than the threshold every candidate holds a full copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_two_of_three_settles_for_the_providers_that_answer() {
+    init_tracing();
+    let _serial = serial().await;
+    let node = ChainNode::start();
+    let chain = node.client().await;
+    // Dave is registered on chain but not running.
+    let _providers = start_providers(&["bob", "charlie"], &chain).await;
+    let tx = alice_tx(&chain);
+    let key = DbKey::generate().unwrap();
+    let settle =
+        peerseal_backup::ClientConfig { threshold: 2, accept_fewer: true, ..fast_client_config() };
+    assert_eq!(settle.plan(3).unwrap(), (2, 3));
+    assert_eq!(settle.plan(2).unwrap(), (2, 2));
+    assert_eq!(settle.plan(1).unwrap(), (1, 1), "one candidate: a full copy");
+    assert!(settle.plan(0).is_err());
+    let exact = peerseal_backup::ClientConfig { accept_fewer: false, ..settle.clone() };
+    assert!(exact.plan(1).is_err());
+
+    let (strict, _net) = backup_client_with(&chain, exact).await;
+    let error = bounded(120, strict.backup(&tx, &key, 1)).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            peerseal_backup::ClientError::NotEnoughProviders { stored: 2, wanted: 3, .. }
+        ),
+        "{error:?}"
+    );
+
+    let (client, _net) = backup_client_with(&chain, settle).await;
+    let report = bounded(120, client.backup(&tx, &key, 1)).await.unwrap();
+    assert_eq!(report.threshold, 2);
+    assert_eq!(report.providers.len(), 2, "{report:?}");
+    let dave = peerseal_backup::NodeKeys::dev("dave").unwrap().account();
+    assert!(report.failures.iter().any(|f| f.provider == dave), "{report:?}");
+    let recovered = bounded(120, client.recover(&alice(), quotes())).await.unwrap();
+    assert_eq!(recovered.key, key);
+    assert_eq!(recovered.used.len(), 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_fails_over_when_the_first_provider_is_down() {
     init_tracing();

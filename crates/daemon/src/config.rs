@@ -81,7 +81,8 @@ pub struct RunArgs {
     /// picks a free port, printed as `HTTP listening on http://...`].
     #[arg(long, env = "PEERSEAL_HTTP")]
     pub http: Option<SocketAddr>,
-    /// Shares needed to recover the key [default: 1].
+    /// Shares needed to recover the key [default: 2-of-3, fewer only when fewer providers exist
+    /// or answer (logged, and shown in `/metrics`)].
     #[arg(long, env = "PEERSEAL_THRESHOLD")]
     pub threshold: Option<u8>,
     /// Number of providers [default: the client's default, min(2, available) for t = 1].
@@ -152,8 +153,9 @@ pub struct Config {
     pub stash: Option<peerseal_chain::AccountId>,
     /// HTTP endpoint.
     pub http: SocketAddr,
-    /// Threshold.
-    pub threshold: u8,
+    /// Threshold, if configured; `None` is the default 2-of-3 (fewer only when fewer providers
+    /// exist or answer, with a warning).
+    pub threshold: Option<u8>,
     /// Provider count.
     pub providers: Option<u8>,
     /// Quote source.
@@ -222,6 +224,10 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })
 }
 
+/// The default threshold: no single provider ever holds the whole key (2-of-3 with the
+/// client's default `n = t + 1`).
+pub const DEFAULT_THRESHOLD: u8 = 2;
+
 impl Config {
     /// The trust root file the configuration names (dev builds; production builds have none).
     pub fn configured_trust_root(&self) -> Option<&Path> {
@@ -238,10 +244,18 @@ impl Config {
     /// The backup client's settings this configuration asks for (threshold, provider count),
     /// the client's defaults otherwise: the same for backups and for recovery.
     pub fn client_config(&self) -> peerseal_backup::ClientConfig {
-        peerseal_backup::ClientConfig {
-            threshold: self.threshold,
-            providers: self.providers,
-            ..peerseal_backup::ClientConfig::default()
+        match self.threshold {
+            Some(threshold) => peerseal_backup::ClientConfig {
+                threshold,
+                providers: self.providers,
+                ..peerseal_backup::ClientConfig::default()
+            },
+            None => peerseal_backup::ClientConfig {
+                threshold: DEFAULT_THRESHOLD,
+                providers: self.providers,
+                accept_fewer: true,
+                ..peerseal_backup::ClientConfig::default()
+            },
         }
     }
 }
@@ -271,8 +285,8 @@ impl RunArgs {
             }
             None => None,
         };
-        let threshold = self.threshold.or(file.threshold).unwrap_or(1);
-        if threshold == 0 {
+        let threshold = self.threshold.or(file.threshold);
+        if threshold == Some(0) {
             return Err(ConfigError::ZeroThreshold);
         }
         Ok(Config {
@@ -398,7 +412,7 @@ mod tests {
             .unwrap();
         let args = RunArgs { config: Some(path), threshold: Some(1), ..RunArgs::default() };
         let config = args.resolve().unwrap();
-        assert_eq!(config.threshold, 1, "flag wins");
+        assert_eq!(config.threshold, Some(1), "flag wins");
         assert_eq!(config.chain_url, "ws://x:1", "file wins over default");
         assert_eq!(config.name, "bob");
         assert_eq!(config.quotes, QuoteSource::Mock);

@@ -113,11 +113,13 @@ async fn drive(ctx: &Context, shared: &Shared, started: Instant) -> Result<(), D
     let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
     let client_config = ctx.config.client_config();
     let client = BackupClient::new(network.clone(), chain.clone(), client_config);
+    // Open for the dev record endpoint before the backup (and `ready`), so a client that saw
+    // `ready` never finds it missing; the store takes writes during a rotation.
+    #[cfg(feature = "dev")]
+    let _ = shared.store.set(store.clone());
     let mut node = Running { ctx, chain, client, tx, keys, key, store };
     node.bring_backup_current(restart).await?;
     unlock::first_backup_recorded(&ctx.config)?;
-    #[cfg(feature = "dev")]
-    let _ = shared.store.set(node.store.clone());
     node.watch(chain_client).await
 }
 

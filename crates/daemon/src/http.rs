@@ -7,7 +7,7 @@
 //!
 //! Dev builds only: `POST /dev/records/<n>` writes record `n` into the open store (tree
 //! `dev-records`, value `record <n>`) and answers 200 only once it is flushed to disk, and
-//! `GET /dev/records/<n>` reads it back (404 when absent, 503 before the node is ready) — the
+//! `GET /dev/records/<n>` reads it back (404 when absent, 503 before its store is open) — the
 //! writer of the kill -9 soak (`cargo bench -p peerseal-e2e --bench soak`).
 
 use crate::metrics::Metrics;
@@ -40,7 +40,7 @@ pub struct Shared {
     pub identity: Arc<OnceLock<PublicIdentity>>,
     /// The registration quote maker, while the node waits to be registered.
     pub registrar: Arc<Mutex<Option<Arc<Registrar>>>>,
-    /// The node's open store, once ready (dev builds: the soak's writer).
+    /// The node's open store, once unlocked (dev builds: the soak's writer).
     #[cfg(feature = "dev")]
     pub store: Arc<OnceLock<peerseal_kvdb::Store>>,
 }

@@ -34,6 +34,9 @@ pub struct Metrics {
     pub chain_verification_failures: IntCounterVec,
     /// The last verified final block.
     chain_verified_block: IntGauge,
+    backup_threshold: IntGauge,
+    backup_providers: IntGauge,
+    backup_below_target: IntGauge,
     /// CPU seconds spent verifying each newly final block (justification, headers, proofs).
     chain_verify_seconds: Histogram,
 }
@@ -95,6 +98,20 @@ impl Metrics {
             )
             .buckets(vec![0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]),
         )?;
+        let backup_threshold = IntGauge::new(
+            "peerseal_backup_threshold",
+            "shares needed to recover (current backup)",
+        )?;
+        let backup_providers =
+            IntGauge::new("peerseal_backup_providers", "providers of the current backup")?;
+        let backup_below_target = IntGauge::new(
+            "peerseal_backup_below_target",
+            "1 when the current backup is below the default 2-of-3 (too few providers exist or \
+             answered)",
+        )?;
+        registry.register(Box::new(backup_threshold.clone()))?;
+        registry.register(Box::new(backup_providers.clone()))?;
+        registry.register(Box::new(backup_below_target.clone()))?;
         registry.register(Box::new(chain_verification_failures.clone()))?;
         registry.register(Box::new(chain_verified_block.clone()))?;
         registry.register(Box::new(chain_verify_seconds.clone()))?;
@@ -121,12 +138,23 @@ impl Metrics {
             chain_verification_failures,
             chain_verified_block,
             chain_verify_seconds,
+            backup_threshold,
+            backup_providers,
+            backup_below_target,
         })
     }
 
     /// Sets the number of shares held (at start, from the open store).
     pub fn set_backups_held(&self, held: u64) {
         self.backups_held.set(i64::try_from(held).unwrap_or(i64::MAX));
+    }
+
+    /// The shape of the backup recorded on chain: `threshold`-of-`providers`, and whether it
+    /// falls short of the 2-of-3 target (only with the default threshold).
+    pub fn set_backup_shape(&self, threshold: u8, providers: usize, below_target: bool) {
+        self.backup_threshold.set(i64::from(threshold));
+        self.backup_providers.set(i64::try_from(providers).unwrap_or(i64::MAX));
+        self.backup_below_target.set(i64::from(below_target));
     }
 
     /// Renders every metric as it stands.

@@ -61,20 +61,28 @@ impl StashKey {
     }
 }
 
+/// Where the stash's call goes, and who signs it.
+#[derive(clap::Args, Debug)]
+pub struct SigningArgs {
+    /// Chain node WebSocket RPC URL (an endpoint you trust).
+    #[arg(long, env = "PEERSEAL_CHAIN_URL", default_value = "ws://127.0.0.1:9944")]
+    pub chain_url: String,
+    #[command(flatten)]
+    pub key: StashKey,
+    /// Sign nothing: print the call data, to sign with another tool (a hardware wallet in
+    /// polkadot.js). `register` then needs --stash and --nonce.
+    #[arg(long)]
+    pub print_call: bool,
+}
+
 /// `peerseal register`.
 #[derive(clap::Args, Debug)]
 pub struct RegisterArgs {
     /// The waiting node's local HTTP endpoint.
     #[arg(long, env = "PEERSEAL_HTTP", default_value = "127.0.0.1:9616")]
     pub node: SocketAddr,
-    /// Chain node WebSocket RPC URL (an endpoint you trust).
-    #[arg(long, env = "PEERSEAL_CHAIN_URL", default_value = "ws://127.0.0.1:9944")]
-    pub chain_url: String,
     #[command(flatten)]
-    pub key: StashKey,
-    /// Sign nothing: print the `Registry.register` call data (needs --stash and --nonce).
-    #[arg(long)]
-    pub print_call: bool,
+    pub signing: SigningArgs,
     /// With --print-call: the stash (SS58 or hex) that requested the nonce.
     #[arg(long)]
     pub stash: Option<String>,
@@ -86,14 +94,8 @@ pub struct RegisterArgs {
 /// `peerseal leave`.
 #[derive(clap::Args, Debug)]
 pub struct LeaveArgs {
-    /// Chain node WebSocket RPC URL (an endpoint you trust).
-    #[arg(long, env = "PEERSEAL_CHAIN_URL", default_value = "ws://127.0.0.1:9944")]
-    pub chain_url: String,
     #[command(flatten)]
-    pub key: StashKey,
-    /// Sign nothing: print the `Registry.leave` call data.
-    #[arg(long)]
-    pub print_call: bool,
+    pub signing: SigningArgs,
 }
 
 type Api = OnlineClient<PolkadotConfig>;
@@ -213,8 +215,8 @@ pub async fn register(args: RegisterArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::json!({"already_registered": identity}));
         return Ok(());
     }
-    let api = connect(&args.chain_url).await?;
-    if args.print_call {
+    let api = connect(&args.signing.chain_url).await?;
+    if args.signing.print_call {
         let stash = args
             .stash
             .as_deref()
@@ -228,7 +230,7 @@ pub async fn register(args: RegisterArgs) -> anyhow::Result<()> {
         let answer = node_quote(args.node, &stash.0, &nonce).await?;
         return print_call_data(&api, "Registry.register", &register_call(&answer)?).await;
     }
-    let signer = args.key.signer()?;
+    let signer = args.signing.key.signer()?;
     let stash = signer.public_key().0;
     eprintln!(
         "requesting an attestation nonce for {} as stash {}",
@@ -288,12 +290,12 @@ pub async fn register(args: RegisterArgs) -> anyhow::Result<()> {
 
 /// Runs `peerseal leave`.
 pub async fn leave(args: LeaveArgs) -> anyhow::Result<()> {
-    let api = connect(&args.chain_url).await?;
+    let api = connect(&args.signing.chain_url).await?;
     let call = subxt::dynamic::transaction("Registry", "leave", Vec::<Value>::new());
-    if args.print_call {
+    if args.signing.print_call {
         return print_call_data(&api, "Registry.leave", &call).await;
     }
-    let signer = args.key.signer()?;
+    let signer = args.signing.key.signer()?;
     let (events, number) = submit(&api, call, &signer, "Registry.leave").await?;
     let fields = event_fields(&events, "Registry", "ServerLeaving")
         .ok_or_else(|| anyhow!("Registry.leave emitted no ServerLeaving event"))?;

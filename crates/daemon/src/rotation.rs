@@ -268,6 +268,19 @@ impl Running<'_> {
         };
         file.write_atomic(&self.ctx.config.data_dir)?;
         if pending.is_none() {
+            // Below 2-of-3 only with the default (an explicit threshold is the operator's call).
+            let below_target = self.ctx.config.threshold.is_none()
+                && assignment.is_some()
+                && (threshold < crate::config::DEFAULT_THRESHOLD || providers.len() < 3);
+            if below_target {
+                tracing::warn!(
+                    threshold,
+                    providers = providers.len(),
+                    "backup below the 2-of-3 target: too few providers exist or answered; the \
+                     next rotation (a provider leaving or failing, or a restart) tries again"
+                );
+            }
+            self.ctx.metrics.set_backup_shape(threshold, providers.len(), below_target);
             self.ctx.lifecycle.update(|s| {
                 s.threshold = Some(threshold);
                 s.providers = providers

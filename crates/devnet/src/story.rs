@@ -1,19 +1,27 @@
-//! The devnet and its story: every node backs up; a node killed with SIGKILL recovers its key
-//! and reads back what it wrote; governance removes a provider and every affected client rotates
-//! and re-backs up; a node whose provider is down fails over to another one. Every child process
+//! The devnet and its story: five dev nodes back up 2-of-3 (the default), the fifth (eve, not
+//! in the dev genesis) registered by its stash through `peerseal register`; a node killed with
+//! SIGKILL recovers its key and reads back what it wrote; an operator's node with a generated
+//! identity registers itself and joins; a provider leaves voluntarily (`peerseal leave`) and its
+//! clients back up elsewhere; governance removes a provider and every affected client rotates
+//! and re-backs up; a node whose provider is down fails over to the others. Every child process
 //! is killed when the devnet is dropped.
 
 use crate::DevnetArgs;
 use anyhow::{anyhow, bail, Context as _};
 use peerseal::Status;
 use peerseal_chain::{ChainApi, ChainClient};
-use peerseal_testkit::{governance, DevChain, DevPortsGuard, TssDaemon};
+use peerseal_testkit::{governance, operator, DaemonOptions, DevChain, DevPortsGuard, TssDaemon};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The dev identities the devnet runs.
-pub const NAMES: [&str; 4] = ["alice", "bob", "charlie", "dave"];
+/// The dev identities the devnet runs; the last is registered at start through the tool.
+pub const NAMES: [&str; 5] = ["alice", "bob", "charlie", "dave", "eve"];
+/// The dev identity that is not in the dev genesis.
+const SELF_REGISTERED: &str = "eve";
+/// The operator's node (a generated identity) and its stash.
+const OPERATOR: &str = "operator";
+const OPERATOR_STASH: &str = "//Ferdie";
 
 fn say(line: impl std::fmt::Display) {
     println!("[devnet] {line}");
@@ -23,6 +31,8 @@ struct Member {
     name: &'static str,
     node: Option<TssDaemon>,
     http: SocketAddr,
+    options: DaemonOptions,
+    account: Option<String>,
     recovery_ms: Option<u64>,
 }
 
@@ -43,26 +53,12 @@ fn providers_of(status: &Status) -> Vec<String> {
     status.providers.iter().map(|p| p.account.clone()).collect()
 }
 
-fn name_of(account_hex: &str) -> String {
-    let account = peerseal::recovery_file::parse_account(account_hex);
-    NAMES
-        .iter()
-        .find(|n| {
-            account.is_some()
-                && peerseal_devkeys::dev_identity(n)
-                    .map(|id| peerseal_chain::AccountId(id.tss_account))
-                    == account
-        })
-        .map(|n| (*n).to_owned())
-        .unwrap_or_else(|| account_hex.chars().take(8).collect())
-}
-
-fn index(name: &str) -> usize {
-    NAMES.iter().position(|n| *n == name).unwrap_or(0)
+fn dev_account(name: &str) -> Option<String> {
+    peerseal_devkeys::dev_identity(name).map(|id| hex::encode(id.tss_account))
 }
 
 impl Devnet {
-    /// Starts the chain and the four nodes.
+    /// Starts the chain and the five dev nodes.
     pub async fn start(args: &DevnetArgs) -> anyhow::Result<Devnet> {
         let ports = peerseal_testkit::dev_ports().await.context("locking the dev p2p ports")?;
         let dir = tempfile::Builder::new().prefix("peerseal-devnet-").tempdir()?;
@@ -71,18 +67,49 @@ impl Devnet {
         say(format!("dev chain at {}; data and logs in {}", chain.url, dir.path().display()));
         let mut devnet = Devnet { chain, dir, nodes: Vec::new(), step, _ports: ports };
         for name in NAMES {
-            let node = devnet.spawn_node(name)?;
-            say(format!("{name}: started, status at http://{}/status", node.http));
-            let http = node.http;
-            devnet.nodes.push(Member { name, node: Some(node), http, recovery_ms: None });
+            let mut options = DaemonOptions::logs_in(devnet.dir.path());
+            options.rust_log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+            devnet.add(name, options, dev_account(name))?;
         }
         Ok(devnet)
     }
 
-    fn spawn_node(&self, name: &'static str) -> anyhow::Result<TssDaemon> {
-        let mut options = peerseal_testkit::DaemonOptions::logs_in(self.dir.path());
-        options.rust_log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
-        Ok(TssDaemon::start_with(name, &self.chain.url, &self.dir.path().join(name), &options)?)
+    fn add(
+        &mut self,
+        name: &'static str,
+        options: DaemonOptions,
+        account: Option<String>,
+    ) -> anyhow::Result<usize> {
+        let node =
+            TssDaemon::start_with(name, &self.chain.url, &self.dir.path().join(name), &options)?;
+        say(format!("{name}: started, status at http://{}/status", node.http));
+        let http = node.http;
+        self.nodes.push(Member {
+            name,
+            node: Some(node),
+            http,
+            options,
+            account,
+            recovery_ms: None,
+        });
+        Ok(self.nodes.len() - 1)
+    }
+
+    /// The member name of an account (hex), or its first hex digits.
+    fn name_of(&self, account_hex: &str) -> String {
+        self.nodes
+            .iter()
+            .find(|m| m.account.as_deref() == Some(account_hex))
+            .map(|m| m.name.to_owned())
+            .unwrap_or_else(|| account_hex.chars().take(8).collect())
+    }
+
+    fn names_of(&self, accounts: &[String]) -> Vec<String> {
+        accounts.iter().map(|a| self.name_of(a)).collect()
+    }
+
+    fn index(&self, name: &str) -> usize {
+        self.nodes.iter().position(|m| m.name == name).unwrap_or(0)
     }
 
     async fn status(&self, i: usize) -> Option<Status> {
@@ -102,35 +129,89 @@ impl Devnet {
     }
 
     async fn restart(&mut self, i: usize) -> anyhow::Result<()> {
-        let node = self.spawn_node(NAMES[i])?;
+        let member = &self.nodes[i];
+        let data = self.dir.path().join(member.name);
+        let node = TssDaemon::start_with(member.name, &self.chain.url, &data, &member.options)?;
         self.nodes[i].http = node.http;
         self.nodes[i].node = Some(node);
         Ok(())
     }
 
     fn kill(&mut self, i: usize) -> anyhow::Result<()> {
-        let node =
-            self.nodes[i].node.take().ok_or_else(|| anyhow!("{} is not running", NAMES[i]))?;
+        let member = &mut self.nodes[i];
+        let node = member.node.take().ok_or_else(|| anyhow!("{} is not running", member.name))?;
         node.kill();
+        Ok(())
+    }
+
+    /// The nodes (other than `except`) whose current backup names `provider`, with their epochs.
+    async fn clients_of(
+        &self,
+        provider: &str,
+        except: &[usize],
+    ) -> anyhow::Result<Vec<(usize, u64)>> {
+        let mut clients = Vec::new();
+        for i in (0..self.nodes.len()).filter(|i| !except.contains(i)) {
+            let s = self
+                .status(i)
+                .await
+                .ok_or_else(|| anyhow!("{} does not answer", self.nodes[i].name))?;
+            if providers_of(&s).contains(&provider.to_owned()) {
+                clients.push((i, s.epoch.unwrap_or(0)));
+            }
+        }
+        Ok(clients)
+    }
+
+    /// Waits until each of `clients` is ready at a later epoch with a backup not naming
+    /// `provider`.
+    async fn wait_moved_away(
+        &self,
+        clients: &[(usize, u64)],
+        provider: &str,
+    ) -> anyhow::Result<()> {
+        for (i, epoch) in clients {
+            let s = self
+                .wait_until(*i, "re-backed up", |s| is_ready(s) && s.epoch > Some(*epoch))
+                .await?;
+            if providers_of(&s).contains(&provider.to_owned()) {
+                bail!("{} still names {}", self.nodes[*i].name, self.name_of(provider));
+            }
+        }
         Ok(())
     }
 
     /// Runs the story; returns the summary table.
     pub async fn story(&mut self) -> anyhow::Result<String> {
-        // 1. Every node backs up.
+        // 1. Eve registers through the tool; every node backs up (2-of-3 by default).
+        let eve = self.index(SELF_REGISTERED);
+        self.wait_until(eve, "awaiting registration", |s| {
+            s.state.label() == "awaiting_registration"
+        })
+        .await?;
+        let eve_stash = peerseal_devkeys::dev_identity(SELF_REGISTERED)
+            .ok_or_else(|| anyhow!("unknown dev identity"))?
+            .stash_uri;
+        operator::register(self.nodes[eve].http, &self.chain.url, &eve_stash).await?;
+        say(format!(
+            "{SELF_REGISTERED}: not in the dev genesis; its stash {eve_stash} registered it with \
+             `peerseal register` (nonce, the node's own quote, Registry.register)"
+        ));
         let mut first = Vec::new();
         for (i, name) in NAMES.iter().enumerate() {
             let s = self.wait_until(i, "ready", is_ready).await?;
             say(format!(
-                "{name}: ready, epoch {}, backed up with {:?}",
+                "{name}: ready, epoch {}, backed up {}-of-{} with {:?}",
                 s.epoch.unwrap_or_default(),
-                providers_of(&s).iter().map(|p| name_of(p)).collect::<Vec<_>>()
+                s.threshold.unwrap_or_default(),
+                s.providers.len(),
+                self.names_of(&providers_of(&s))
             ));
             first.push(s);
         }
 
         // 2. SIGKILL and restart: recovery from providers, data read back.
-        let bob = index("bob");
+        let bob = self.index("bob");
         self.kill(bob)?;
         say("bob: killed with SIGKILL; restarting");
         self.restart(bob).await?;
@@ -144,41 +225,83 @@ impl Devnet {
             s.recovery_ms.unwrap_or_default()
         ));
 
-        // 3. Governance removes a provider: every affected client rotates and re-backs up.
+        // 3. The operator's chapter: a generated identity registers itself and joins.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let listen = format!("/ip4/127.0.0.1/tcp/{port}");
+        let stash = peerseal_devkeys::dev_identity("ferdie")
+            .ok_or_else(|| anyhow!("unknown dev identity"))?
+            .stash_account;
+        let mut options = DaemonOptions::logs_in(self.dir.path());
+        options.rust_log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+        options.generated_identity = true;
+        options.args = vec!["--listen".into(), listen, "--stash".into(), hex::encode(stash)];
+        let op = self.add(OPERATOR, options, None)?;
+        let waiting = self
+            .wait_until(op, "awaiting registration", |s| s.state.label() == "awaiting_registration")
+            .await?;
+        self.nodes[op].account = waiting.account.clone();
+        say(format!(
+            "{OPERATOR}: a generated identity ({}…), waiting to be registered",
+            waiting.account.as_deref().unwrap_or_default().chars().take(8).collect::<String>()
+        ));
+        operator::register(self.nodes[op].http, &self.chain.url, OPERATOR_STASH).await?;
+        let s = self.wait_until(op, "ready", is_ready).await?;
+        say(format!(
+            "{OPERATOR}: its stash {OPERATOR_STASH} registered it with `peerseal register`; \
+             ready, backed up {}-of-{} with {:?}",
+            s.threshold.unwrap_or_default(),
+            s.providers.len(),
+            self.names_of(&providers_of(&s))
+        ));
+
+        // 4. A provider leaves voluntarily: its clients back up elsewhere while it serves.
+        let alice = self.index("alice");
+        let current = self.status(alice).await.ok_or_else(|| anyhow!("alice does not answer"))?;
+        let leaving_account = providers_of(&current)
+            .into_iter()
+            .find(|p| self.name_of(p) != OPERATOR && self.name_of(p) != "bob")
+            .ok_or_else(|| anyhow!("alice has no dev provider besides bob"))?;
+        let leaving = self.index(&self.name_of(&leaving_account));
+        let clients = self.clients_of(&leaving_account, &[leaving]).await?;
+        let leaving_stash = peerseal_devkeys::dev_identity(self.nodes[leaving].name)
+            .ok_or_else(|| anyhow!("unknown dev identity"))?
+            .stash_uri;
+        let left = operator::leave(&self.chain.url, &leaving_stash).await?;
+        say(format!(
+            "{}: left voluntarily with `peerseal leave` (removable at block {}); its clients: {:?}",
+            self.nodes[leaving].name,
+            left["removable_at"],
+            clients.iter().map(|(i, _)| self.nodes[*i].name).collect::<Vec<_>>()
+        ));
+        self.wait_moved_away(&clients, &leaving_account).await?;
+        say(format!(
+            "every client of {} backed up elsewhere; it keeps serving until its removal",
+            self.nodes[leaving].name
+        ));
+
+        // 5. Governance removes a provider: every affected client rotates and re-backs up.
         let chain = peerseal_testkit::connect_chain(&self.chain.url).await?;
-        let alice = index("alice");
         let current = self.status(alice).await.ok_or_else(|| anyhow!("alice does not answer"))?;
         let victim_account =
             providers_of(&current).first().cloned().ok_or_else(|| anyhow!("no provider"))?;
-        let victim = index(&name_of(&victim_account));
-        let mut affected = Vec::new();
-        let mut epochs = Vec::new();
-        for i in (0..NAMES.len()).filter(|i| *i != victim) {
-            let s = self.status(i).await.ok_or_else(|| anyhow!("node does not answer"))?;
-            if providers_of(&s).contains(&victim_account) {
-                affected.push(i);
-                epochs.push(s.epoch.unwrap_or(0));
-            }
-        }
-        let stash = peerseal_devkeys::dev_identity(NAMES[victim])
-            .ok_or_else(|| anyhow!("unknown dev identity"))?
-            .stash_account;
-        governance::remove_server(&self.chain.url, stash).await?;
+        let victim = self.index(&self.name_of(&victim_account));
+        let affected = self.clients_of(&victim_account, &[victim]).await?;
+        let victim_stash = if self.nodes[victim].name == OPERATOR {
+            stash
+        } else {
+            peerseal_devkeys::dev_identity(self.nodes[victim].name)
+                .ok_or_else(|| anyhow!("unknown dev identity"))?
+                .stash_account
+        };
+        governance::remove_server(&self.chain.url, victim_stash).await?;
         let removed_at = chain.finalized_number().await?;
         let removed_time = Instant::now();
         say(format!(
             "governance removed {} in block #{removed_at}; affected clients: {:?}",
-            NAMES[victim],
-            affected.iter().map(|i| NAMES[*i]).collect::<Vec<_>>()
+            self.nodes[victim].name,
+            affected.iter().map(|(i, _)| self.nodes[*i].name).collect::<Vec<_>>()
         ));
-        for (i, epoch) in affected.iter().zip(&epochs) {
-            let s = self
-                .wait_until(*i, "re-backed up", |s| is_ready(s) && s.epoch == Some(epoch + 1))
-                .await?;
-            if providers_of(&s).contains(&victim_account) {
-                bail!("{} still names the removed provider", NAMES[*i]);
-            }
-        }
+        self.wait_moved_away(&affected, &victim_account).await?;
         let done_at = chain.finalized_number().await?;
         say(format!(
             "every affected client rotated to a new key epoch and re-backed up: {} blocks, {:.1} s \
@@ -186,44 +309,48 @@ impl Devnet {
             done_at.saturating_sub(removed_at),
             removed_time.elapsed().as_secs_f64()
         ));
-        check_assignments(&chain, &affected, &victim_account).await?;
+        let affected_accounts: Vec<String> =
+            affected.iter().filter_map(|(i, _)| self.nodes[*i].account.clone()).collect();
+        check_assignments(&chain, &affected_accounts, &victim_account).await?;
 
-        // 4. A node whose provider is down fails over to another provider.
-        let client = (0..NAMES.len()).find(|i| *i != victim && *i != bob).unwrap_or(alice);
+        // 6. A node whose provider is down fails over to its other providers.
+        let client = (0..NAMES.len())
+            .find(|i| ![victim, bob, leaving].contains(i))
+            .ok_or_else(|| anyhow!("no client left for the fail-over"))?;
         let s = self.status(client).await.ok_or_else(|| anyhow!("client does not answer"))?;
         let providers = providers_of(&s);
-        if providers.len() < 2 {
-            bail!("{} has fewer than 2 providers", NAMES[client]);
+        if providers.len() < 3 {
+            bail!("{} has fewer than 3 providers", self.nodes[client].name);
         }
-        let down = index(&name_of(&providers[0]));
+        let down = self.index(&self.name_of(&providers[0]));
         self.kill(down)?;
         self.kill(client)?;
         say(format!(
             "{}: its provider {} is down; killing and restarting {}",
-            NAMES[client], NAMES[down], NAMES[client]
+            self.nodes[client].name, self.nodes[down].name, self.nodes[client].name
         ));
         self.restart(client).await?;
-        // Recovered (the key is back, the store open) while one provider is down; before it is
-        // ready it rotates to a fresh epoch, which needs enough providers up again.
+        // Recovered (the key is back, the store open) while one provider is down; it then
+        // rotates to a fresh epoch on the providers that answer.
         let r = self
             .wait_until(client, "recovered after fail-over", |r| r.recovery_ms.is_some())
             .await?;
         self.nodes[client].recovery_ms = r.recovery_ms;
         say(format!(
-            "{}: recovered from its other provider {}",
-            NAMES[client],
-            name_of(&providers[1])
+            "{}: recovered from its other providers {:?} (2 of 3 shares)",
+            self.nodes[client].name,
+            self.names_of(&providers[1..])
         ));
         self.restart(down).await?;
         self.wait_until(down, "ready", is_ready).await?;
-        say(format!("{}: back", NAMES[down]));
+        say(format!("{}: back", self.nodes[down].name));
         let epoch = s.epoch;
         let r = self
             .wait_until(client, "ready at a fresh epoch", |r| is_ready(r) && r.epoch > epoch)
             .await?;
         say(format!(
             "{}: ready at fresh epoch {} (the disk it booted from is superseded)",
-            NAMES[client],
+            self.nodes[client].name,
             r.epoch.unwrap_or_default()
         ));
 
@@ -231,26 +358,25 @@ impl Devnet {
     }
 
     async fn summary(&self) -> String {
-        let mut out = format!(
-            "{:<8} {:<16} {:>5}  {:<18} {:>12}\n",
-            "node", "state", "epoch", "providers", "recovery ms"
-        );
+        let row =
+            |node: &str, state: &str, epoch: &str, backup: &str, providers: &str, ms: &str| {
+                format!("{node:<9} {state:<16} {epoch:>5}  {backup:<7} {providers:<26} {ms:>11}\n")
+            };
+        let mut out = row("node", "state", "epoch", "backup", "providers", "recovery ms");
         for (i, node) in self.nodes.iter().enumerate() {
             let s = self.status(i).await;
-            let providers: Vec<String> = s
-                .as_ref()
-                .map(providers_of)
-                .unwrap_or_default()
-                .iter()
-                .map(|p| name_of(p))
-                .collect();
-            out.push_str(&format!(
-                "{:<8} {:<16} {:>5}  {:<18} {:>12}\n",
+            let providers = s.as_ref().map(providers_of).unwrap_or_default();
+            let backup = match s.as_ref().and_then(|s| s.threshold) {
+                Some(t) if !providers.is_empty() => format!("{t}-of-{}", providers.len()),
+                _ => "-".to_owned(),
+            };
+            out.push_str(&row(
                 node.name,
                 s.as_ref().map(|s| s.state.label()).unwrap_or("down"),
-                s.as_ref().and_then(|s| s.epoch).map(|e| e.to_string()).unwrap_or_default(),
-                providers.join(","),
-                node.recovery_ms.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                &s.as_ref().and_then(|s| s.epoch).map(|e| e.to_string()).unwrap_or_default(),
+                &backup,
+                &self.names_of(&providers).join(","),
+                &node.recovery_ms.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
             ));
         }
         out
@@ -264,20 +390,17 @@ impl Devnet {
 
 async fn check_assignments(
     chain: &ChainClient,
-    affected: &[usize],
+    affected: &[String],
     victim: &str,
 ) -> anyhow::Result<()> {
-    let victim =
-        peerseal::recovery_file::parse_account(victim).ok_or_else(|| anyhow!("bad account"))?;
-    for i in affected {
-        let account = peerseal_chain::AccountId(
-            peerseal_devkeys::dev_identity(NAMES[*i])
-                .ok_or_else(|| anyhow!("unknown dev identity"))?
-                .tss_account,
-        );
-        let a = chain.assignment(&account).await?.ok_or_else(|| anyhow!("no assignment"))?;
+    let parse = |hex_account: &str| {
+        peerseal::recovery_file::parse_account(hex_account).ok_or_else(|| anyhow!("bad account"))
+    };
+    let victim = parse(victim)?;
+    for client in affected {
+        let a = chain.assignment(&parse(client)?).await?.ok_or_else(|| anyhow!("no assignment"))?;
         if a.stale || a.providers.iter().any(|(p, _)| *p == victim) {
-            bail!("{}'s on-chain backup still names {}", NAMES[*i], hex::encode(victim));
+            bail!("{client}'s on-chain backup still names {}", hex::encode(victim));
         }
     }
     Ok(())

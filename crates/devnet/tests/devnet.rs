@@ -1,5 +1,6 @@
-//! `peerseal-devnet` as the README runs it: a dev chain and four TSS nodes as processes, the
-//! whole story, a summary table, exit code 0.
+//! `peerseal-devnet` as the README runs it: a dev chain and six TSS nodes as processes (five dev
+//! identities, one registering itself, and an operator's generated identity), the whole story,
+//! a summary table, exit code 0.
 // Integration tests: fixtures and helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -49,10 +50,23 @@ async fn devnet_runs_the_story_and_exits_zero() {
     assert!(status.success(), "devnet failed:\n{output}");
     assert!(output.contains("bob: recovered its key and read back its data"), "{output}");
     assert!(output.contains("every affected client rotated"), "{output}");
-    assert!(output.contains("recovered from its other provider"), "{output}");
+    assert!(output.contains("recovered from its other providers"), "{output}");
+    assert!(
+        output.contains("eve: not in the dev genesis; its stash //Eve registered it"),
+        "{output}"
+    );
+    assert!(output.contains("operator: its stash //Ferdie registered it"), "{output}");
+    assert!(output.contains("left voluntarily with `peerseal leave`"), "{output}");
     assert!(output.contains("story complete"), "{output}");
-    let table: Vec<&str> =
-        output.lines().skip_while(|l| !l.starts_with("node ")).skip(1).take(4).collect();
-    assert_eq!(table.len(), 4, "{output}");
-    assert!(table.iter().all(|l| l.contains(" ready ")), "{output}");
+    let table: Vec<&str> = output
+        .lines()
+        .skip_while(|l| !l.starts_with("node "))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(table.len(), 6, "five dev nodes and the operator's: {output}");
+    // Every node ready (the one that left may already be removed and stop being asked), with
+    // its backup's shape in the table.
+    assert!(table.iter().filter(|l| l.contains(" ready ")).count() >= 5, "{output}");
+    assert!(table.iter().any(|l| l.contains(" 2-of-3 ")), "{output}");
 }

@@ -22,6 +22,7 @@ pub mod binaries;
 pub mod chain;
 pub mod daemon;
 pub mod governance;
+pub mod operator;
 pub mod ports;
 pub mod process;
 pub mod rpc_proxy;

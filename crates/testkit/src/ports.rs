@@ -1,5 +1,5 @@
-//! The dev identities' p2p ports (127.0.0.1:30401..30404, registered in the dev genesis) are
-//! fixed, so everything that binds them — tests, the bench, the devnet — runs one at a time:
+//! The dev identities' p2p ports (127.0.0.1:30401..30406; the first four are registered in the
+//! dev genesis) are fixed, so everything that binds them — tests, the bench, the devnet — runs one at a time:
 //! within one process (a mutex) and across processes (an exclusive lock on a file in the temp
 //! dir; nextest runs every test in its own process, and two `cargo test` runs may overlap).
 

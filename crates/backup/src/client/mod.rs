@@ -41,6 +41,12 @@ pub struct ClientConfig {
     /// Number of providers `n`. `None`: `min(2, others)` when `threshold` is 1, otherwise
     /// `min(threshold + 1, others)`.
     pub providers: Option<u8>,
+    /// Settle for less than asked instead of failing (the node's default 2-of-3): with fewer
+    /// candidates than `threshold`, every candidate holds a full copy (`t = n = candidates`);
+    /// when fewer than `n` providers store a share but at least `t` do, the backup is recorded
+    /// with those (`t`-of-stored). Never below `t` while `t` candidates exist. Off: the
+    /// configuration is exact, and a shortfall is an error.
+    pub accept_fewer: bool,
     /// Attempts at one provider before moving to the next.
     pub attempts_per_provider: usize,
     /// First backoff delay between attempts at one provider.
@@ -54,6 +60,7 @@ impl Default for ClientConfig {
         Self {
             threshold: 1,
             providers: None,
+            accept_fewer: false,
             attempts_per_provider: 3,
             min_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
@@ -62,7 +69,17 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
-    /// The number of providers to use when `others` candidates exist.
+    /// The threshold and number of providers to use when `others` candidates exist.
+    pub fn plan(&self, others: usize) -> Result<(u8, u8), ClientError> {
+        let others_u8 = u8::try_from(others).unwrap_or(u8::MAX);
+        if self.accept_fewer && others > 0 && others < usize::from(self.threshold) {
+            return Ok((others_u8, others_u8));
+        }
+        Ok((self.threshold, self.provider_count(others)?))
+    }
+
+    /// The number of providers to use when `others` candidates exist (at the configured
+    /// threshold).
     pub fn provider_count(&self, others: usize) -> Result<u8, ClientError> {
         let others_u8 = u8::try_from(others).unwrap_or(u8::MAX);
         let n = match self.providers {
@@ -236,8 +253,7 @@ impl BackupClient {
             .filter_map(|p| servers.get(&p).cloned())
             .filter(|e| !e.leaving)
             .collect();
-        let threshold = self.config.threshold;
-        let n = self.config.provider_count(candidates.len())?;
+        let (threshold, n) = self.config.plan(candidates.len())?;
         let shares = deal(key.expose_secret(), &account, epoch, threshold, n)?;
 
         let mut assigned = Vec::with_capacity(usize::from(n));
@@ -259,7 +275,16 @@ impl BackupClient {
             }
             break;
         }
-        if assigned.len() < usize::from(n) {
+        let enough = if self.config.accept_fewer { usize::from(threshold) } else { usize::from(n) };
+        if assigned.len() < usize::from(n) && assigned.len() >= enough {
+            tracing::warn!(
+                stored = assigned.len(),
+                wanted = n,
+                threshold,
+                "backup recorded with fewer providers than wanted (the others were unreachable)"
+            );
+        }
+        if assigned.len() < enough {
             return Err(ClientError::NotEnoughProviders {
                 stored: assigned.len(),
                 wanted: n,

@@ -180,14 +180,25 @@ pub async fn backup_client(
     threshold: u8,
     providers: Option<u8>,
 ) -> (BackupClient, JoinHandle<()>) {
-    let (network, task) = client_network().await;
-    let config = ClientConfig {
-        threshold,
-        providers,
+    backup_client_with(chain, ClientConfig { threshold, providers, ..fast_client_config() }).await
+}
+
+/// Client settings with fast backoff (tests should not wait long on dead peers).
+pub fn fast_client_config() -> ClientConfig {
+    ClientConfig {
         attempts_per_provider: 2,
         min_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
-    };
+        ..ClientConfig::default()
+    }
+}
+
+/// A backup client for `chain` with `config`.
+pub async fn backup_client_with(
+    chain: &Arc<dyn ChainApi>,
+    config: ClientConfig,
+) -> (BackupClient, JoinHandle<()>) {
+    let (network, task) = client_network().await;
     (BackupClient::new(network, chain.clone(), config), task)
 }
 

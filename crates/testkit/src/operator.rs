@@ -1,0 +1,64 @@
+//! What a validator operator runs beside a node: the `peerseal register` / `leave` / `info` /
+//! `status` commands of the dev binary, as child processes with the stash secret passed the
+//! way the docs say (the `PEERSEAL_STASH_URI` environment variable, never a flag).
+
+use crate::HarnessError;
+use std::time::Duration;
+
+/// How a command ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Exit status 0.
+    pub success: bool,
+    /// Its stdout (the machine-read JSON or table).
+    pub stdout: String,
+    /// Its stderr (progress and errors).
+    pub stderr: String,
+}
+
+/// Runs `peerseal-dev <args>` with `stash_uri` as the stash secret (may be empty), bounded by
+/// `limit`.
+pub async fn run(args: &[&str], stash_uri: &str, limit: Duration) -> Result<Outcome, HarnessError> {
+    let mut cmd = tokio::process::Command::new(crate::peerseal_dev_binary()?);
+    cmd.args(args).env("RUST_LOG", "warn").kill_on_drop(true);
+    if !stash_uri.is_empty() {
+        cmd.env("PEERSEAL_STASH_URI", stash_uri);
+    }
+    let output = tokio::time::timeout(limit, cmd.output()).await.map_err(|_| {
+        HarnessError::Process(format!("peerseal-dev {args:?} did not end in time"))
+    })??;
+    Ok(Outcome {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}
+
+/// `peerseal register` for the waiting node at `node_http` as stash `stash_uri`; the JSON line
+/// it prints.
+pub async fn register(
+    node_http: std::net::SocketAddr,
+    chain_url: &str,
+    stash_uri: &str,
+) -> Result<serde_json::Value, HarnessError> {
+    let http = node_http.to_string();
+    let args = ["register", "--node", &http, "--chain-url", chain_url];
+    json_of(run(&args, stash_uri, Duration::from_secs(150)).await?)
+}
+
+/// `peerseal leave` as stash `stash_uri`; the JSON line it prints.
+pub async fn leave(chain_url: &str, stash_uri: &str) -> Result<serde_json::Value, HarnessError> {
+    let args = ["leave", "--chain-url", chain_url];
+    json_of(run(&args, stash_uri, Duration::from_secs(150)).await?)
+}
+
+fn json_of(outcome: Outcome) -> Result<serde_json::Value, HarnessError> {
+    if !outcome.success {
+        return Err(HarnessError::Process(format!(
+            "operator command failed: {}{}",
+            outcome.stdout, outcome.stderr
+        )));
+    }
+    serde_json::from_str(outcome.stdout.trim())
+        .map_err(|e| HarnessError::Process(format!("operator command printed no JSON ({e})")))
+}
