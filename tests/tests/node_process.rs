@@ -304,3 +304,35 @@ async fn sigterm_stops_a_node_in_a_long_backoff_promptly_and_cleanly() {
     assert!(process.stderr().contains("shutting down"), "{}", process.stderr());
     assert!(!dir.path().join("alice").join("db").exists(), "nothing created before the chain");
 }
+
+/// `peerseal-node --log-format json`: the dev chain's log lines are JSON objects too (for the
+/// same log shippers as the TSS node's).
+#[test]
+fn the_dev_chain_writes_json_log_lines_when_asked() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(peerseal_testkit::node_binary().unwrap())
+        .args(["--dev", "--rpc-port", "0", "--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    // The node logs as it starts and seals; a few lines arrive within seconds (bounded: the
+    // reader gives up when the child is killed).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines: Vec<String> = stderr.lines().take(3).map_while(Result::ok).collect();
+        let _ = tx.send(lines);
+    });
+    let lines = rx.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = lines.expect("three log lines within 60 s");
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        let entry: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(entry["level"].is_string() && entry["fields"].is_object(), "{line}");
+    }
+}

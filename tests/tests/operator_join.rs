@@ -258,6 +258,58 @@ async fn a_generated_identity_registers_itself_backs_up_two_of_three_recovers_an
     .await
     .unwrap();
 
+    // The audit trail, in block order: registered, leaving (its client told), the client's new
+    // backup, removed.
+    use futures::StreamExt;
+    use peerseal_chain::ChainEvent;
+    let alice_account = peerseal::recovery_file::parse_account(&moved.account.clone().unwrap());
+    let mut steps: Vec<(&str, u64)> = Vec::new();
+    let mut blocks = Box::pin(verified.finalized_blocks_from(1));
+    bounded(60, async {
+        while !steps.iter().any(|(step, _)| *step == "removed") {
+            let block = blocks.next().await.unwrap().unwrap();
+            for event in &block.events {
+                let step = match event {
+                    ChainEvent::ServerRegistered { tss_account, .. }
+                        if *tss_account == account_id =>
+                    {
+                        "registered"
+                    }
+                    ChainEvent::ServerLeaving { tss_account, .. } if *tss_account == account_id => {
+                        "leaving"
+                    }
+                    ChainEvent::ProviderLeaving { provider, clients }
+                        if *provider == account_id
+                            && alice_account.is_some_and(|a| clients.contains(&a)) =>
+                    {
+                        "client told"
+                    }
+                    ChainEvent::BackupRecorded { client, epoch }
+                        if Some(*client) == alice_account && Some(*epoch) == moved.epoch =>
+                    {
+                        "client moved"
+                    }
+                    ChainEvent::ServerRemoved { tss_account, .. } if *tss_account == account_id => {
+                        "removed"
+                    }
+                    _ => continue,
+                };
+                steps.push((step, block.number));
+            }
+        }
+    })
+    .await;
+    let at = |name: &str| {
+        let found: Vec<u64> = steps.iter().filter(|(s, _)| *s == name).map(|(_, b)| *b).collect();
+        assert_eq!(found.len(), 1, "{name} once: {steps:?}");
+        found[0]
+    };
+    // The leave and the notice to its clients are one extrinsic, hence one block.
+    assert!(at("registered") < at("leaving"), "{steps:?}");
+    assert_eq!(at("leaving"), at("client told"), "{steps:?}");
+    assert!(at("client told") <= at("client moved"), "{steps:?}");
+    assert!(at("client moved") < at("removed"), "moved before the removal: {steps:?}");
+
     // `--log-format json`: every line of its log is one JSON object with level and fields.
     node.kill();
     let log = std::fs::read_to_string(dirs.path().join("operator.log")).unwrap();
@@ -279,7 +331,8 @@ async fn two_of_three_recovers_with_one_provider_down_and_names_the_missing_two(
     let chain = dev_chain();
     let dirs = tempfile::tempdir().unwrap();
     let mut two_of_three = DaemonOptions::logs_in(dirs.path());
-    two_of_three.args = ["--threshold", "2"].map(str::to_owned).to_vec();
+    two_of_three.args =
+        ["--threshold", "2", "--health-interval-secs", "2"].map(str::to_owned).to_vec();
     let alice_dir = dirs.path().join("alice");
     let start_alice =
         || TssDaemon::start_with("alice", &chain.url, &alice_dir, &two_of_three).unwrap();
@@ -293,6 +346,21 @@ async fn two_of_three_recovers_with_one_provider_down_and_names_the_missing_two(
     assert_eq!(ready.threshold, Some(2));
     assert_eq!(provider_accounts(&ready).len(), 3, "{ready:?}");
     let tss = |name: &str| hex::encode(peerseal_devkeys::dev_identity(name).unwrap().tss_account);
+    // `/status` and `status --table` show each provider's last health check.
+    let checked = bounded(
+        60,
+        alice.wait_until("providers checked", Duration::from_secs(50), |s| {
+            s.providers.iter().all(|p| p.health.as_deref() == Some("healthy"))
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(checked.providers.iter().all(|p| p.checked_unix.is_some()), "{checked:?}");
+    let http = alice.http.to_string();
+    let (ok, table, err) =
+        operator(["status", "--http", &http, "--table"].map(str::to_owned).to_vec(), "").await;
+    assert!(ok, "{err}");
+    assert_eq!(table.matches(") healthy").count(), 3, "{table}");
 
     // Dave down: two shares are still there.
     peers[2].take().unwrap().kill();

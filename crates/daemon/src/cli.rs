@@ -168,7 +168,11 @@ fn status_table(status: &crate::phase::Status) -> String {
         ("re-backups", status.rebackups.to_string()),
     ];
     for provider in &status.providers {
-        rows.push(("provider", format!("{} (share {})", provider.account, provider.share_index)));
+        let health = provider.health.as_deref().unwrap_or("not checked yet");
+        rows.push((
+            "provider",
+            format!("{} (share {}) {health}", provider.account, provider.share_index),
+        ));
     }
     if let crate::phase::Phase::RecoveryFailed { reason, .. } = &status.state {
         rows.push(("failure", reason.clone()));

@@ -258,6 +258,20 @@ pub struct ProviderView {
     pub account: String,
     /// Share index.
     pub share_index: u8,
+    /// The last health check of this provider: `healthy`, or `unhealthy: <reason>`; absent until
+    /// the first check after the backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
+    /// Unix seconds of that check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_unix: Option<u64>,
+}
+
+impl ProviderView {
+    /// A provider of a backup just recorded (not checked yet).
+    pub fn new(account: String, share_index: u8) -> Self {
+        Self { account, share_index, health: None, checked_unix: None }
+    }
 }
 
 /// What `/status` reports: the phase and public facts, never a secret.

@@ -283,10 +283,8 @@ impl Running<'_> {
             self.ctx.metrics.set_backup_shape(threshold, providers.len(), below_target);
             self.ctx.lifecycle.update(|s| {
                 s.threshold = Some(threshold);
-                s.providers = providers
-                    .iter()
-                    .map(|(p, i)| ProviderView { account: hex(p), share_index: *i })
-                    .collect();
+                s.providers =
+                    providers.iter().map(|(p, i)| ProviderView::new(hex(p), *i)).collect();
                 s.last_backup_unix = Some(unix_now());
             });
         }
@@ -379,6 +377,18 @@ impl Running<'_> {
     async fn health_failed(&self) -> bool {
         match self.client.health_check(&self.keys.account(), &self.key).await {
             Ok(reports) => {
+                let now = unix_now();
+                self.ctx.lifecycle.update(|s| {
+                    for view in &mut s.providers {
+                        if let Some(r) = reports.iter().find(|r| hex(r.provider) == view.account) {
+                            view.health = Some(match &r.status {
+                                HealthStatus::Healthy => "healthy".to_owned(),
+                                HealthStatus::Unhealthy(reason) => format!("unhealthy: {reason}"),
+                            });
+                            view.checked_unix = Some(now);
+                        }
+                    }
+                });
                 let bad: Vec<_> =
                     reports.iter().filter(|r| r.status != HealthStatus::Healthy).collect();
                 for r in &bad {
