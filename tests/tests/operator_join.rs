@@ -171,7 +171,15 @@ async fn a_generated_identity_registers_itself_backs_up_two_of_three_recovers_an
     assert_eq!(registered["registered"], account.as_str());
     assert_eq!(registered["stash"], hex::encode(eve));
 
-    let ready = bounded(240, node.wait_for("ready", 230)).await.unwrap();
+    // Ready, and following the chain (its own registry state shown).
+    let ready = bounded(
+        240,
+        node.wait_until("ready", Duration::from_secs(230), |s| {
+            s.state.label() == "ready" && s.registration.is_some()
+        }),
+    )
+    .await
+    .unwrap();
     assert_eq!(ready.threshold, Some(2));
     let providers = provider_accounts(&ready);
     assert_eq!(providers.len(), 3, "{ready:?}");
@@ -189,6 +197,7 @@ async fn a_generated_identity_registers_itself_backs_up_two_of_three_recovers_an
     assert!(ok, "{err}");
     assert!(table.contains("state            ready"), "{table}");
     assert!(table.contains("backup           2-of-3"), "{table}");
+    assert!(table.contains("registration     active"), "{table}");
     assert_eq!(table.matches("provider ").count(), 3, "{table}");
     // No quote once registered.
     let (code, body) = post(node.http, &quote_path(eve, [0x11; 32])).await;
@@ -233,7 +242,9 @@ async fn a_generated_identity_registers_itself_backs_up_two_of_three_recovers_an
     .unwrap();
     assert!(moved.epoch > alice_ready.epoch);
     assert_eq!(provider_accounts(&moved).len(), 2, "{moved:?}");
-    assert_ne!(node.status().await.unwrap().state.label(), "recovery_failed");
+    let leaving = node.status().await.unwrap();
+    assert_ne!(leaving.state.label(), "recovery_failed");
+    assert_eq!(leaving.registration.as_deref(), Some("leaving"), "{leaving:?}");
 
     // After the chain's leave delay it is removed; by then it holds no share of anyone (its
     // client moved away, and its sweep drops what no recorded backup names it for).
@@ -249,14 +260,17 @@ async fn a_generated_identity_registers_itself_backs_up_two_of_three_recovers_an
         }
     })
     .await;
-    bounded(
+    let after = bounded(
         100,
         node.wait_until("held shares dropped", Duration::from_secs(90), |s| {
-            s.backups_held == Some(0)
+            s.backups_held == Some(0) && s.registration.as_deref() == Some("removed")
         }),
     )
     .await
     .unwrap();
+    assert_ne!(after.state.label(), "recovery_failed");
+    let (_, identity) = node.get("/identity").await.unwrap();
+    assert!(identity.contains("\"registered\":false"), "{identity}");
 
     // The audit trail, in block order: registered, leaving (its client told), the client's new
     // backup, removed.

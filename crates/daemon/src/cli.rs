@@ -161,6 +161,7 @@ fn status_table(status: &crate::phase::Status) -> String {
         ("state", status.state.label().to_owned()),
         ("account", or_dash(status.account.clone())),
         ("peer id", or_dash(status.peer_id.clone())),
+        ("registration", or_dash(status.registration.clone())),
         ("epoch", or_dash(status.epoch.map(|e| e.to_string()))),
         ("backup", backup),
         ("last backup", or_dash(status.last_backup_unix.map(|t| format!("unix {t}")))),

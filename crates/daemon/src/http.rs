@@ -140,10 +140,10 @@ impl Shared {
             "/identity" => match self.identity.get() {
                 Some(identity) => {
                     let mut json = identity.json();
-                    json["registered"] = serde_json::Value::Bool(!matches!(
-                        status.state,
-                        Phase::AwaitingRegistration { .. }
-                    ));
+                    let registered = !matches!(status.state, Phase::AwaitingRegistration { .. })
+                        && status.registration.as_deref() != Some("removed");
+                    json["registered"] = serde_json::Value::Bool(registered);
+                    json["registration"] = serde_json::json!(status.registration);
                     json["state"] = serde_json::Value::String(status.state.label().to_owned());
                     (StatusCode::OK, "application/json", json.to_string())
                 }

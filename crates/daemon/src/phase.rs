@@ -285,6 +285,11 @@ pub struct Status {
     pub account: Option<String>,
     /// The libp2p peer id.
     pub peer_id: Option<String>,
+    /// This node's server in the verified registry once it runs: `active`, `leaving` (it still
+    /// serves the shares it holds) or `removed` (left after the delay, or by governance: it is
+    /// no provider any more and its own backup was dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
     /// The store's key epoch.
     pub epoch: Option<u64>,
     /// The providers of the current backup.
@@ -313,6 +318,7 @@ impl Status {
             state: Phase::Starting,
             account: None,
             peer_id: None,
+            registration: None,
             epoch: None,
             providers: Vec::new(),
             threshold: None,

@@ -300,6 +300,7 @@ impl Running<'_> {
     /// therefore changes nothing, and one that forges events cannot trigger a rotation.
     pub async fn watch(&mut self, chain: ChainClient) -> Result<(), DaemonError> {
         let mut heads = Box::pin(chain.verified_heads());
+        self.note_registration(&chain);
         let mut health = tokio::time::interval(self.ctx.config.health_interval);
         health.tick().await; // The first tick is immediate; the backup was just made.
         let shutdown = self.ctx.shutdown.clone();
@@ -336,6 +337,7 @@ impl Running<'_> {
         block: u32,
     ) -> Result<Option<RotationCause>, DaemonError> {
         let me = self.keys.account();
+        self.note_registration(chain);
         let assignment = match self.chain.assignment(&me).await {
             Ok(Some(a)) => a,
             Ok(None) => return Ok(None),
@@ -372,6 +374,33 @@ impl Running<'_> {
             return Ok(Some(RotationCause::ProviderLeaving));
         }
         Ok(None)
+    }
+
+    /// Shows this node's own registry state in `/status` and logs each change: a node that
+    /// leaves keeps serving until it is removed; a removed one is no provider any more and the
+    /// chain dropped its own backup.
+    fn note_registration(&self, chain: &ChainClient) {
+        let Ok(view) = chain.view() else { return };
+        let block = view.head.number;
+        let state = match view.server(&self.keys.account()) {
+            Some(s) if s.status == peerseal_chain::ServerState::Leaving => "leaving",
+            Some(_) => "active",
+            None => "removed",
+        };
+        let mut changed = false;
+        self.ctx.lifecycle.update(|s| {
+            changed = s.registration.as_deref() != Some(state);
+            s.registration = Some(state.to_owned());
+        });
+        match (changed, state) {
+            (true, "leaving") => {
+                tracing::warn!(node = %self.ctx.config.name, block, "this node's server is leaving: its clients back up elsewhere; it serves what it holds until it is removed")
+            }
+            (true, "removed") => {
+                tracing::error!(node = %self.ctx.config.name, block, "this node's server was removed from the registry (left, or by governance): it is no provider any more and its own backup was dropped; register it again or shut it down")
+            }
+            _ => {}
+        }
     }
 
     async fn health_failed(&self) -> bool {
