@@ -7,7 +7,7 @@
 // Integration tests: fixtures and helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use peerseal_e2e::{bounded, dev_chain, provider_accounts, verified};
+use peerseal_e2e::{bounded, dev_chain, metric, provider_accounts, verified};
 use peerseal_testkit::{dev_ports, governance, DaemonOptions, TssDaemon};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -336,17 +336,19 @@ async fn a_generated_identity_registers_itself_backs_up_two_of_three_recovers_an
     assert!(log.contains("registration quote made"));
 }
 
-/// 2-of-3 end to end: with one provider down a killed node still recovers; with two down its
-/// recovery fails with a reason naming the providers that did not answer (and the one share it
-/// got matches no key: the commitment check refuses it), and its store is left as it was.
+/// 2-of-3 (the default) end to end: with one provider down a killed node still recovers and
+/// backs up 2-of-2 on the two that answer (below target, in /metrics), then 2-of-3 again once
+/// all are up; with two down its recovery fails with a reason naming the providers that did not
+/// answer (and the one share it got matches no key: the commitment check refuses it), and its
+/// store is left as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_of_three_recovers_with_one_provider_down_and_names_the_missing_two() {
     let _ports = dev_ports().await.unwrap();
     let chain = dev_chain();
     let dirs = tempfile::tempdir().unwrap();
     let mut two_of_three = DaemonOptions::logs_in(dirs.path());
-    two_of_three.args =
-        ["--threshold", "2", "--health-interval-secs", "2"].map(str::to_owned).to_vec();
+    // The default threshold (2-of-3, settling for fewer only when it must).
+    two_of_three.args = ["--health-interval-secs", "2"].map(str::to_owned).to_vec();
     let alice_dir = dirs.path().join("alice");
     let start_alice =
         || TssDaemon::start_with("alice", &chain.url, &alice_dir, &two_of_three).unwrap();
@@ -376,20 +378,44 @@ async fn two_of_three_recovers_with_one_provider_down_and_names_the_missing_two(
     assert!(ok, "{err}");
     assert_eq!(table.matches(") healthy").count(), 3, "{table}");
 
-    // Dave down: two shares are still there.
+    // Dave down: two of the three shares are still there. Alice recovers, and her boot
+    // rotation settles for 2-of-2 on the two that answer (below target, shown in /metrics).
     peers[2].take().unwrap().kill();
     alice.kill();
     let alice = start_alice();
-    let recovered = bounded(
+    let settled = bounded(
         120,
-        alice.wait_until("recovered", Duration::from_secs(110), |s| s.recovery_ms.is_some()),
+        alice.wait_until("recovered and re-backed up", Duration::from_secs(110), |s| {
+            s.state.label() == "ready" && s.epoch > ready.epoch
+        }),
     )
     .await
     .unwrap();
-    assert_eq!(recovered.first_start_marker, ready.first_start_marker, "the same store");
+    assert_eq!(settled.first_start_marker, ready.first_start_marker, "the same store");
+    assert_eq!(settled.threshold, Some(2));
+    assert_eq!(provider_accounts(&settled).len(), 2, "{settled:?}");
+    assert!(!provider_accounts(&settled).contains(&tss("dave")), "{settled:?}");
+    assert_eq!(metric(&alice, "peerseal_backup_below_target").await, 1);
 
-    // Bob down too: one share is not enough; the failure names bob and dave.
+    // Dave back and alice restarted: 2-of-3 again.
+    peers[2] = Some(start("dave"));
+    bounded(120, peers[2].as_ref().unwrap().wait_for("ready", 110)).await.unwrap();
+    alice.kill();
+    let alice = start_alice();
+    let full = bounded(
+        120,
+        alice.wait_until("2-of-3 again", Duration::from_secs(110), |s| {
+            s.state.label() == "ready" && s.epoch > settled.epoch && s.providers.len() == 3
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(full.threshold, Some(2));
+    assert_eq!(metric(&alice, "peerseal_backup_below_target").await, 0);
+
+    // Bob and dave down: one share is not enough; the failure names both.
     peers[0].take().unwrap().kill();
+    peers[2].take().unwrap().kill();
     alice.kill();
     let before = peerseal_testkit::snapshot(&alice_dir.join("db")).unwrap();
     let alice = start_alice();
