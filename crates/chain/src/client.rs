@@ -354,6 +354,16 @@ impl Heads {
             while let Some(head) = self.queued.pop_front() {
                 if head.number >= self.next {
                     self.next = head.number.saturating_add(1);
+                    // The verifier remembers a head just before it loads that block's view:
+                    // hand the head out once reads see that block too, so a follower that
+                    // reacts to it reads its state, not the block before (bounded; a view that
+                    // does not come is the next read's error).
+                    let _ = self
+                        .client
+                        .inner
+                        .verifier
+                        .wait_for_number(head.number, Duration::from_secs(5))
+                        .await;
                     return Some(head);
                 }
             }
