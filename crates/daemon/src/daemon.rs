@@ -88,21 +88,18 @@ async fn drive(ctx: &Context, shared: &Shared, started: Instant) -> Result<(), D
         ctx.advance(Step::StoreFound)?;
         let unlocked = unlock::recover_until_open(ctx, &chain).await?;
         ctx.lifecycle.update(|s| s.recovery_ms = Some(started.elapsed().as_millis() as u64));
+        publish_identity(ctx, shared, &unlocked.keys);
         unlocked
     } else {
         let unlocked = unlock::first_start_create(&ctx.config)?;
+        // Before the wait: the operator reads the identity to register it.
         publish_identity(ctx, shared, &unlocked.keys);
         ctx.advance(Step::StoreCreated { epoch: unlocked.store.epoch() })?;
         wait_for_registration(ctx, shared, &chain_client, &unlocked.keys).await?;
         unlocked
     };
-    publish_identity(ctx, shared, &keys);
     let marker = first_start_marker(&store).map_err(|e| DaemonError::Store(e.to_string()))?;
-    ctx.lifecycle.update(|s| {
-        s.account = Some(hex(keys.account().0));
-        s.peer_id = Some(keys.peer_id().to_base58());
-        s.first_start_marker = Some(hex(marker));
-    });
+    ctx.lifecycle.update(|s| s.first_start_marker = Some(hex(marker)));
     if store.rotation_status().is_some() {
         // Crashed after a rotation's commit point: finish re-sealing first.
         store.resume_rotation().map_err(|e| DaemonError::Store(e.to_string()))?;
@@ -177,7 +174,8 @@ async fn check_policy(ctx: &Context, chain: &Arc<dyn ChainApi>) -> Result<(), Da
     Ok(())
 }
 
-/// Makes the node's public identity readable at `GET /identity` (once; later calls keep it).
+/// Makes the node's public identity readable at `GET /identity` and in `/status`, once the
+/// store that holds it is open.
 fn publish_identity(ctx: &Context, shared: &Shared, keys: &NodeKeys) {
     let _ = shared.identity.set(PublicIdentity::of(keys, ctx.config.advertise.clone()));
     ctx.lifecycle.update(|s| {

@@ -23,6 +23,7 @@
 //! no new key is dealt over a committed one. Dev builds abort at each of those points, and
 //! fail records, when the crash tests ask ([`crate::fault`]).
 
+use crate::config::DEFAULT_THRESHOLD;
 use crate::context::Context;
 use crate::error::{BackupError, DaemonError};
 use crate::fault::{crash_point, fail_record, CrashPoint};
@@ -268,10 +269,12 @@ impl Running<'_> {
         };
         file.write_atomic(&self.ctx.config.data_dir)?;
         if pending.is_none() {
-            // Below 2-of-3 only with the default (an explicit threshold is the operator's call).
+            // Below the default's t-of-(t+1) only with the default (an explicit threshold is the
+            // operator's call).
             let below_target = self.ctx.config.threshold.is_none()
                 && assignment.is_some()
-                && (threshold < crate::config::DEFAULT_THRESHOLD || providers.len() < 3);
+                && (threshold < DEFAULT_THRESHOLD
+                    || providers.len() < usize::from(DEFAULT_THRESHOLD) + 1);
             if below_target {
                 tracing::warn!(
                     threshold,
