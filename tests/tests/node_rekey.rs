@@ -237,7 +237,12 @@ async fn a_provider_failing_the_health_check_triggers_a_rotation() {
     let _ports = dev_ports().await.unwrap();
     let chain_node = dev_chain();
     let dirs = tempfile::tempdir().unwrap();
-    let options = DaemonOptions::logs_in(dirs.path()).env("PEERSEAL_HEALTH_INTERVAL_SECS", "1");
+    // A provider that is simply gone (no answer at all) is replaced only after an outage of
+    // `PEERSEAL_HEALTH_UNANSWERED_SECS` (900 s by default): timeouts alone are something a
+    // flood can cause. Three seconds here.
+    let options = DaemonOptions::logs_in(dirs.path())
+        .env("PEERSEAL_HEALTH_INTERVAL_SECS", "1")
+        .env("PEERSEAL_HEALTH_UNANSWERED_SECS", "3");
     let mut nodes: Vec<Option<TssDaemon>> = NAMES
         .iter()
         .map(|name| {

@@ -255,11 +255,8 @@ async fn serve(
 ) -> (Provider, Target, NetworkHandle) {
     let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
     let provider = Provider::new(keys.clone(), chain, held, tx, config);
-    let net_config = NetworkConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        ..NetworkConfig::default()
-    };
-    let (network, inbound, _task) = network::start(keys.libp2p.clone(), net_config).await.unwrap();
+    let (network, inbound, _task) =
+        network::start(keys.libp2p.clone(), bench_network_config()).await.unwrap();
     provider.serve(inbound.unwrap());
     let target = Target {
         peer: network.local_peer_id(),
@@ -356,15 +353,32 @@ impl ChainApi for PerRequest {
     }
 }
 
-/// The provider configuration of the bench: defaults except the per-account limits, which
-/// would otherwise throttle 1,000 recoveries from three accounts (defaults: burst 20 and 5/s
-/// per account; 8 live nonces per account), and no on-chain confirmations (no backups here).
+/// The provider configuration of the bench: defaults except the per-(peer, account) limits,
+/// which would otherwise throttle 1,000 recoveries from one client peer and three accounts
+/// (defaults: burst 20 and 5/s per pair; 8 live nonces per pair, 16 per peer), and no on-chain
+/// confirmations (no backups here). The network's per-peer bucket is raised the same way
+/// ([`bench_network_config`]).
 fn bench_provider_config() -> ProviderConfig {
     ProviderConfig {
-        nonces: NonceLimits { ttl: Duration::from_secs(60), per_account: 4096, total: 65_536 },
+        nonces: NonceLimits {
+            ttl: Duration::from_secs(60),
+            per_account: 4096,
+            per_peer: 4096,
+            total: 65_536,
+        },
         rate: RateLimits { burst: 1_000_000, per_second: 1_000_000, max_accounts: 4096 },
         confirm_on_chain: false,
         ..ProviderConfig::default()
+    }
+}
+
+/// A provider's network with the per-peer request bucket out of the way: the bench's one
+/// client peer sends 1,000 recoveries as fast as it can.
+fn bench_network_config() -> NetworkConfig {
+    NetworkConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        peer_rate: RateLimits { burst: 1_000_000, per_second: 1_000_000, max_accounts: 4096 },
+        ..NetworkConfig::default()
     }
 }
 

@@ -35,12 +35,13 @@ pub mod retry;
 pub mod submit;
 
 pub use client::failure::{FailureReason, ProviderFailure};
+pub use client::health::{HealthPolicy, HealthTracker, Replace};
 pub use client::recovery::{Recovered, RecoveryError};
 pub use client::{
     BackupClient, BackupReport, ClientConfig, ClientError, HealthReport, HealthStatus,
 };
 pub use identity::{NodeKeys, TssSigner};
-pub use network::{InboundRequest, NetworkConfig, NetworkHandle, RequestError};
+pub use network::{InboundRequest, NetworkConfig, NetworkHandle, NetworkObserver, RequestError};
 pub use provider::held::HeldShares;
 pub use provider::{Provider, ProviderConfig, ProviderObserver};
 pub use retry::{Backoff, Retry, Shutdown, ShutdownSignal, Stopped};

@@ -12,23 +12,37 @@
 //! costs bounded memory and never stalls the swarm. Frames that are oversized or do not decode
 //! are dropped by the codec before they become requests; they are counted in
 //! [`NetworkStats`] and logged.
+//!
+//! Limits before any work, for a flood (nothing here trusts the account a request names):
+//! - connections: at most [`NetworkConfig::max_incoming`] established incoming connections,
+//!   [`NetworkConfig::max_pending_incoming`] handshakes at once, and
+//!   [`NetworkConfig::max_connections_per_peer`] per peer (libp2p's `connection_limits`);
+//! - requests: a token bucket per authenticated peer id ([`NetworkConfig::peer_rate`]); an
+//!   empty bucket is answered `RateLimited` by this task, before the request is queued;
+//! - queue: the last [`NetworkConfig::reserved_for_recover`] places of the inbound queue and of
+//!   the in-flight table take only `Recover`, so a flood of nonce or health requests cannot
+//!   crowd out the requests that release shares.
+//!
+//! Each refusal is counted in [`NetworkStats`] and reported to a [`NetworkObserver`].
 
+use crate::provider::ratelimit::{RateLimiter, RateLimits};
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{AsyncRead, AsyncWrite};
 use futures::{FutureExt, StreamExt};
+use libp2p::connection_limits::{self, ConnectionLimits};
 use libp2p::request_response::{
     self, InboundFailure, Message, OutboundFailure, OutboundRequestId, ProtocolSupport,
     ResponseChannel,
 };
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{ListenError, NetworkBehaviour, SwarmEvent};
 use libp2p::StreamProtocol;
 use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Swarm};
 use peerseal_protocol::{BackupCodec, ErrorReason, Request, Response, WireError, PROTOCOL};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -53,6 +67,16 @@ pub struct NetworkConfig {
     pub max_pending_inbound: usize,
     /// How long [`start`] waits for every listener to be up.
     pub listen_timeout: Duration,
+    /// Most established incoming connections.
+    pub max_incoming: u32,
+    /// Most incoming connections in their handshake at once.
+    pub max_pending_incoming: u32,
+    /// Most connections with one peer (both directions).
+    pub max_connections_per_peer: u32,
+    /// Token bucket per peer id for inbound requests.
+    pub peer_rate: RateLimits,
+    /// Places of the inbound queue and of the in-flight table kept for `Recover`.
+    pub reserved_for_recover: usize,
 }
 
 impl Default for NetworkConfig {
@@ -67,6 +91,14 @@ impl Default for NetworkConfig {
             inbound_queue: 1024,
             max_pending_inbound: 2048,
             listen_timeout: Duration::from_secs(10),
+            max_incoming: 256,
+            max_pending_incoming: 64,
+            max_connections_per_peer: 4,
+            // A recovery is two requests per provider, a health check one per interval, a
+            // backup one per rotation: 32 at once and 16 per second leave a client plenty,
+            // and one hostile connection can make the provider decode no more than that.
+            peer_rate: RateLimits { burst: 32, per_second: 16, max_accounts: 4096 },
+            reserved_for_recover: 256,
         }
     }
 }
@@ -126,7 +158,24 @@ pub struct NetworkStats {
     pub overloaded: AtomicU64,
     /// Inbound requests handed to the provider.
     pub inbound_requests: AtomicU64,
+    /// Inbound requests refused because their peer's bucket was empty.
+    pub peer_rate_limited: AtomicU64,
+    /// Inbound requests other than `Recover` refused because only reserved places were left.
+    pub shed_for_recover: AtomicU64,
+    /// Incoming connections denied by the connection limits.
+    pub connections_denied: AtomicU64,
 }
+
+/// Told by the network task as it refuses things, so a daemon keeps its metrics at the source.
+pub trait NetworkObserver: Send + Sync {
+    /// Something was refused; `reason` is a stable label (`peer_rate_limited`,
+    /// `shed_for_recover`, `overloaded`, `connection_denied`, `oversized_frame`,
+    /// `malformed_frame`).
+    fn refused(&self, _reason: &'static str) {}
+}
+
+/// Observes nothing.
+impl NetworkObserver for () {}
 
 impl NetworkStats {
     fn bump(counter: &AtomicU64) {
@@ -152,6 +201,11 @@ impl InboundRequest {
     /// Sends the answer (dropped silently if the peer is gone).
     pub fn respond(self, response: Response) {
         let _ = self.reply.send(response);
+    }
+
+    /// The request.
+    pub fn request(&self) -> &Request {
+        &self.request
     }
 
     /// Splits into its parts, for handlers that answer from another task.
@@ -211,22 +265,42 @@ impl NetworkHandle {
     }
 }
 
+/// What [`start`] returns: the handle, the inbound-request receiver (`None` unless
+/// `config.serve`) and the task.
+pub type Started = (NetworkHandle, Option<mpsc::Receiver<InboundRequest>>, JoinHandle<()>);
+
 /// Builds the swarm, starts listening, waits until every listener is up, and spawns the task.
-/// Returns the handle, the inbound-request receiver (`None` unless `config.serve`) and the task.
 pub async fn start(
     keypair: libp2p::identity::Keypair,
     config: NetworkConfig,
-) -> Result<(NetworkHandle, Option<mpsc::Receiver<InboundRequest>>, JoinHandle<()>), NetworkError> {
+) -> Result<Started, NetworkError> {
+    start_observed(keypair, config, Arc::new(())).await
+}
+
+/// Like [`start`], reporting refusals to `observer`.
+pub async fn start_observed(
+    keypair: libp2p::identity::Keypair,
+    config: NetworkConfig,
+    observer: Arc<dyn NetworkObserver>,
+) -> Result<Started, NetworkError> {
     let support = if config.serve { ProtocolSupport::Full } else { ProtocolSupport::Outbound };
     let stats = Arc::new(NetworkStats::default());
-    let codec = CountingCodec { inner: BackupCodec, stats: stats.clone() };
-    let behaviour = Behaviour::with_codec(
+    let codec =
+        CountingCodec { inner: BackupCodec, stats: stats.clone(), observer: observer.clone() };
+    let backup = request_response::Behaviour::with_codec(
         codec,
         [(PROTOCOL, support)],
         request_response::Config::default()
             .with_request_timeout(config.request_timeout)
             .with_max_concurrent_streams(config.max_concurrent_streams),
     );
+    let limits = connection_limits::Behaviour::new(
+        ConnectionLimits::default()
+            .with_max_established_incoming(Some(config.max_incoming))
+            .with_max_pending_incoming(Some(config.max_pending_incoming))
+            .with_max_established_per_peer(Some(config.max_connections_per_peer)),
+    );
+    let behaviour = Behaviour { limits, backup };
     let idle = config.idle_timeout;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -264,7 +338,12 @@ pub async fn start(
         pending_out: HashMap::new(),
         pending_in: FuturesUnordered::new(),
         max_pending_inbound: config.max_pending_inbound.max(1),
+        // Never more than a quarter of either bound: a small queue must still take requests.
+        reserve_queue: config.reserved_for_recover.min(config.inbound_queue / 4),
+        reserve_in_flight: config.reserved_for_recover.min(config.max_pending_inbound / 4),
+        peers: RateLimiter::new(config.peer_rate),
         stats,
+        observer,
     };
     let join = tokio::spawn(task.run());
     Ok((handle, inbound_rx, join))
@@ -315,7 +394,11 @@ struct EventLoop {
     pending_out: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, RequestError>>>,
     pending_in: FuturesUnordered<PendingInbound>,
     max_pending_inbound: usize,
+    reserve_queue: usize,
+    reserve_in_flight: usize,
+    peers: RateLimiter<PeerId>,
     stats: Arc<NetworkStats>,
+    observer: Arc<dyn NetworkObserver>,
 }
 
 impl EventLoop {
@@ -332,7 +415,7 @@ impl EventLoop {
                     // A handler that vanished without answering (it panicked or was dropped)
                     // still gets the peer a typed answer.
                     let response = response.unwrap_or(Response::Error(ErrorReason::Internal));
-                    if self.swarm.behaviour_mut().send_response(channel, response).is_err() {
+                    if self.swarm.behaviour_mut().backup.send_response(channel, response).is_err() {
                         tracing::debug!("peer went away before its response could be sent");
                     }
                 }
@@ -344,16 +427,28 @@ impl EventLoop {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Request { peer, addrs, request, reply } => {
-                let id =
-                    self.swarm.behaviour_mut().send_request_with_addresses(&peer, request, addrs);
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .backup
+                    .send_request_with_addresses(&peer, request, addrs);
                 self.pending_out.insert(id, reply);
             }
         }
     }
 
-    fn on_event(&mut self, event: SwarmEvent<request_response::Event<Request, Response>>) {
-        let SwarmEvent::Behaviour(event) = event else {
-            return;
+    fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        let event = match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Backup(event)) => event,
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { cause }, ..
+            } => {
+                NetworkStats::bump(&self.stats.connections_denied);
+                self.observer.refused("connection_denied");
+                tracing::debug!(%cause, "incoming connection denied");
+                return;
+            }
+            _ => return,
         };
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
@@ -379,21 +474,41 @@ impl EventLoop {
         }
     }
 
+    fn answer_now(&mut self, channel: ResponseChannel<Response>, reason: ErrorReason) {
+        let _ = self.swarm.behaviour_mut().backup.send_response(channel, Response::Error(reason));
+    }
+
     fn on_request(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
-        let Some(inbound) = self.inbound.as_ref() else {
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .send_response(channel, Response::Error(ErrorReason::Unavailable));
+        let Some(inbound) = self.inbound.clone() else {
+            self.answer_now(channel, ErrorReason::Unavailable);
             return;
         };
-        if self.pending_in.len() >= self.max_pending_inbound {
+        if let Err(limited) = self.peers.check(&peer, Instant::now()) {
+            NetworkStats::bump(&self.stats.peer_rate_limited);
+            self.observer.refused("peer_rate_limited");
+            tracing::debug!(%peer, "inbound request refused: peer over its rate");
+            self.answer_now(channel, limited);
+            return;
+        }
+        // Only `Recover` may take the last reserved places of the in-flight table and queue.
+        let recover = matches!(request, Request::Recover(_));
+        let (queue_reserve, in_flight_reserve) =
+            if recover { (0, 0) } else { (self.reserve_queue, self.reserve_in_flight) };
+        let in_flight_full = self.pending_in.len() >= self.max_pending_inbound;
+        if in_flight_full || inbound.capacity() == 0 {
             NetworkStats::bump(&self.stats.overloaded);
+            self.observer.refused("overloaded");
             tracing::warn!(%peer, "inbound request refused: too many requests in flight");
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .send_response(channel, Response::Error(ErrorReason::Unavailable));
+            self.answer_now(channel, ErrorReason::Unavailable);
+            return;
+        }
+        let reserved_only = self.pending_in.len() + in_flight_reserve >= self.max_pending_inbound
+            || inbound.capacity() <= queue_reserve;
+        if reserved_only {
+            NetworkStats::bump(&self.stats.shed_for_recover);
+            self.observer.refused("shed_for_recover");
+            tracing::debug!(%peer, "inbound request refused: the rest is kept for recoveries");
+            self.answer_now(channel, ErrorReason::Unavailable);
             return;
         }
         let (reply, answer) = oneshot::channel();
@@ -404,11 +519,9 @@ impl EventLoop {
             }
             Err(_) => {
                 NetworkStats::bump(&self.stats.overloaded);
+                self.observer.refused("overloaded");
                 tracing::warn!(%peer, "inbound request refused: provider queue full or closed");
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .send_response(channel, Response::Error(ErrorReason::Unavailable));
+                self.answer_now(channel, ErrorReason::Unavailable);
             }
         }
     }
@@ -426,6 +539,7 @@ impl EventLoop {
 pub(crate) struct CountingCodec {
     inner: BackupCodec,
     stats: Arc<NetworkStats>,
+    observer: Arc<dyn NetworkObserver>,
 }
 
 impl CountingCodec {
@@ -437,10 +551,12 @@ impl CountingCodec {
         let decoded_badly = error.get_ref().is_some_and(|inner| inner.is::<WireError>());
         if !decoded_badly && error.to_string().contains("exceeds the bound") {
             NetworkStats::bump(&self.stats.oversized_frames);
-            tracing::warn!("inbound frame rejected: over the size bound");
+            self.observer.refused("oversized_frame");
+            tracing::debug!("inbound frame rejected: over the size bound");
         } else {
             NetworkStats::bump(&self.stats.malformed_frames);
-            tracing::warn!("inbound frame rejected: not a valid request");
+            self.observer.refused("malformed_frame");
+            tracing::debug!("inbound frame rejected: not a valid request");
         }
     }
 }
@@ -501,7 +617,13 @@ impl request_response::Codec for CountingCodec {
     }
 }
 
-type Behaviour = request_response::Behaviour<CountingCodec>;
+/// The swarm's behaviour: connection limits first (they deny before a handshake completes),
+/// then the backup protocol.
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    limits: connection_limits::Behaviour,
+    backup: request_response::Behaviour<CountingCodec>,
+}
 
 fn outbound_error(error: OutboundFailure) -> RequestError {
     match error {

@@ -238,12 +238,12 @@ async fn oversized_and_garbage_frames_are_dropped_and_the_provider_keeps_serving
     // A frame announcing 1 MiB (over the 20 KiB request bound).
     let mut oversized = (1u32 << 20).to_be_bytes().to_vec();
     oversized.extend_from_slice(&[0u8; 64]);
-    let err = raw::send(&bob, oversized).await;
+    let err = peerseal_testkit::raw_frames::send(bob.peer, bob.addrs.clone(), oversized).await;
     assert!(err.is_err(), "an oversized frame gets no response");
     // A well-sized frame that is not SCALE of any request.
     let mut garbage = 16u32.to_be_bytes().to_vec();
     garbage.extend_from_slice(&[0xFF; 16]);
-    let err = raw::send(&bob, garbage).await;
+    let err = peerseal_testkit::raw_frames::send(bob.peer, bob.addrs.clone(), garbage).await;
     assert!(err.is_err(), "a garbage frame gets no response");
 
     bounded(10, async {
@@ -260,104 +260,4 @@ async fn oversized_and_garbage_frames_are_dropped_and_the_provider_keeps_serving
     // Still serving.
     let alice = account("alice");
     let _ = nonce_for(&net, &bob, alice).await;
-}
-
-/// A client that writes raw bytes on the backup protocol, to send frames no honest codec
-/// would produce.
-mod raw {
-    use super::Target;
-    use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
-    use libp2p::request_response::{self, ProtocolSupport};
-    use libp2p::swarm::SwarmEvent;
-    use libp2p::{noise, tcp, yamux, StreamProtocol};
-    use std::io;
-    use std::time::Duration;
-
-    #[derive(Clone, Default)]
-    struct RawCodec;
-
-    impl request_response::Codec for RawCodec {
-        type Protocol = StreamProtocol;
-        type Request = Vec<u8>;
-        type Response = Vec<u8>;
-
-        async fn read_request<T>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<Vec<u8>>
-        where
-            T: futures::AsyncRead + Unpin + Send,
-        {
-            Err(io::Error::other("client only"))
-        }
-
-        async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
-        where
-            T: futures::AsyncRead + Unpin + Send,
-        {
-            let mut out = Vec::new();
-            io.take(4096).read_to_end(&mut out).await?;
-            if out.is_empty() {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "no response"));
-            }
-            Ok(out)
-        }
-
-        async fn write_request<T>(
-            &mut self,
-            _: &StreamProtocol,
-            io: &mut T,
-            bytes: Vec<u8>,
-        ) -> io::Result<()>
-        where
-            T: futures::AsyncWrite + Unpin + Send,
-        {
-            io.write_all(&bytes).await?;
-            io.close().await
-        }
-
-        async fn write_response<T>(
-            &mut self,
-            _: &StreamProtocol,
-            _: &mut T,
-            _: Vec<u8>,
-        ) -> io::Result<()>
-        where
-            T: futures::AsyncWrite + Unpin + Send,
-        {
-            Err(io::Error::other("client only"))
-        }
-    }
-
-    /// Sends `bytes` as one request stream; `Ok` only if the provider answered something.
-    pub async fn send(to: &Target, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
-        let behaviour = request_response::Behaviour::with_codec(
-            RawCodec,
-            [(peerseal_protocol::PROTOCOL, ProtocolSupport::Outbound)],
-            request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
-        );
-        let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-            .with_tokio()
-            .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
-            .unwrap()
-            .with_behaviour(|_| behaviour)
-            .unwrap()
-            .build();
-        swarm.behaviour_mut().send_request_with_addresses(&to.peer, bytes, to.addrs.clone());
-        let outcome = tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                if let SwarmEvent::Behaviour(event) = swarm.select_next_some().await {
-                    match event {
-                        request_response::Event::Message {
-                            message: request_response::Message::Response { response, .. },
-                            ..
-                        } => return Ok(response),
-                        request_response::Event::OutboundFailure { error, .. } => {
-                            return Err(error.to_string())
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        })
-        .await;
-        outcome.unwrap_or_else(|_| Err("timed out".to_owned()))
-    }
 }

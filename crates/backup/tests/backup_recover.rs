@@ -253,7 +253,12 @@ async fn health_check_detects_a_provider_that_lost_or_changed_the_share() {
     let key = DbKey::generate().unwrap();
     let report = bounded(120, client.backup(&tx, &key, 1)).await.unwrap();
 
-    let health = bounded(60, client.health_check(&alice(), &key)).await.unwrap();
+    let health = bounded(
+        60,
+        client.health_check(&peerseal_backup::NodeKeys::dev("alice").unwrap().signer, &key),
+    )
+    .await
+    .unwrap();
     assert_eq!(health.len(), 3);
     assert!(health.iter().all(|h| h.status == HealthStatus::Healthy), "{health:?}");
 
@@ -271,7 +276,12 @@ async fn health_check_detects_a_provider_that_lost_or_changed_the_share() {
         .put(&BackupShare { share: ShareBytes::from_slice(&bytes).unwrap(), ..old })
         .unwrap();
 
-    let health = bounded(60, client.health_check(&alice(), &key)).await.unwrap();
+    let health = bounded(
+        60,
+        client.health_check(&peerseal_backup::NodeKeys::dev("alice").unwrap().signer, &key),
+    )
+    .await
+    .unwrap();
     let status = |p: AccountId| health.iter().find(|h| h.provider == p).unwrap().status.clone();
     assert_eq!(
         status(lost),

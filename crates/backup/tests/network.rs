@@ -1,11 +1,15 @@
-//! The network task on its own (two real swarms on loopback, no chain): a full inbound queue is
-//! answered `Unavailable` at once instead of stalling, and a request whose handler vanished
-//! without answering still gets a typed `Internal` reply.
+//! The network task on its own (real swarms on loopback, no chain): a full inbound queue is
+//! answered `Unavailable` at once instead of stalling, the last places of the queue are kept
+//! for `Recover`, each peer has a request bucket and the incoming connections a cap, and a
+//! request whose handler vanished without answering still gets a typed `Internal` reply.
 // Integration tests: fixtures and helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use peerseal_backup::network::{self, NetworkConfig, NetworkStats};
-use peerseal_protocol::{AccountId, ErrorReason, Request, RequestNonce, Response};
+use peerseal_backup::provider::ratelimit::RateLimits;
+use peerseal_protocol::{
+    AccountId, ErrorReason, QuoteBytes, Recover, Request, RequestNonce, Response, X25519Secret,
+};
 use std::time::Duration;
 
 fn ask() -> Request {
@@ -19,17 +23,133 @@ async fn pair(
     network::NetworkHandle,
     tokio::sync::mpsc::Receiver<network::InboundRequest>,
 ) {
-    let server_config = NetworkConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        inbound_queue,
-        ..NetworkConfig::default()
-    };
+    pair_with(NetworkConfig { inbound_queue, ..NetworkConfig::default() }).await
+}
+
+async fn pair_with(
+    server_config: NetworkConfig,
+) -> (
+    network::NetworkHandle,
+    network::NetworkHandle,
+    tokio::sync::mpsc::Receiver<network::InboundRequest>,
+) {
+    let server_config =
+        NetworkConfig { listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()], ..server_config };
     let (server, inbound, _) =
         network::start(libp2p::identity::Keypair::generate_ed25519(), server_config).await.unwrap();
+    (server, client().await, inbound.unwrap())
+}
+
+async fn client() -> network::NetworkHandle {
     let client_config = NetworkConfig { serve: false, ..NetworkConfig::default() };
     let (client, _, _) =
         network::start(libp2p::identity::Keypair::generate_ed25519(), client_config).await.unwrap();
-    (server, client, inbound.unwrap())
+    client
+}
+
+fn recover() -> Request {
+    Request::Recover(Recover {
+        account: AccountId([1; 32]),
+        epoch: 1,
+        response_pk: X25519Secret::generate().public(),
+        quote: QuoteBytes::new(vec![0; 64]).unwrap(),
+    })
+}
+
+async fn wait_for(counter: &std::sync::atomic::AtomicU64, at_least: u64) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while NetworkStats::get(counter) < at_least {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("counter reached in time");
+}
+
+/// A flood of nonce requests fills the queue up to its reserve and is shed from there, while
+/// a `Recover` still finds a place.
+#[tokio::test]
+async fn the_last_places_of_the_queue_take_only_recoveries() {
+    let config =
+        NetworkConfig { inbound_queue: 8, reserved_for_recover: 2, ..NetworkConfig::default() };
+    let (server, client, mut inbound) = pair_with(config).await;
+    let (peer, addrs) = (server.local_peer_id(), server.listen_addrs().to_vec());
+    let mut waiting = Vec::new();
+    for _ in 0..6 {
+        let (client, addrs) = (client.clone(), addrs.clone());
+        waiting.push(tokio::spawn(async move { client.request(peer, addrs, ask()).await }));
+    }
+    wait_for(&server.stats().inbound_requests, 6).await;
+    let shed = client.request(peer, addrs.clone(), ask()).await.unwrap();
+    assert_eq!(shed, Response::Error(ErrorReason::Unavailable));
+    assert_eq!(NetworkStats::get(&server.stats().shed_for_recover), 1);
+    let recovering = {
+        let (client, addrs) = (client.clone(), addrs.clone());
+        tokio::spawn(async move { client.request(peer, addrs, recover()).await })
+    };
+    wait_for(&server.stats().inbound_requests, 7).await;
+    // Drain: every queued request, the recovery among them, reaches the handler.
+    let mut recoveries = 0;
+    for _ in 0..7 {
+        let request = inbound.recv().await.unwrap();
+        recoveries += usize::from(matches!(request.request(), Request::Recover(_)));
+        request.respond(Response::Error(ErrorReason::NotRegistered));
+    }
+    assert_eq!(recoveries, 1);
+    assert_eq!(recovering.await.unwrap().unwrap(), Response::Error(ErrorReason::NotRegistered));
+    for request in waiting {
+        assert_eq!(request.await.unwrap().unwrap(), Response::Error(ErrorReason::NotRegistered));
+    }
+}
+
+/// One peer cannot make the provider decode and queue more than its bucket allows; another
+/// peer is not affected.
+#[tokio::test]
+async fn each_peer_has_its_own_request_bucket() {
+    let config = NetworkConfig {
+        peer_rate: RateLimits { burst: 3, per_second: 1, max_accounts: 16 },
+        ..NetworkConfig::default()
+    };
+    let (server, flooder, mut inbound) = pair_with(config).await;
+    let (peer, addrs) = (server.local_peer_id(), server.listen_addrs().to_vec());
+    let answerer = tokio::spawn(async move {
+        while let Some(request) = inbound.recv().await {
+            request.respond(Response::Error(ErrorReason::NotRegistered));
+        }
+    });
+    let mut limited = 0;
+    for _ in 0..10 {
+        let answer = flooder.request(peer, addrs.clone(), ask()).await.unwrap();
+        limited += usize::from(matches!(answer, Response::Error(ErrorReason::RateLimited { .. })));
+    }
+    assert!(limited >= 6, "{limited} of 10 limited");
+    assert_eq!(NetworkStats::get(&server.stats().peer_rate_limited), limited as u64);
+    let other = client().await;
+    let answer = other.request(peer, addrs, ask()).await.unwrap();
+    assert_eq!(answer, Response::Error(ErrorReason::NotRegistered));
+    answerer.abort();
+}
+
+/// Incoming connections are capped: past the cap a new peer is denied before any request.
+#[tokio::test]
+async fn incoming_connections_are_capped() {
+    let config = NetworkConfig { max_incoming: 1, ..NetworkConfig::default() };
+    let (server, first, mut inbound) = pair_with(config).await;
+    let (peer, addrs) = (server.local_peer_id(), server.listen_addrs().to_vec());
+    let answerer = tokio::spawn(async move {
+        while let Some(request) = inbound.recv().await {
+            request.respond(Response::Error(ErrorReason::NotRegistered));
+        }
+    });
+    let answer = first.request(peer, addrs.clone(), ask()).await.unwrap();
+    assert_eq!(answer, Response::Error(ErrorReason::NotRegistered));
+    let second = client().await;
+    let denied = tokio::time::timeout(Duration::from_secs(10), second.request(peer, addrs, ask()))
+        .await
+        .expect("a denied connection fails at once");
+    assert!(denied.is_err(), "{denied:?}");
+    wait_for(&server.stats().connections_denied, 1).await;
+    answerer.abort();
 }
 
 #[tokio::test]

@@ -49,8 +49,19 @@ fn store_request(from: &NodeKeys, to: &X25519Public, share: &BackupShare) -> Req
     Request::StoreBackup(StoreBackup::seal(to, &from.signer, share).unwrap())
 }
 
+/// The one client peer of most tests (nonces and rate limits are per peer).
 fn peer() -> PeerId {
-    PeerId::random()
+    let key = libp2p::identity::Keypair::ed25519_from_bytes([7; 32]).unwrap();
+    key.public().to_peer_id()
+}
+
+fn signed_health(
+    client: &NodeKeys,
+    provider: AccountId,
+    epoch: u64,
+    challenge: Nonce32,
+) -> Request {
+    Request::HealthChallenge(HealthChallenge::sign(&client.signer, provider, epoch, challenge))
 }
 
 #[tokio::test]
@@ -123,8 +134,10 @@ async fn store_backup_refusals_are_typed() {
     assert_eq!(f.provider.handle(peer(), request).await, Response::Error(ErrorReason::Unavailable));
 }
 
+/// Limits are per (peer, claimed account): one peer cannot make the provider work without
+/// bound, and a peer naming someone else's account spends only its own budget.
 #[tokio::test]
-async fn requests_are_rate_limited_per_account() {
+async fn requests_are_rate_limited_per_peer_and_account() {
     let f = bob_provider(ProviderConfig {
         rate: RateLimits { burst: 2, per_second: 1, max_accounts: 16 },
         ..ProviderConfig::default()
@@ -139,6 +152,126 @@ async fn requests_are_rate_limited_per_account() {
         Response::Error(ErrorReason::RateLimited { .. })
     ));
     assert!(matches!(f.provider.handle(peer(), ask(charlie)).await, Response::Nonce(_)));
+    assert!(matches!(f.provider.handle(PeerId::random(), ask(alice)).await, Response::Nonce(_)));
+}
+
+/// The flood of the speed issue: an attacker asks for nonces naming the victim as fast as it
+/// can. Before, the limits were per claimed account, so the victim's own requests were then
+/// refused `RateLimited`, and the attacker's nonces evicted the victim's.
+#[tokio::test]
+async fn a_peer_naming_a_victim_uses_up_neither_its_budget_nor_its_nonces() {
+    let f = bob_provider(ProviderConfig::default());
+    let alice = NodeKeys::dev("alice").unwrap();
+    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+    let stored = share(alice.account(), 1, 1);
+    let request = store_request(&alice, &bob_pk, &stored);
+    assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+    // The genuine node gets its nonce first...
+    let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
+    let Response::Nonce(nonce) = f.provider.handle(peer(), ask.clone()).await else { panic!() };
+    // ...then an attacker floods requests naming it, and spoofed health challenges.
+    let attacker = PeerId::random();
+    let spoofer = NodeKeys::dev("eve").unwrap();
+    let mut limited = 0;
+    for i in 0..200u8 {
+        if let Response::Error(ErrorReason::RateLimited { .. }) =
+            f.provider.handle(attacker, ask.clone()).await
+        {
+            limited += 1;
+        }
+        let mut spoofed =
+            HealthChallenge::sign(&spoofer.signer, f.provider.account(), 3, Nonce32([i; 32]));
+        spoofed.account = alice.account();
+        let answer = f.provider.handle(attacker, Request::HealthChallenge(spoofed)).await;
+        assert!(matches!(answer, Response::Error(_)), "{answer:?}");
+    }
+    assert!(limited > 150, "the attacker is limited: {limited}");
+    // However slowly the loop ran (debug builds sign slowly, and the buckets refill), the
+    // attacker's bucket is empty now.
+    for _ in 0..100 {
+        if let Response::Error(ErrorReason::RateLimited { .. }) =
+            f.provider.handle(attacker, ask.clone()).await
+        {
+            break;
+        }
+    }
+    // At once, the victim still gets a fresh nonce (before: refused `RateLimited`, its budget
+    // was the attacker's).
+    assert!(matches!(f.provider.handle(peer(), ask.clone()).await, Response::Nonce(_)));
+    // The victim's nonce is still good, and its recovery goes through.
+    let response_sk = X25519Secret::generate();
+    let (account, response_pk) = (alice.account(), response_sk.public());
+    let binding = Binding::recover(&account.0, &response_pk.0, &nonce.nonce.0);
+    let quote = MockQuoteProvider::dev().mock_quote(&report_data(&binding));
+    let recover =
+        Recover { account, epoch: 3, response_pk, quote: QuoteBytes::new(quote).unwrap() };
+    // Spent by another peer that saw it, the nonce is refused and stays the victim's.
+    let stolen = f.provider.handle(attacker, Request::Recover(recover.clone())).await;
+    assert!(
+        matches!(
+            stolen,
+            Response::Error(ErrorReason::NonceAccountMismatch | ErrorReason::RateLimited { .. })
+        ),
+        "{stolen:?}"
+    );
+    let Response::RecoveredShare(sealed) =
+        f.provider.handle(peer(), Request::Recover(recover)).await
+    else {
+        panic!("the victim recovers")
+    };
+    assert_eq!(sealed.open(&response_sk, &f.provider.account()).unwrap(), stored);
+    // And its own signed health challenge is answered.
+    let health = signed_health(&alice, f.provider.account(), 3, Nonce32([1; 32]));
+    assert!(matches!(f.provider.handle(peer(), health).await, Response::HealthProof(_)));
+}
+
+/// Only the client can make a provider prove it holds the client's share: a challenge signed
+/// by anyone else, or made for another provider, is refused before the share is read.
+#[tokio::test]
+async fn health_challenges_must_be_signed_by_the_client_for_this_provider() {
+    let f = bob_provider(ProviderConfig::default());
+    let alice = NodeKeys::dev("alice").unwrap();
+    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+    let request = store_request(&alice, &bob_pk, &share(alice.account(), 1, 1));
+    assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+    let charlie = NodeKeys::dev("charlie").unwrap().account();
+    let for_charlie = signed_health(&alice, charlie, 3, Nonce32([1; 32]));
+    assert_eq!(
+        f.provider.handle(peer(), for_charlie).await,
+        Response::Error(ErrorReason::BadSignature)
+    );
+    let Request::HealthChallenge(mut tampered) =
+        signed_health(&alice, f.provider.account(), 3, Nonce32([1; 32]))
+    else {
+        unreachable!()
+    };
+    tampered.challenge = Nonce32([2; 32]);
+    assert_eq!(
+        f.provider.handle(peer(), Request::HealthChallenge(tampered)).await,
+        Response::Error(ErrorReason::BadSignature)
+    );
+    assert_eq!(f.provider.stats().health_proofs.load(Ordering::Relaxed), 0);
+}
+
+/// A flood of made-up accounts costs one chain read per account per couple of seconds, not
+/// one per request: the negative answer is kept briefly (seen here as the refusal staying
+/// `NotRegistered` while the chain is unreachable, instead of `Unavailable`).
+#[tokio::test]
+async fn an_unregistered_account_is_refused_a_nonce_from_a_short_negative_cache() {
+    let f = bob_provider(ProviderConfig::default());
+    let nobody = AccountId([0xEE; 32]);
+    let ask = Request::RequestNonce(RequestNonce { account: nobody });
+    assert_eq!(
+        f.provider.handle(peer(), ask.clone()).await,
+        Response::Error(ErrorReason::NotRegistered)
+    );
+    f.chain.down.store(true, Ordering::Relaxed);
+    assert_eq!(
+        f.provider.handle(peer(), ask.clone()).await,
+        Response::Error(ErrorReason::NotRegistered)
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(f.provider.handle(peer(), ask).await, Response::Error(ErrorReason::Unavailable));
 }
 
 #[tokio::test]
@@ -151,8 +284,7 @@ async fn health_and_recovery_through_handle() {
     assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
 
     let challenge = Nonce32([9; 32]);
-    let health =
-        Request::HealthChallenge(HealthChallenge { account: alice.account(), epoch: 3, challenge });
+    let health = signed_health(&alice, f.provider.account(), 3, challenge);
     let Response::HealthProof(proof) = f.provider.handle(peer(), health).await else { panic!() };
     assert!(verify_health_mac(
         stored.share.expose(),
@@ -162,8 +294,7 @@ async fn health_and_recovery_through_handle() {
         &challenge,
         &proof.mac
     ));
-    let other_epoch =
-        Request::HealthChallenge(HealthChallenge { account: alice.account(), epoch: 4, challenge });
+    let other_epoch = signed_health(&alice, f.provider.account(), 4, challenge);
     assert_eq!(
         f.provider.handle(peer(), other_epoch).await,
         Response::Error(ErrorReason::NoBackupHeld)

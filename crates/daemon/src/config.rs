@@ -97,6 +97,14 @@ pub struct RunArgs {
     /// Seconds between health checks of this node's providers [default: 60].
     #[arg(long, env = "PEERSEAL_HEALTH_INTERVAL_SECS")]
     pub health_interval_secs: Option<u64>,
+    /// Consecutive bad health proofs (wrong MAC, "no share held") after which a provider is
+    /// replaced [default: 3].
+    #[arg(long, env = "PEERSEAL_HEALTH_BAD_PROOFS")]
+    pub health_bad_proofs: Option<u32>,
+    /// Seconds a provider may go unanswered (timeouts, refusals anyone can cause) before it is
+    /// replaced [default: 900].
+    #[arg(long, env = "PEERSEAL_HEALTH_UNANSWERED_SECS")]
+    pub health_unanswered_secs: Option<u64>,
 }
 
 /// The file's shape: the same options, by the same names (with `_`).
@@ -119,6 +127,8 @@ pub struct FileConfig {
     quotes: Option<QuoteSource>,
     max_backoff_secs: Option<u64>,
     health_interval_secs: Option<u64>,
+    health_bad_proofs: Option<u32>,
+    health_unanswered_secs: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -164,6 +174,8 @@ pub struct Config {
     pub max_backoff: Duration,
     /// Health check interval.
     pub health_interval: Duration,
+    /// When a provider that fails its health checks is replaced.
+    pub health: peerseal_backup::HealthPolicy,
 }
 
 /// Why the configuration is unusable.
@@ -322,6 +334,20 @@ impl RunArgs {
             health_interval: Duration::from_secs(
                 self.health_interval_secs.or(file.health_interval_secs).unwrap_or(60).max(1),
             ),
+            health: {
+                let default = peerseal_backup::HealthPolicy::default();
+                peerseal_backup::HealthPolicy {
+                    proof_failures: self
+                        .health_bad_proofs
+                        .or(file.health_bad_proofs)
+                        .unwrap_or(default.proof_failures)
+                        .max(1),
+                    unanswered_for: self
+                        .health_unanswered_secs
+                        .or(file.health_unanswered_secs)
+                        .map_or(default.unanswered_for, Duration::from_secs),
+                }
+            },
             #[cfg(feature = "dev")]
             trust_root: self.trust_root.clone().or(file.trust_root),
             #[cfg(feature = "dev")]

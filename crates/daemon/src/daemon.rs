@@ -273,7 +273,8 @@ async fn start_provider(
         ctx.shutdown.clone(),
     );
     let (network, inbound, _net_task) = loop {
-        match network::start(keys.libp2p.clone(), net_config.clone()).await {
+        let observer = Arc::new(ctx.metrics.clone());
+        match network::start_observed(keys.libp2p.clone(), net_config.clone(), observer).await {
             Ok(started) => break started,
             Err(e) => {
                 if retry.after_failure("binding the p2p listener", &e).await.is_err() {

@@ -29,6 +29,9 @@ pub struct Metrics {
     pub backups_failed: IntCounterVec,
     /// Requests this node refused as provider, by reason.
     refusals: IntCounterVec,
+    /// What the network task refused before any work (peer over its rate, connection limits,
+    /// shed for recoveries, bad frames), by reason.
+    network_refusals: IntCounterVec,
     /// Chain data that failed verification (bad justification, bad proof, other genesis, ...),
     /// by reason.
     pub chain_verification_failures: IntCounterVec,
@@ -82,6 +85,13 @@ impl Metrics {
             Opts::new("peerseal_provider_refusals_total", "requests refused as provider"),
             &["reason"],
         )?;
+        let network_refusals = IntCounterVec::new(
+            Opts::new(
+                "peerseal_network_refusals_total",
+                "inbound requests, frames and connections the network refused before any work",
+            ),
+            &["reason"],
+        )?;
         let chain_verification_failures = IntCounterVec::new(
             Opts::new(
                 "peerseal_chain_verification_failures_total",
@@ -124,6 +134,7 @@ impl Metrics {
         registry.register(Box::new(rebackups.clone()))?;
         registry.register(Box::new(backups_failed.clone()))?;
         registry.register(Box::new(refusals.clone()))?;
+        registry.register(Box::new(network_refusals.clone()))?;
         Ok(Self {
             registry,
             state,
@@ -135,6 +146,7 @@ impl Metrics {
             rebackups,
             backups_failed,
             refusals,
+            network_refusals,
             chain_verification_failures,
             chain_verified_block,
             chain_verify_seconds,
@@ -202,6 +214,12 @@ impl ProviderObserver for Metrics {
     }
 }
 
+impl peerseal_backup::NetworkObserver for Metrics {
+    fn refused(&self, reason: &'static str) {
+        self.network_refusals.with_label_values(&[reason]).inc();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,7 +234,8 @@ mod tests {
             m.share_released();
         }
         m.share_stored(2);
-        m.refused(&ErrorReason::NotRegistered);
+        ProviderObserver::refused(&m, &ErrorReason::NotRegistered);
+        peerseal_backup::NetworkObserver::refused(&m, "peer_rate_limited");
         let text = m.render();
         assert!(text.contains("peerseal_node_state{state=\"ready\"} 1"), "{text}");
         assert!(text.contains("peerseal_node_state{state=\"starting\"} 0"));
@@ -225,6 +244,7 @@ mod tests {
         assert!(text.contains("peerseal_recoveries_failed_total{reason=\"network\"} 1"));
         assert!(text.contains("peerseal_recovery_seconds_count 1"));
         assert!(text.contains("peerseal_provider_refusals_total{reason=\"not_registered\"} 1"));
+        assert!(text.contains("peerseal_network_refusals_total{reason=\"peer_rate_limited\"} 1"));
         m.entered(&Phase::Stopping);
         assert!(m.render().contains("peerseal_node_state{state=\"ready\"} 0"));
     }

@@ -295,7 +295,10 @@ impl Running<'_> {
     }
 
     /// Follows verified final blocks and health checks; rotates when a provider of this node
-    /// leaves or fails its health check. Returns only when shutdown is asked (as `Stopped`).
+    /// leaves, or fails its health checks the way only the provider itself can
+    /// ([`peerseal_backup::HealthTracker`]: repeated bad proofs, or no answer for a long
+    /// outage; a flood that makes checks time out or be refused forces nothing). Returns only
+    /// when shutdown is asked (as `Stopped`).
     ///
     /// What decides is proven state at each verified block, not events: the node's own
     /// assignment marked stale (a provider was removed), or one of its providers shown leaving
@@ -306,6 +309,7 @@ impl Running<'_> {
         self.note_registration(&chain);
         let mut health = tokio::time::interval(self.ctx.config.health_interval);
         health.tick().await; // The first tick is immediate; the backup was just made.
+        let mut tracker = peerseal_backup::HealthTracker::new(self.ctx.config.health);
         let shutdown = self.ctx.shutdown.clone();
         loop {
             let cause = tokio::select! {
@@ -319,9 +323,10 @@ impl Running<'_> {
                         None
                     }
                 },
-                _ = health.tick() => self.health_failed().await.then_some(RotationCause::HealthCheck),
+                _ = health.tick() => self.health_failed(&mut tracker).await.then_some(RotationCause::HealthCheck),
             };
             if let Some(cause) = cause {
+                tracker.reset();
                 self.rotate_until_done(cause).await?;
                 self.ctx.advance(Step::BackedUp { epoch: self.store.epoch() })?;
             }
@@ -406,8 +411,9 @@ impl Running<'_> {
         }
     }
 
-    async fn health_failed(&self) -> bool {
-        match self.client.health_check(&self.keys.account(), &self.key).await {
+    /// Runs one health check round; true when a provider must be replaced.
+    async fn health_failed(&self, tracker: &mut peerseal_backup::HealthTracker) -> bool {
+        match self.client.health_check(&self.keys.signer, &self.key).await {
             Ok(reports) => {
                 let now = unix_now();
                 self.ctx.lifecycle.update(|s| {
@@ -426,7 +432,13 @@ impl Running<'_> {
                 for r in &bad {
                     tracing::warn!(node = %self.ctx.config.name, provider = ?r.provider, status = ?r.status, "provider failed the health check");
                 }
-                !bad.is_empty()
+                match tracker.observe(&reports, std::time::Instant::now()) {
+                    None => false,
+                    Some(replace) => {
+                        tracing::warn!(node = %self.ctx.config.name, ?replace, "replacing a provider that keeps failing its health checks");
+                        true
+                    }
+                }
             }
             Err(e) => {
                 tracing::warn!("health check could not run: {e}");

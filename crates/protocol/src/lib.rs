@@ -5,7 +5,7 @@
 //! This crate holds everything both ends must agree on: the messages ([`messages`]), their
 //! size bounds ([`limits`]), the HPKE envelopes that carry key shares signed by the sender's
 //! TSS account ([`envelope`], [`signing`]), the health-check MAC ([`health`]) and the libp2p
-//! request-response codec for `/peerseal/backup/1` ([`p2p`]). It makes no policy decisions
+//! request-response codec for `/peerseal/backup/2` ([`p2p`]). It makes no policy decisions
 //! (who is registered, which quote is good): the provider service and backup client do.
 //!
 //! **Encoding: SCALE, not CBOR.** The chain already speaks SCALE and accounts are

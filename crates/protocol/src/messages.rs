@@ -1,4 +1,4 @@
-//! The wire messages of `/peerseal/backup/1`: every request, every response, and the typed
+//! The wire messages of `/peerseal/backup/2`: every request, every response, and the typed
 //! reasons a provider gives when it refuses.
 //!
 //! Encoding is SCALE with explicit variant indices (so reordering the source never changes the
@@ -218,14 +218,56 @@ impl RecoveredShare {
 }
 
 /// Request: prove you still hold `account`'s share of `epoch`, without sending it.
+///
+/// Signed by `account` for one `provider` ([`DomainTag::HealthChallenge`]): only the client
+/// itself can make a provider do the work, so nobody else can spend the client's budget at
+/// that provider or make its checks fail. A replay gets the same answer the client already
+/// had and costs only the replaying peer's own budget.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
 pub struct HealthChallenge {
-    /// The client whose share is checked.
+    /// The client whose share is checked (the signer).
     pub account: AccountId,
+    /// The provider challenged (signed, so a challenge is good at this provider only).
+    pub provider: AccountId,
     /// The key epoch checked.
     pub epoch: u64,
     /// Fresh random challenge from the client.
     pub challenge: Nonce32,
+    /// `account`'s signature of (provider, account, epoch, challenge).
+    pub signature: Signature,
+}
+
+impl HealthChallenge {
+    fn signed_body(
+        provider: &AccountId,
+        account: &AccountId,
+        epoch: u64,
+        challenge: &Nonce32,
+    ) -> Vec<u8> {
+        (provider, account, epoch, challenge).encode()
+    }
+
+    /// Client side: a challenge of `provider` for the signer's share of `epoch`.
+    pub fn sign<S: AccountSigner + ?Sized>(
+        signer: &S,
+        provider: AccountId,
+        epoch: u64,
+        challenge: Nonce32,
+    ) -> Self {
+        let account = signer.account();
+        let body = Self::signed_body(&provider, &account, epoch, &challenge);
+        let signature = sign_message(signer, DomainTag::HealthChallenge, &body);
+        Self { account, provider, epoch, challenge, signature }
+    }
+
+    /// Provider side: whether `account` signed this challenge for `me`.
+    pub fn verify(&self, me: &AccountId) -> Result<(), EnvelopeError> {
+        if &self.provider != me {
+            return Err(EnvelopeError::UnexpectedSender);
+        }
+        let body = Self::signed_body(&self.provider, &self.account, self.epoch, &self.challenge);
+        verify_message(&self.account, DomainTag::HealthChallenge, &body, &self.signature)
+    }
 }
 
 /// Response to [`HealthChallenge`]: [`crate::health::health_mac`] over the challenge, keyed by

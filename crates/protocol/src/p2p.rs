@@ -15,7 +15,7 @@ use std::io;
 use std::time::Duration;
 
 /// The protocol id, versioned: a breaking wire change gets `/peerseal/backup/2`.
-pub const PROTOCOL_NAME: &str = "/peerseal/backup/1";
+pub const PROTOCOL_NAME: &str = "/peerseal/backup/2";
 
 /// The protocol id as libp2p's type.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new(PROTOCOL_NAME);
@@ -97,7 +97,7 @@ pub async fn write_frame<T: AsyncWrite + Unpin>(
     io.flush().await
 }
 
-/// The request-response codec of `/peerseal/backup/1` (stateless).
+/// The request-response codec of `/peerseal/backup/2` (stateless).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BackupCodec;
 

@@ -28,6 +28,8 @@ pub enum DomainTag {
     RecoveredShare,
     /// A provider's signed `BackupReceipt` (plaintext, signed only).
     Receipt,
+    /// A client's signed `HealthChallenge` (plaintext, signed only).
+    HealthChallenge,
 }
 
 impl DomainTag {
@@ -37,6 +39,7 @@ impl DomainTag {
             DomainTag::StoreBackup => b"peerseal/v1/store-backup",
             DomainTag::RecoveredShare => b"peerseal/v1/recovered-share",
             DomainTag::Receipt => b"peerseal/v1/receipt",
+            DomainTag::HealthChallenge => b"peerseal/v1/health-challenge",
         }
     }
 

@@ -29,7 +29,7 @@ fn read_response(bytes: Vec<u8>) -> std::io::Result<Response> {
 
 #[test]
 fn protocol_id_is_versioned() {
-    assert_eq!(PROTOCOL.as_ref(), "/peerseal/backup/1");
+    assert_eq!(PROTOCOL.as_ref(), "/peerseal/backup/2");
 }
 
 #[test]

@@ -202,3 +202,28 @@ fn receipt_signature_is_domain_separated() {
     )
     .is_err());
 }
+
+#[test]
+fn a_health_challenge_is_good_only_from_its_client_at_its_provider() {
+    let client = account_key(1);
+    let provider = account_key(2).account();
+    let challenge = HealthChallenge::sign(&client, provider, 7, Nonce32([3; 32]));
+    assert_eq!(challenge.account, client.account());
+    assert_eq!(challenge.verify(&provider), Ok(()));
+    // At another provider it is refused before any signature work.
+    assert_eq!(challenge.verify(&account_key(3).account()), Err(EnvelopeError::UnexpectedSender));
+    // A spoofer naming the client with its own key, or changing any signed field, fails.
+    let spoofer = account_key(4);
+    let mut spoofed = HealthChallenge::sign(&spoofer, provider, 7, Nonce32([3; 32]));
+    spoofed.account = client.account();
+    assert_eq!(spoofed.verify(&provider), Err(EnvelopeError::BadSignature));
+    for tamper in [
+        |c: &mut HealthChallenge| c.epoch += 1,
+        |c: &mut HealthChallenge| c.challenge.0[0] ^= 1,
+        |c: &mut HealthChallenge| c.signature.0[0] ^= 1,
+    ] {
+        let mut tampered = challenge.clone();
+        tamper(&mut tampered);
+        assert_eq!(tampered.verify(&provider), Err(EnvelopeError::BadSignature));
+    }
+}

@@ -25,6 +25,7 @@ pub mod governance;
 pub mod operator;
 pub mod ports;
 pub mod process;
+pub mod raw_frames;
 pub mod rpc_proxy;
 pub mod trust;
 

@@ -12,6 +12,7 @@
 
 pub mod commitment;
 pub mod failure;
+pub mod health;
 pub mod peers;
 pub mod recovery;
 pub mod shares;
@@ -24,8 +25,8 @@ use peers::{endpoints, Endpoint};
 use peerseal_chain::{ChainApi, ChainError};
 use peerseal_kvdb::DbKey;
 use peerseal_protocol::{
-    verify_health_mac, AccountId, BackupShare, HealthChallenge, Nonce32, Request, Response,
-    ShareBytes, StoreBackup,
+    verify_health_mac, AccountId, AccountSigner, BackupShare, HealthChallenge, Nonce32, Request,
+    Response, ShareBytes, StoreBackup,
 };
 use rand::RngCore;
 use shares::{deal, share_at, KeyShare, ShareError};
@@ -337,13 +338,15 @@ impl BackupClient {
         Ok(())
     }
 
-    /// Challenges every provider of `account`'s current assignment to prove, without sending
-    /// it, that it holds the share it was given for `key`.
-    pub async fn health_check(
+    /// Challenges every provider of `signer`'s current assignment to prove, without sending
+    /// it, that it holds the share it was given for `key`. Each challenge is signed by
+    /// `signer` (the node's TSS account) for the provider it goes to.
+    pub async fn health_check<S: AccountSigner + ?Sized>(
         &self,
-        account: &AccountId,
+        signer: &S,
         key: &DbKey,
     ) -> Result<Vec<HealthReport>, ClientError> {
+        let account = &signer.account();
         let assignment = self.chain.assignment(account).await?.ok_or(ClientError::NoAssignment)?;
         let servers = endpoints(&self.chain.servers().await?);
         let mut reports = Vec::with_capacity(assignment.providers.len());
@@ -360,7 +363,7 @@ impl BackupClient {
                         *index,
                     )?;
                     let attempt =
-                        || self.challenge_one(endpoint, account, assignment.epoch, &expected);
+                        || self.challenge_one(endpoint, signer, assignment.epoch, &expected);
                     match self.with_retries(attempt).await {
                         Ok(()) => HealthStatus::Healthy,
                         Err(reason) => HealthStatus::Unhealthy(reason),
@@ -372,18 +375,23 @@ impl BackupClient {
         Ok(reports)
     }
 
-    async fn challenge_one(
+    async fn challenge_one<S: AccountSigner + ?Sized>(
         &self,
         endpoint: &Endpoint,
-        account: &AccountId,
+        signer: &S,
         epoch: u64,
         expected: &KeyShare,
     ) -> Result<(), FailureReason> {
         let mut challenge = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut challenge);
         let challenge = Nonce32(challenge);
-        let request =
-            Request::HealthChallenge(HealthChallenge { account: *account, epoch, challenge });
+        let account = &signer.account();
+        let request = Request::HealthChallenge(HealthChallenge::sign(
+            signer,
+            endpoint.account,
+            epoch,
+            challenge,
+        ));
         match self.network.request(endpoint.peer_id, endpoint.addrs.clone(), request).await? {
             Response::HealthProof(proof) => {
                 if verify_health_mac(

@@ -24,13 +24,24 @@
 //!   fresh epoch on every boot, so a copy of its disk or an old snapshot asks for a superseded
 //!   epoch). Then the share goes back HPKE-sealed to the response key and signed by this
 //!   provider.
-//! - `HealthChallenge`: a MAC keyed by the held share ([`peerseal_protocol::health_mac`]).
+//! - `HealthChallenge`: signed by the client's account for this provider (so nobody else can
+//!   spend the client's budget here or fail its checks); answered with a MAC keyed by the held
+//!   share ([`peerseal_protocol::health_mac`]).
 //!
 //! Superseded shares (below the client's recorded epoch, or of the recorded epoch when this
 //! provider is not named in it) are dropped by a sweep every [`ProviderConfig::prune_interval`]
 //! and whenever a `Recover` asks for one.
 //!
-//! Every request is rate-limited per account first. Every refusal is a typed [`ErrorReason`]
+//! ## Under a flood
+//! Nothing is keyed on the account a request *claims* alone: that account is not
+//! authenticated, so a limit per account would let anyone use up a victim's. Before any work,
+//! the network task limits each connection count and each peer's request rate
+//! ([`crate::network`]) and keeps part of its queue for `Recover`; here, every request is
+//! rate-limited per (peer, account), nonces are budgeted per (peer, account) and per peer
+//! ([`nonces`]), `Recover` has handler slots of its own ([`ProviderConfig::reserved_for_recover`])
+//! so nonce and health floods cannot starve it, and an account found unregistered is refused
+//! without a chain read for a short while ([`ProviderConfig::negative_registration_ttl`]).
+//! Every refusal is a typed [`ErrorReason`], counted by reason ([`ProviderObserver::refused`])
 //! and one log line naming the peer, account and reason — never a share, key or nonce.
 //!
 //! ## Registration checks and their cache
@@ -39,8 +50,9 @@
 //! `RequestNonce` trusts a *positive* answer seen within the last
 //! [`ProviderConfig::registration_cache_ttl`] (a few seconds; bounded in entries). What that
 //! can and cannot change:
-//! - Negative answers are never cached: an account that is not registered is refused a nonce
-//!   at once, also one registered a moment ago is not held back.
+//! - Negative answers are kept for [`ProviderConfig::negative_registration_ttl`] (2 s), for
+//!   `RequestNonce` only: a flood of made-up accounts then costs no chain reads, and an account
+//!   registered a moment ago is held back at most that long (its client retries).
 //! - `Recover` always reads the registration fresh from the chain (and only that read's record
 //!   supplies the registered PCK), so a removed account never gets a share, whatever the cache
 //!   holds. The most a just-removed account gains is a nonce for up to the TTL, which is
@@ -80,12 +92,15 @@ use tokio::task::JoinHandle;
 pub struct ProviderConfig {
     /// Nonce time to live and table bounds.
     pub nonces: NonceLimits,
-    /// Per-account rate limits.
+    /// Rate limits per (peer, claimed account).
     pub rate: RateLimits,
     /// Longest time one request may take before it is answered `Unavailable`.
     pub request_deadline: Duration,
     /// Requests handled at once (quote verification is CPU work).
     pub max_concurrent: usize,
+    /// Handler slots only `Recover` may use, on top of `max_concurrent`: a flood of nonce or
+    /// health requests fills the shared slots and is shed, while recoveries still run.
+    pub reserved_for_recover: usize,
     /// Whether to submit `confirm_backup` after storing a share.
     pub confirm_on_chain: bool,
     /// How long to wait for the client's assignment before giving up on confirming.
@@ -97,6 +112,9 @@ pub struct ProviderConfig {
     pub registration_cache_ttl: Duration,
     /// Accounts the registration cache holds at most (when full, new answers are not cached).
     pub registration_cache_size: usize,
+    /// How long an account found unregistered is refused a nonce without asking the chain
+    /// again (zero: never cached).
+    pub negative_registration_ttl: Duration,
     /// How often held shares are checked against the clients' recorded epochs and the
     /// superseded ones dropped (zero: only when a request shows one).
     pub prune_interval: Duration,
@@ -113,11 +131,13 @@ impl Default for ProviderConfig {
             rate: RateLimits::default(),
             request_deadline: Duration::from_secs(15),
             max_concurrent: 64,
+            reserved_for_recover: 16,
             confirm_on_chain: true,
             confirm_deadline: Duration::from_secs(120),
             confirm_queue: 1024,
             registration_cache_ttl: Duration::from_secs(3),
             registration_cache_size: 4096,
+            negative_registration_ttl: Duration::from_secs(2),
             prune_interval: Duration::from_secs(30),
             accept_dev_pck: cfg!(feature = "dev"),
         }
@@ -172,7 +192,7 @@ struct Inner {
     chain: Arc<dyn ChainApi>,
     held: HeldShares,
     nonces: Mutex<NonceTable>,
-    limiter: Mutex<RateLimiter>,
+    limiter: Mutex<RateLimiter<(PeerId, AccountId)>>,
     registrations: Mutex<RegistrationCache>,
     config: ProviderConfig,
     confirms: Option<mpsc::Sender<(AccountId, u64)>>,
@@ -234,6 +254,7 @@ impl Provider {
             limiter: Mutex::new(RateLimiter::new(config.rate)),
             registrations: Mutex::new(RegistrationCache::new(
                 config.registration_cache_ttl,
+                config.negative_registration_ttl,
                 config.registration_cache_size,
             )),
             keys,
@@ -272,31 +293,45 @@ impl Provider {
     pub async fn handle(&self, peer: PeerId, request: Request) -> Response {
         let kind = request_kind(&request);
         let outcome = match request {
-            Request::StoreBackup(store) => self.store_backup(store).await,
-            Request::RequestNonce(ask) => self.request_nonce(ask).await,
-            Request::Recover(recover) => self.recover(recover).await,
-            Request::HealthChallenge(challenge) => self.health(challenge).await,
+            Request::StoreBackup(store) => self.store_backup(peer, store).await,
+            Request::RequestNonce(ask) => self.request_nonce(peer, ask).await,
+            Request::Recover(recover) => self.recover(peer, recover).await,
+            Request::HealthChallenge(challenge) => self.health(peer, challenge).await,
         };
         match outcome {
             Ok(response) => response,
             Err(refusal) => {
-                self.inner.stats.rejected(refusal.reason);
-                self.inner.observer.refused(&refusal.reason);
-                tracing::warn!(
-                    %peer,
-                    request = kind,
-                    account = ?refusal.account,
-                    reason = ?refusal.reason,
-                    detail = refusal.what,
-                    "request refused"
-                );
-                Response::Error(refusal.reason)
+                let reason = refusal.reason;
+                self.refused(peer, kind, refusal);
+                Response::Error(reason)
             }
         }
     }
 
-    /// Serves inbound requests until the channel closes: at most `max_concurrent` at once, each
-    /// answered within `request_deadline` (`Unavailable` otherwise).
+    /// Counts and logs one refusal. Refusals a flood causes by the thousand (rate limits,
+    /// shed requests, unregistered accounts) are logged at debug level: the counters show
+    /// them, and a flood must not also fill the disk with log lines.
+    fn refused(&self, peer: PeerId, kind: &'static str, refusal: Refusal) {
+        self.inner.stats.rejected(refusal.reason);
+        self.inner.observer.refused(&refusal.reason);
+        let noisy = matches!(
+            refusal.reason,
+            ErrorReason::RateLimited { .. }
+                | ErrorReason::Unavailable
+                | ErrorReason::NotRegistered
+                | ErrorReason::BadSignature
+        );
+        if noisy {
+            tracing::debug!(%peer, request = kind, account = ?refusal.account, reason = ?refusal.reason, detail = refusal.what, "request refused");
+        } else {
+            tracing::warn!(%peer, request = kind, account = ?refusal.account, reason = ?refusal.reason, detail = refusal.what, "request refused");
+        }
+    }
+
+    /// Serves inbound requests until the channel closes: at most `max_concurrent` at once (plus
+    /// `reserved_for_recover` recoveries), each answered within `request_deadline`
+    /// (`Unavailable` otherwise). A request other than `Recover` that finds every shared slot
+    /// busy is answered `Unavailable` at once rather than queued in front of recoveries.
     pub fn serve(&self, mut inbound: mpsc::Receiver<InboundRequest>) -> JoinHandle<()> {
         let provider = self.clone();
         tokio::spawn(async move {
@@ -313,13 +348,34 @@ impl Provider {
                     }
                 }))
             });
-            let permits = Arc::new(Semaphore::new(provider.inner.config.max_concurrent.max(1)));
+            let shared = Arc::new(Semaphore::new(provider.inner.config.max_concurrent.max(1)));
+            let reserved = Arc::new(Semaphore::new(provider.inner.config.reserved_for_recover));
             let deadline = provider.inner.config.request_deadline;
             while let Some(request) = inbound.recv().await {
-                // Waiting here is the back-pressure: the network task then answers further
-                // requests `Unavailable` once its bounded queue is full.
-                let Ok(permit) = permits.clone().acquire_owned().await else {
-                    break;
+                let permit = if matches!(request.request(), Request::Recover(_)) {
+                    // Waiting here is the back-pressure: the network task then answers further
+                    // requests `Unavailable` once its bounded queue is full.
+                    let slot = match reserved.clone().try_acquire_owned() {
+                        Ok(permit) => Ok(permit),
+                        Err(_) => tokio::select! {
+                            permit = reserved.clone().acquire_owned() => permit,
+                            permit = shared.clone().acquire_owned() => permit,
+                        },
+                    };
+                    let Ok(permit) = slot else { break };
+                    permit
+                } else {
+                    match shared.clone().try_acquire_owned() {
+                        Ok(permit) => permit,
+                        Err(tokio::sync::TryAcquireError::Closed) => break,
+                        Err(tokio::sync::TryAcquireError::NoPermits) => {
+                            let (peer, request, reply) = request.into_parts();
+                            let refusal = refuse(ErrorReason::Unavailable, None, "every slot busy");
+                            provider.refused(peer, request_kind(&request), refusal);
+                            let _ = reply.send(Response::Error(ErrorReason::Unavailable));
+                            continue;
+                        }
+                    }
                 };
                 let provider = provider.clone();
                 tokio::spawn(async move {
@@ -337,9 +393,16 @@ impl Provider {
         })
     }
 
-    fn rate_limit(&self, account: &AccountId, what: &'static str) -> Result<(), Refusal> {
+    fn rate_limit(
+        &self,
+        peer: PeerId,
+        account: &AccountId,
+        what: &'static str,
+    ) -> Result<(), Refusal> {
         let mut limiter = self.inner.limiter.lock().unwrap_or_else(|p| p.into_inner());
-        limiter.check(account, Instant::now()).map_err(|r| refuse(r, Some(*account), what))
+        limiter
+            .check(&(peer, *account), Instant::now())
+            .map_err(|r| refuse(r, Some(*account), what))
     }
 
     async fn registered(
@@ -358,24 +421,40 @@ impl Provider {
     }
 
     /// Like [`Provider::registered`], but content with a positive answer of the last
-    /// `registration_cache_ttl` (for `RequestNonce` only; see the module doc).
+    /// `registration_cache_ttl` or a negative one of the last `negative_registration_ttl`
+    /// (for `RequestNonce` only; see the module doc).
     async fn registered_recently(
         &self,
         account: &AccountId,
         what: &'static str,
     ) -> Result<(), Refusal> {
         let now = Instant::now();
-        if self.inner.registrations.lock().unwrap_or_else(|p| p.into_inner()).contains(account, now)
-        {
-            return Ok(());
+        let cached =
+            self.inner.registrations.lock().unwrap_or_else(|p| p.into_inner()).get(account, now);
+        match cached {
+            Some(true) => return Ok(()),
+            Some(false) => {
+                return Err(refuse(
+                    ErrorReason::NotRegistered,
+                    Some(*account),
+                    "cached: not registered",
+                ))
+            }
+            None => {}
         }
-        self.registered(account, what).await?;
-        self.inner
-            .registrations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(*account, Instant::now());
-        Ok(())
+        let answer = self.registered(account, what).await;
+        let registered = match &answer {
+            Ok(_) => true,
+            Err(refusal) if refusal.reason == ErrorReason::NotRegistered => false,
+            // The chain could not be read: remember nothing.
+            Err(_) => return answer.map(|_| ()),
+        };
+        self.inner.registrations.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            *account,
+            registered,
+            Instant::now(),
+        );
+        answer.map(|_| ())
     }
 
     /// The epoch the chain records for `account`'s backup (proven by the verifying client).
@@ -444,12 +523,12 @@ impl Provider {
         dropped
     }
 
-    async fn store_backup(&self, store: StoreBackup) -> Result<Response, Refusal> {
+    async fn store_backup(&self, peer: PeerId, store: StoreBackup) -> Result<Response, Refusal> {
         let inner = &self.inner;
         let share =
             store.open(&inner.keys.x25519).map_err(|e| refuse(e.reason(), None, "envelope"))?;
         let account = share.account;
-        self.rate_limit(&account, "store backup")?;
+        self.rate_limit(peer, &account, "store backup")?;
         if share.threshold == 0
             || share.share_index == 0
             || share.share.is_empty()
@@ -507,9 +586,9 @@ impl Provider {
         Ok(Response::BackupReceipt(signed))
     }
 
-    async fn request_nonce(&self, ask: RequestNonce) -> Result<Response, Refusal> {
+    async fn request_nonce(&self, peer: PeerId, ask: RequestNonce) -> Result<Response, Refusal> {
         let account = ask.account;
-        self.rate_limit(&account, "request nonce")?;
+        self.rate_limit(peer, &account, "request nonce")?;
         self.registered_recently(&account, "nonce for unregistered account").await?;
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng
@@ -519,7 +598,7 @@ impl Provider {
         let limits = {
             let mut table = self.inner.nonces.lock().unwrap_or_else(|p| p.into_inner());
             table
-                .issue(account, nonce, Instant::now())
+                .issue(peer, account, nonce, Instant::now())
                 .map_err(|r| refuse(r, Some(account), "nonce table"))?;
             table.limits()
         };
@@ -527,10 +606,10 @@ impl Provider {
         Ok(Response::Nonce(Nonce { nonce, ttl_secs }))
     }
 
-    async fn recover(&self, recover: Recover) -> Result<Response, Refusal> {
+    async fn recover(&self, peer: PeerId, recover: Recover) -> Result<Response, Refusal> {
         let inner = &self.inner;
         let account = recover.account;
-        self.rate_limit(&account, "recover")?;
+        self.rate_limit(peer, &account, "recover")?;
         let share = inner
             .held
             .get(&account, recover.epoch)
@@ -547,7 +626,7 @@ impl Provider {
         {
             let mut table = inner.nonces.lock().unwrap_or_else(|p| p.into_inner());
             table
-                .consume(&account, &nonce, Instant::now())
+                .consume(&peer, &account, &nonce, Instant::now())
                 .map_err(|r| refuse(r, Some(account), "nonce"))?;
         }
         // Fresh, never from the registration cache: this check guards the share.
@@ -607,9 +686,13 @@ impl Provider {
         Ok(Response::RecoveredShare(sealed))
     }
 
-    async fn health(&self, challenge: HealthChallenge) -> Result<Response, Refusal> {
+    async fn health(&self, peer: PeerId, challenge: HealthChallenge) -> Result<Response, Refusal> {
         let account = challenge.account;
-        self.rate_limit(&account, "health")?;
+        self.rate_limit(peer, &account, "health")?;
+        // Only the client itself may make this provider prove it holds the client's share.
+        challenge
+            .verify(&self.account())
+            .map_err(|_| refuse(ErrorReason::BadSignature, Some(account), "health challenge"))?;
         let share = self
             .inner
             .held
@@ -642,38 +725,42 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Accounts recently seen registered on chain, each until its expiry. Bounded: expired entries
-/// are dropped when it is full, and if it is still full a new answer is simply not cached
-/// (the next request then reads the chain again).
+/// Registration answers seen recently (registered or not), each until its expiry. Bounded:
+/// expired entries are dropped when it is full, and if it is still full a new answer is simply
+/// not cached (the next request then reads the chain again).
 struct RegistrationCache {
-    ttl: Duration,
+    positive_ttl: Duration,
+    negative_ttl: Duration,
     max: usize,
-    until: HashMap<AccountId, Instant>,
+    until: HashMap<AccountId, (Instant, bool)>,
 }
 
 impl RegistrationCache {
-    fn new(ttl: Duration, max: usize) -> Self {
-        Self { ttl, max, until: HashMap::new() }
+    fn new(positive_ttl: Duration, negative_ttl: Duration, max: usize) -> Self {
+        Self { positive_ttl, negative_ttl, max, until: HashMap::new() }
     }
 
-    fn contains(&self, account: &AccountId, now: Instant) -> bool {
-        self.until.get(account).is_some_and(|until| now < *until)
+    /// The cached answer for `account`, if one is still fresh.
+    fn get(&self, account: &AccountId, now: Instant) -> Option<bool> {
+        self.until.get(account).filter(|(until, _)| now < *until).map(|(_, registered)| *registered)
     }
 
-    fn insert(&mut self, account: AccountId, now: Instant) {
-        if self.ttl.is_zero() || self.max == 0 {
+    fn insert(&mut self, account: AccountId, registered: bool, now: Instant) {
+        let ttl = if registered { self.positive_ttl } else { self.negative_ttl };
+        if ttl.is_zero() || self.max == 0 {
+            self.until.remove(&account);
             return;
         }
-        let Some(until) = now.checked_add(self.ttl) else {
+        let Some(until) = now.checked_add(ttl) else {
             return;
         };
         if self.until.len() >= self.max && !self.until.contains_key(&account) {
-            self.until.retain(|_, until| now < *until);
+            self.until.retain(|_, (until, _)| now < *until);
             if self.until.len() >= self.max {
                 return;
             }
         }
-        self.until.insert(account, until);
+        self.until.insert(account, (until, registered));
     }
 }
 
@@ -770,40 +857,48 @@ mod tests {
     #[test]
     fn registration_cache_entries_expire_after_the_ttl() {
         let start = Instant::now();
-        let mut cache = RegistrationCache::new(Duration::from_secs(3), 8);
-        assert!(!cache.contains(&acct(1), start));
-        cache.insert(acct(1), start);
-        assert!(cache.contains(&acct(1), start + Duration::from_millis(2999)));
-        assert!(!cache.contains(&acct(1), start + Duration::from_secs(3)));
-        assert!(!cache.contains(&acct(2), start));
+        let mut cache = RegistrationCache::new(Duration::from_secs(3), Duration::from_secs(1), 8);
+        assert_eq!(cache.get(&acct(1), start), None);
+        cache.insert(acct(1), true, start);
+        assert_eq!(cache.get(&acct(1), start + Duration::from_millis(2999)), Some(true));
+        assert_eq!(cache.get(&acct(1), start + Duration::from_secs(3)), None);
+        assert_eq!(cache.get(&acct(2), start), None);
+        // A negative answer lives for its own, shorter time.
+        cache.insert(acct(2), false, start);
+        assert_eq!(cache.get(&acct(2), start + Duration::from_millis(999)), Some(false));
+        assert_eq!(cache.get(&acct(2), start + Duration::from_secs(1)), None);
+        // A fresh positive answer replaces a negative one.
+        cache.insert(acct(2), true, start);
+        assert_eq!(cache.get(&acct(2), start), Some(true));
     }
 
     #[test]
     fn registration_cache_is_bounded_and_makes_room_from_expired_entries() {
         let start = Instant::now();
-        let mut cache = RegistrationCache::new(Duration::from_secs(3), 2);
-        cache.insert(acct(1), start);
-        cache.insert(acct(2), start + Duration::from_secs(1));
+        let mut cache = RegistrationCache::new(Duration::from_secs(3), Duration::from_secs(3), 2);
+        cache.insert(acct(1), true, start);
+        cache.insert(acct(2), false, start + Duration::from_secs(1));
         // Full with live entries: the new answer is not cached, the old ones stay.
-        cache.insert(acct(3), start + Duration::from_secs(2));
-        assert!(!cache.contains(&acct(3), start + Duration::from_secs(2)));
-        assert!(cache.contains(&acct(1), start + Duration::from_secs(2)));
+        cache.insert(acct(3), true, start + Duration::from_secs(2));
+        assert_eq!(cache.get(&acct(3), start + Duration::from_secs(2)), None);
+        assert_eq!(cache.get(&acct(1), start + Duration::from_secs(2)), Some(true));
         // Account 1 expired: its slot goes to the newcomer.
         let later = start + Duration::from_millis(3500);
-        cache.insert(acct(3), later);
-        assert!(cache.contains(&acct(3), later));
-        assert!(cache.contains(&acct(2), later));
+        cache.insert(acct(3), true, later);
+        assert_eq!(cache.get(&acct(3), later), Some(true));
+        assert_eq!(cache.get(&acct(2), later), Some(false));
         assert_eq!(cache.until.len(), 2);
     }
 
     #[test]
     fn a_zero_ttl_or_size_caches_nothing() {
         let now = Instant::now();
-        let mut off = RegistrationCache::new(Duration::ZERO, 8);
-        off.insert(acct(1), now);
-        assert!(!off.contains(&acct(1), now));
-        let mut empty = RegistrationCache::new(Duration::from_secs(3), 0);
-        empty.insert(acct(1), now);
-        assert!(!empty.contains(&acct(1), now));
+        let mut off = RegistrationCache::new(Duration::ZERO, Duration::ZERO, 8);
+        off.insert(acct(1), true, now);
+        off.insert(acct(2), false, now);
+        assert_eq!((off.get(&acct(1), now), off.get(&acct(2), now)), (None, None));
+        let mut empty = RegistrationCache::new(Duration::from_secs(3), Duration::from_secs(3), 0);
+        empty.insert(acct(1), true, now);
+        assert_eq!(empty.get(&acct(1), now), None);
     }
 }

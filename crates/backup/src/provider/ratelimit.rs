@@ -1,22 +1,29 @@
-//! Per-account token buckets: how often one account may make the provider work.
+//! Token buckets: how often one key (a peer, or a peer asking for one account) may make the
+//! provider work.
 //!
-//! Every request names an account; its bucket refills at `per_second` up to `burst`. The map
-//! of buckets is bounded (`max_accounts`): when full, buckets that have refilled completely
-//! (idle accounts, nothing to remember) are dropped, and if none has, the request is refused —
-//! a flood of made-up accounts cannot grow memory. Time is passed in, as in [`super::nonces`].
+//! Each key's bucket refills at `per_second` up to `burst`. The map of buckets is bounded
+//! (`max_accounts`): when full, buckets that have refilled completely (idle keys, nothing to
+//! remember) are dropped, and if none has, the request is refused — a flood of made-up keys
+//! cannot grow memory. Time is passed in, as in [`super::nonces`].
+//!
+//! The provider keys its buckets by (peer, claimed account), never by the claimed account
+//! alone: the account inside a request is not authenticated, so a bucket per account would
+//! let anyone empty a victim's bucket by naming it. The network task keeps one more bucket
+//! per connected peer ([`crate::network`]) before a request reaches the provider.
 
-use peerseal_protocol::{AccountId, ErrorReason};
+use peerseal_protocol::ErrorReason;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 /// Limits of the rate limiter.
 #[derive(Clone, Copy, Debug)]
 pub struct RateLimits {
-    /// Requests an idle account may make at once.
+    /// Requests an idle key may make at once.
     pub burst: u32,
-    /// Sustained requests per second per account.
+    /// Sustained requests per second per key.
     pub per_second: u32,
-    /// Most accounts tracked at once.
+    /// Most keys tracked at once.
     pub max_accounts: usize,
 }
 
@@ -34,13 +41,13 @@ struct Bucket {
     at: Instant,
 }
 
-/// The rate limiter. Not synchronised: the provider keeps it behind a mutex.
-pub struct RateLimiter {
+/// The rate limiter. Not synchronised: its owner keeps it behind a mutex or in one task.
+pub struct RateLimiter<K> {
     limits: RateLimits,
-    buckets: HashMap<AccountId, Bucket>,
+    buckets: HashMap<K, Bucket>,
 }
 
-impl RateLimiter {
+impl<K: Hash + Eq + Copy> RateLimiter<K> {
     /// A limiter with no history.
     pub fn new(limits: RateLimits) -> Self {
         Self { limits, buckets: HashMap::new() }
@@ -52,8 +59,23 @@ impl RateLimiter {
             .min(f64::from(self.limits.burst))
     }
 
+    /// Forgets `key` (a peer that disconnected).
+    pub fn forget(&mut self, key: &K) {
+        self.buckets.remove(key);
+    }
+
+    /// Keys tracked now.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Whether no key is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
     /// Takes one token for `account`, or says how long to wait.
-    pub fn check(&mut self, account: &AccountId, now: Instant) -> Result<(), ErrorReason> {
+    pub fn check(&mut self, account: &K, now: Instant) -> Result<(), ErrorReason> {
         if !self.buckets.contains_key(account) && self.buckets.len() >= self.limits.max_accounts {
             let burst = f64::from(self.limits.burst);
             let limits = self.limits;
@@ -85,6 +107,7 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peerseal_protocol::AccountId;
 
     #[test]
     fn burst_then_refill() {

@@ -57,8 +57,10 @@ pub fn sample_requests(quote_len: usize, share_len: usize) -> Vec<Request> {
         }),
         Request::HealthChallenge(HealthChallenge {
             account: AccountId([3; 32]),
+            provider: AccountId([5; 32]),
             epoch: 1,
             challenge: Nonce32([4; 32]),
+            signature: Signature([6; 64]),
         }),
     ]
 }
