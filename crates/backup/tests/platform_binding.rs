@@ -61,13 +61,15 @@ async fn bob_holding_alices_share() -> Fixture {
 /// One full recovery attempt by Alice with quotes from `quotes`.
 async fn recover_with(f: &Fixture, quotes: &MockQuoteProvider) -> Response {
     let account = f.alice.account();
+    // One recovery is one peer: a nonce is good only for the peer it was issued to.
+    let peer = PeerId::random();
     let ask = Request::RequestNonce(RequestNonce { account });
-    let Response::Nonce(nonce) = f.provider.handle(PeerId::random(), ask).await else { panic!() };
+    let Response::Nonce(nonce) = f.provider.handle(peer, ask).await else { panic!() };
     let response_pk = X25519Secret::generate().public();
     let binding = Binding::recover(&account.0, &response_pk.0, &nonce.nonce.0);
     let quote = QuoteBytes::new(quotes.mock_quote(&report_data(&binding))).unwrap();
     let recover = Request::Recover(Recover { account, epoch: EPOCH, response_pk, quote });
-    f.provider.handle(PeerId::random(), recover).await
+    f.provider.handle(peer, recover).await
 }
 
 fn approve(f: &Fixture, platform: PlatformId) {
