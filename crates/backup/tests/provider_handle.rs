@@ -49,6 +49,17 @@ fn store_request(from: &NodeKeys, to: &X25519Public, share: &BackupShare) -> Req
     Request::StoreBackup(StoreBackup::seal(to, &from.signer, share).unwrap())
 }
 
+/// A `Recover` of `account`'s share of `epoch` with a mock quote bound to `nonce` and a fresh
+/// response key, and that key's secret (to open the answer).
+fn bound_recover(account: AccountId, epoch: u64, nonce: &Nonce32) -> (Recover, X25519Secret) {
+    let response_sk = X25519Secret::generate();
+    let response_pk = response_sk.public();
+    let binding = Binding::recover(&account.0, &response_pk.0, &nonce.0);
+    let quote =
+        QuoteBytes::new(MockQuoteProvider::dev().mock_quote(&report_data(&binding))).unwrap();
+    (Recover { account, epoch, response_pk, quote }, response_sk)
+}
+
 /// The one client peer of most tests (nonces and rate limits are per peer).
 fn peer() -> PeerId {
     let key = libp2p::identity::Keypair::ed25519_from_bytes([7; 32]).unwrap();
@@ -199,12 +210,7 @@ async fn a_peer_naming_a_victim_uses_up_neither_its_budget_nor_its_nonces() {
     // was the attacker's).
     assert!(matches!(f.provider.handle(peer(), ask.clone()).await, Response::Nonce(_)));
     // The victim's nonce is still good, and its recovery goes through.
-    let response_sk = X25519Secret::generate();
-    let (account, response_pk) = (alice.account(), response_sk.public());
-    let binding = Binding::recover(&account.0, &response_pk.0, &nonce.nonce.0);
-    let quote = MockQuoteProvider::dev().mock_quote(&report_data(&binding));
-    let recover =
-        Recover { account, epoch: 3, response_pk, quote: QuoteBytes::new(quote).unwrap() };
+    let (recover, response_sk) = bound_recover(alice.account(), 3, &nonce.nonce);
     // Spent by another peer that saw it, the nonce is refused and stays the victim's.
     let stolen = f.provider.handle(attacker, Request::Recover(recover.clone())).await;
     assert!(
@@ -308,17 +314,10 @@ async fn health_and_recovery_through_handle() {
         panic!()
     };
     assert_eq!(nonce.ttl_secs, 60);
-    let response_sk = X25519Secret::generate();
-    let (account, response_pk) = (alice.account(), response_sk.public());
-    let binding = Binding::recover(&account.0, &response_pk.0, &nonce.nonce.0);
-    let quote = MockQuoteProvider::dev().mock_quote(&report_data(&binding));
-    let recover = Request::Recover(Recover {
-        account: alice.account(),
-        epoch: 3,
-        response_pk: response_sk.public(),
-        quote: QuoteBytes::new(quote).unwrap(),
-    });
-    let Response::RecoveredShare(sealed) = f.provider.handle(peer(), recover).await else {
+    let (recover, response_sk) = bound_recover(alice.account(), 3, &nonce.nonce);
+    let Response::RecoveredShare(sealed) =
+        f.provider.handle(peer(), Request::Recover(recover)).await
+    else {
         panic!()
     };
     assert_eq!(sealed.open(&response_sk, &f.provider.account()).unwrap(), stored);
@@ -336,17 +335,8 @@ fn share_at_epoch(account: AccountId, epoch: u64, byte: u8) -> BackupShare {
 async fn recover_at(f: &Fixture, alice: &NodeKeys, epoch: u64) -> Response {
     let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
     let Response::Nonce(nonce) = f.provider.handle(peer(), ask).await else { panic!() };
-    let response_sk = X25519Secret::generate();
-    let (account, response_pk) = (alice.account(), response_sk.public());
-    let binding = Binding::recover(&account.0, &response_pk.0, &nonce.nonce.0);
-    let quote = MockQuoteProvider::dev().mock_quote(&report_data(&binding));
-    let recover = Request::Recover(Recover {
-        account,
-        epoch,
-        response_pk,
-        quote: QuoteBytes::new(quote).unwrap(),
-    });
-    f.provider.handle(peer(), recover).await
+    let (recover, _) = bound_recover(alice.account(), epoch, &nonce.nonce);
+    f.provider.handle(peer(), Request::Recover(recover)).await
 }
 
 /// A held (account, epoch) is never replaced: a copy of a node dealing another key at an epoch
@@ -431,17 +421,8 @@ async fn a_production_provider_refuses_the_dev_pck_mode() {
         assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
         let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
         let Response::Nonce(nonce) = f.provider.handle(peer(), ask).await else { panic!() };
-        let response_sk = X25519Secret::generate();
-        let (account, response_pk) = (alice.account(), response_sk.public());
-        let binding = Binding::recover(&account.0, &response_pk.0, &nonce.nonce.0);
-        let quote = MockQuoteProvider::dev().mock_quote(&report_data(&binding));
-        let recover = Request::Recover(Recover {
-            account,
-            epoch: 3,
-            response_pk,
-            quote: QuoteBytes::new(quote).unwrap(),
-        });
-        let answer = f.provider.handle(peer(), recover).await;
+        let (recover, _) = bound_recover(alice.account(), 3, &nonce.nonce);
+        let answer = f.provider.handle(peer(), Request::Recover(recover)).await;
         if accept_dev_pck {
             assert!(matches!(answer, Response::RecoveredShare(_)), "{answer:?}");
         } else {
