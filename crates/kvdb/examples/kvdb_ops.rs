@@ -26,12 +26,17 @@ fn main() {
             for i in 0..KEYS {
                 t.insert(i.to_be_bytes(), value.as_slice()).unwrap();
             }
+            let mut fresh = value.clone();
             for i in 0..ops {
                 match op {
                     "get" => {
                         checksum += t.get(key(i)).unwrap().map(|v| v.to_vec().len()).unwrap_or(0)
                     }
-                    _ => drop(t.insert(key(i), value.as_slice()).unwrap()),
+                    // A changed value: sled skips writing one equal to the stored value.
+                    _ => {
+                        fresh[0] = i as u8;
+                        drop(t.insert(key(i), fresh.as_slice()).unwrap())
+                    }
                 }
             }
         }

@@ -133,16 +133,71 @@ pub(crate) fn push_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// Bytes of a record's AAD before the tree name: lp(label) ‖ format ‖ store id ‖ epoch.
+const RECORD_AAD_LABEL: &[u8] = b"peerseal-kvdb/record";
+const RECORD_AAD_FIXED: usize = 4 + RECORD_AAD_LABEL.len() + 1 + STORE_ID_LEN + 8 + 4 + 4;
+/// AADs up to this length (tree names are at most 255 bytes, so record keys up to ~130 bytes)
+/// are built on the stack; longer ones on the heap.
+const AAD_INLINE: usize = 448;
+
+/// The associated data of one record, built without allocating in the common case.
+// The inline variant is large on purpose: it is the stack buffer that replaces an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum RecordAad {
+    Inline { buf: [u8; AAD_INLINE], len: usize },
+    Heap(Vec<u8>),
+}
+
+impl RecordAad {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline { buf, len } => &buf[..*len],
+            Self::Heap(vec) => vec,
+        }
+    }
+}
+
 /// Associated data of a record: binds format, store, epoch, tree and record key.
 pub(crate) fn record_aad(
     store_id: &[u8; STORE_ID_LEN],
     epoch: u64,
     tree: &[u8],
     key: &[u8],
+) -> RecordAad {
+    let len = RECORD_AAD_FIXED + tree.len() + key.len();
+    if len > AAD_INLINE {
+        return RecordAad::Heap(record_aad_vec(RECORD_FORMAT, store_id, epoch, tree, key));
+    }
+    let mut buf = [0u8; AAD_INLINE];
+    let mut at = 0;
+    for part in [
+        &(RECORD_AAD_LABEL.len() as u32).to_le_bytes()[..],
+        RECORD_AAD_LABEL,
+        &[RECORD_FORMAT],
+        store_id,
+        &epoch.to_le_bytes(),
+        &(tree.len() as u32).to_le_bytes(),
+        tree,
+        &(key.len() as u32).to_le_bytes(),
+        key,
+    ] {
+        buf[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    RecordAad::Inline { buf, len }
+}
+
+/// The same AAD built in a `Vec` (the original construction, kept for long record keys).
+pub(crate) fn record_aad_vec(
+    format: u8,
+    store_id: &[u8; STORE_ID_LEN],
+    epoch: u64,
+    tree: &[u8],
+    key: &[u8],
 ) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(48 + tree.len() + key.len());
-    push_prefixed(&mut aad, b"peerseal-kvdb/record");
-    aad.push(RECORD_FORMAT);
+    let mut aad = Vec::with_capacity(RECORD_AAD_FIXED + tree.len() + key.len());
+    push_prefixed(&mut aad, RECORD_AAD_LABEL);
+    aad.push(format);
     aad.extend_from_slice(store_id);
     aad.extend_from_slice(&epoch.to_le_bytes());
     push_prefixed(&mut aad, tree);
@@ -150,11 +205,12 @@ pub(crate) fn record_aad(
     aad
 }
 
-/// The parsed prefix of a sealed record.
+/// The parsed parts of a sealed record.
 pub(crate) struct RecordView<'a> {
     pub epoch: u64,
     pub nonce: [u8; NONCE_LEN],
-    pub sealed: &'a [u8],
+    pub ciphertext: &'a [u8],
+    pub tag: &'a [u8],
 }
 
 /// Why a record could not be parsed.
@@ -179,18 +235,26 @@ pub(crate) fn parse_record(raw: &[u8]) -> Result<RecordView<'_>, RecordError> {
     epoch.copy_from_slice(&raw[1..9]);
     let mut nonce = [0u8; NONCE_LEN];
     nonce.copy_from_slice(&raw[9..RECORD_PREFIX_LEN]);
-    Ok(RecordView { epoch: u64::from_le_bytes(epoch), nonce, sealed: &raw[RECORD_PREFIX_LEN..] })
+    let (ciphertext, tag) =
+        raw[RECORD_PREFIX_LEN..].split_at(raw.len() - RECORD_PREFIX_LEN - TAG_LEN);
+    Ok(RecordView { epoch: u64::from_le_bytes(epoch), nonce, ciphertext, tag })
 }
 
-/// Starts a record buffer: prefix then plaintext, ready to be sealed in place from
-/// `RECORD_PREFIX_LEN` on.
-pub(crate) fn record_buffer(epoch: u64, nonce: &[u8; NONCE_LEN], plaintext: &[u8]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(RECORD_PREFIX_LEN + plaintext.len() + TAG_LEN);
-    buf.push(RECORD_FORMAT);
-    buf.extend_from_slice(&epoch.to_le_bytes());
-    buf.extend_from_slice(nonce);
-    buf.extend_from_slice(plaintext);
-    buf
+/// Fills `buf` (exactly `RECORD_PREFIX_LEN + plaintext.len() + TAG_LEN` bytes) with the record
+/// prefix and the plaintext; returns the plaintext part, to be sealed in place. The tag goes
+/// into the last `TAG_LEN` bytes.
+pub(crate) fn write_record<'a>(
+    buf: &'a mut [u8],
+    epoch: u64,
+    nonce: &[u8; NONCE_LEN],
+    plaintext: &[u8],
+) -> &'a mut [u8] {
+    buf[0] = RECORD_FORMAT;
+    buf[1..9].copy_from_slice(&epoch.to_le_bytes());
+    buf[9..RECORD_PREFIX_LEN].copy_from_slice(nonce);
+    let body = &mut buf[RECORD_PREFIX_LEN..RECORD_PREFIX_LEN + plaintext.len()];
+    body.copy_from_slice(plaintext);
+    body
 }
 
 #[cfg(test)]
@@ -227,6 +291,16 @@ mod tests {
         }
         assert_eq!(Header::decode(b""), Err(HeaderError::NotAStore));
         assert_eq!(Header::decode(b"hello world, not a store"), Err(HeaderError::NotAStore));
+    }
+
+    #[test]
+    fn inline_aad_equals_the_vec_construction() {
+        let id = [3; STORE_ID_LEN];
+        for (tree, key) in [(0, 0), (1, 8), (255, 0), (255, 130), (255, 200), (10, 5000)] {
+            let (tree, key) = (vec![b't'; tree], vec![b'k'; key]);
+            let aad = record_aad(&id, 9, &tree, &key);
+            assert_eq!(aad.as_slice(), record_aad_vec(RECORD_FORMAT, &id, 9, &tree, &key));
+        }
     }
 
     #[test]

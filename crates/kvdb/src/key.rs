@@ -1,25 +1,24 @@
-//! Database keys: generation, constant-time comparison, zeroization, and the sealing cipher
+//! Database keys: generation, constant-time comparison, zeroization, and the sealing key
 //! derived from each epoch key.
 //!
 //! The raw epoch key never encrypts anything itself: records, the key check and wrapped keys are
 //! sealed under a subkey derived with HKDF under an internal label, so that no output of the
 //! public [`crate::derive`] function can ever equal a sealing key.
 
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::aead::SealingKey;
 use crate::derive::{hkdf_expand, Domain};
 use crate::error::{Error, Result};
 
 /// Length of a database key in bytes.
 pub const KEY_LEN: usize = 32;
 /// XChaCha20-Poly1305 nonce length.
-pub const NONCE_LEN: usize = 24;
+pub const NONCE_LEN: usize = crate::aead::XNONCE_LEN;
 /// Poly1305 tag length.
-pub const TAG_LEN: usize = 16;
+pub const TAG_LEN: usize = crate::aead::TAG_LEN;
 
 /// A 256-bit database key. Zeroized on drop, compared in constant time, never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -64,40 +63,45 @@ impl std::fmt::Debug for DbKey {
     }
 }
 
-/// The key of one epoch together with the cipher derived from it.
+/// The key of one epoch together with the sealing key derived from it.
 pub(crate) struct EpochKey {
     pub(crate) epoch: u64,
     pub(crate) key: DbKey,
-    cipher: XChaCha20Poly1305,
+    sealing: SealingKey,
 }
 
 impl EpochKey {
     pub(crate) fn new(epoch: u64, key: DbKey) -> Result<Self> {
-        let sealing: Zeroizing<[u8; KEY_LEN]> = {
-            let mut out = Zeroizing::new([0u8; KEY_LEN]);
-            hkdf_expand(key.expose_secret(), &Domain::Internal(b"sealing"), out.as_mut_slice())?;
-            out
-        };
-        // `XChaCha20Poly1305` zeroizes its key copy on drop (chacha20poly1305 0.10 `impl Drop`).
-        let cipher = XChaCha20Poly1305::new(Key::from_slice(sealing.as_slice()));
-        Ok(Self { epoch, key, cipher })
+        let mut sealing = Zeroizing::new([0u8; KEY_LEN]);
+        hkdf_expand(key.expose_secret(), &Domain::Internal(b"sealing"), sealing.as_mut_slice())?;
+        Ok(Self { epoch, key, sealing: SealingKey::new(sealing)? })
     }
 
-    /// Encrypts `buf[start..]` in place and appends the tag. `nonce` must be fresh.
-    pub(crate) fn seal_tail(
+    /// A nonce never used before under this key (see [`crate::aead`]).
+    pub(crate) fn next_nonce(&self) -> Result<[u8; NONCE_LEN]> {
+        self.sealing.next_nonce()
+    }
+
+    /// Encrypts `buf` in place and returns the tag. `nonce` must come from [`Self::next_nonce`].
+    pub(crate) fn seal_in_place(
         &self,
         nonce: &[u8; NONCE_LEN],
         aad: &[u8],
-        buf: &mut Vec<u8>,
-        start: usize,
-    ) -> Result<()> {
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(XNonce::from_slice(nonce), aad, &mut buf[start..])
-            // Only fails for plaintexts beyond 256 GiB, which MAX_VALUE_LEN rules out.
-            .map_err(|_| Error::ValueTooLarge { len: buf.len(), max: crate::MAX_VALUE_LEN })?;
-        buf.extend_from_slice(&tag);
-        Ok(())
+        buf: &mut [u8],
+    ) -> Result<[u8; TAG_LEN]> {
+        self.sealing.seal_in_place(nonce, aad, buf)
+    }
+
+    /// Decrypts `ciphertext` into `out` (same length); `false` when authentication fails.
+    pub(crate) fn open_into(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8],
+        out: &mut [u8],
+    ) -> bool {
+        self.sealing.open_into(nonce, aad, ciphertext, tag, out)
     }
 
     /// Decrypts `sealed` (ciphertext ‖ tag); `None` when authentication fails.
@@ -109,24 +113,9 @@ impl EpochKey {
     ) -> Option<Zeroizing<Vec<u8>>> {
         let split = sealed.len().checked_sub(TAG_LEN)?;
         let (ciphertext, tag) = sealed.split_at(split);
-        let mut plain = Zeroizing::new(ciphertext.to_vec());
-        self.cipher
-            .decrypt_in_place_detached(
-                XNonce::from_slice(nonce),
-                aad,
-                plain.as_mut_slice(),
-                chacha20poly1305::Tag::from_slice(tag),
-            )
-            .ok()?;
-        Some(plain)
+        let mut plain = Zeroizing::new(vec![0u8; ciphertext.len()]);
+        self.open_into(nonce, aad, ciphertext, tag, &mut plain).then_some(plain)
     }
-}
-
-/// A fresh random nonce from a CSPRNG seeded by the OS (rand's thread RNG).
-pub(crate) fn fresh_nonce() -> Result<[u8; NONCE_LEN]> {
-    let mut nonce = [0u8; NONCE_LEN];
-    rand::thread_rng().try_fill_bytes(&mut nonce).map_err(|_| Error::Rng)?;
-    Ok(nonce)
 }
 
 #[cfg(test)]

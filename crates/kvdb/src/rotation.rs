@@ -18,7 +18,7 @@ use std::ops::Bound::{Excluded, Unbounded};
 
 use crate::error::{Error, Result};
 use crate::format::{push_prefixed, STORE_ID_LEN};
-use crate::key::{fresh_nonce, DbKey, EpochKey, KEY_LEN, NONCE_LEN, TAG_LEN};
+use crate::key::{DbKey, EpochKey, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::store::{make_header, write_header_atomically, Store, USER_TREE_PREFIX};
 
 /// Meta-tree key of the wrapped previous-epoch key.
@@ -132,15 +132,19 @@ impl Store {
         }
         let next = EpochKey::new(to, new_key.clone())?;
 
-        let nonce = fresh_nonce()?;
-        let mut wrapped = Vec::with_capacity(WRAPPED_LEN);
-        wrapped.extend_from_slice(&from.to_le_bytes());
-        wrapped.extend_from_slice(&to.to_le_bytes());
-        wrapped.extend_from_slice(&nonce);
-        let start = wrapped.len();
-        wrapped.extend_from_slice(keys.current.key.expose_secret());
-        next.seal_tail(&nonce, &wrap_aad(&self.inner.store_id, from, to), &mut wrapped, start)?;
-        self.inner.meta.insert(PREVIOUS_KEY, wrapped)?;
+        let nonce = next.next_nonce()?;
+        let mut wrapped = zeroize::Zeroizing::new([0u8; WRAPPED_LEN]);
+        wrapped[0..8].copy_from_slice(&from.to_le_bytes());
+        wrapped[8..16].copy_from_slice(&to.to_le_bytes());
+        wrapped[16..16 + NONCE_LEN].copy_from_slice(&nonce);
+        let (body, tag) = wrapped[16 + NONCE_LEN..].split_at_mut(KEY_LEN);
+        body.copy_from_slice(keys.current.key.expose_secret());
+        tag.copy_from_slice(&next.seal_in_place(
+            &nonce,
+            &wrap_aad(&self.inner.store_id, from, to),
+            body,
+        )?);
+        self.inner.meta.insert(PREVIOUS_KEY, &wrapped[..])?;
         self.inner.db.flush()?;
 
         let header = make_header(self.inner.store_id, &next)?;

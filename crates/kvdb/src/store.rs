@@ -12,10 +12,10 @@ use zeroize::Zeroizing;
 use crate::derive::DerivedKey;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, parse_record, record_aad, record_buffer, Header, HeaderError, RecordError,
+    self, parse_record, record_aad, write_record, Header, HeaderError, RecordError,
     KEY_CHECK_PLAINTEXT, RECORD_PREFIX_LEN, STORE_FORMAT, STORE_ID_LEN,
 };
-use crate::key::{fresh_nonce, DbKey, EpochKey};
+use crate::key::{DbKey, EpochKey, TAG_LEN};
 use crate::rotation::{self, RotationCursor};
 use crate::{MAX_TREE_NAME_LEN, MAX_VALUE_LEN};
 
@@ -111,15 +111,12 @@ pub(crate) fn read_header(dir: &Path) -> Result<Header> {
 
 /// Builds the header of `epoch` sealed under `key` (a fresh key-check nonce each time).
 pub(crate) fn make_header(store_id: [u8; STORE_ID_LEN], key: &EpochKey) -> Result<Header> {
-    let check_nonce = fresh_nonce()?;
+    let check_nonce = key.next_nonce()?;
     let aad = Header::key_check_aad(STORE_FORMAT, &store_id, key.epoch);
-    let mut buf = KEY_CHECK_PLAINTEXT.to_vec();
-    key.seal_tail(&check_nonce, &aad, &mut buf, 0)?;
-    let mut check_sealed = [0u8; 48];
-    if buf.len() != check_sealed.len() {
-        return Err(Error::CorruptMeta { reason: "key check has an unexpected length" });
-    }
-    check_sealed.copy_from_slice(&buf);
+    let mut check_sealed = [0u8; KEY_CHECK_PLAINTEXT.len() + TAG_LEN];
+    let (body, tag) = check_sealed.split_at_mut(KEY_CHECK_PLAINTEXT.len());
+    body.copy_from_slice(KEY_CHECK_PLAINTEXT);
+    tag.copy_from_slice(&key.seal_in_place(&check_nonce, &aad, body)?);
     Ok(Header { format: STORE_FORMAT, store_id, epoch: key.epoch, check_nonce, check_sealed })
 }
 
@@ -329,16 +326,22 @@ impl Tree {
         &self.name
     }
 
+    /// The sled value of a record, sealed under the current epoch.
     pub(crate) fn seal(&self, keys: &KeyRing, key: &[u8], value: &[u8]) -> Result<Vec<u8>> {
         if value.len() > MAX_VALUE_LEN {
             return Err(Error::ValueTooLarge { len: value.len(), max: MAX_VALUE_LEN });
         }
         let current = &keys.current;
-        let nonce = fresh_nonce()?;
+        let nonce = current.next_nonce()?;
         let aad = record_aad(&self.store.inner.store_id, current.epoch, self.name.as_bytes(), key);
-        let mut buf = record_buffer(current.epoch, &nonce, value);
-        current.seal_tail(&nonce, &aad, &mut buf, RECORD_PREFIX_LEN)?;
-        Ok(buf)
+        // sled copies the value into its own reference-counted buffer whatever we hand it, so
+        // one `Vec` sealed in place is as good as it gets (`IVec` has no uninitialised
+        // constructor to write the record into).
+        let mut record = vec![0u8; RECORD_PREFIX_LEN + value.len() + TAG_LEN];
+        let body = write_record(&mut record, current.epoch, &nonce, value);
+        let tag = current.seal_in_place(&nonce, aad.as_slice(), body)?;
+        record[RECORD_PREFIX_LEN + value.len()..].copy_from_slice(&tag);
+        Ok(record)
     }
 
     fn corrupt(&self, key: &[u8], reason: &'static str) -> Error {
@@ -363,9 +366,12 @@ impl Tree {
             .for_epoch(view.epoch)
             .ok_or(Error::EpochKeyNotHeld { epoch: view.epoch, current: keys.current.epoch })?;
         let aad = record_aad(&self.store.inner.store_id, view.epoch, self.name.as_bytes(), key);
-        epoch_key
-            .open(&view.nonce, &aad, view.sealed)
-            .ok_or_else(|| self.corrupt(key, "authentication failed (tampered or moved)"))
+        let mut plain = Zeroizing::new(vec![0u8; view.ciphertext.len()]);
+        if !epoch_key.open_into(&view.nonce, aad.as_slice(), view.ciphertext, view.tag, &mut plain)
+        {
+            return Err(self.corrupt(key, "authentication failed (tampered or moved)"));
+        }
+        Ok(plain)
     }
 
     /// Reads and decrypts the value under `key`.
