@@ -13,24 +13,18 @@
 // Integration tests: fixtures and helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use futures::stream::{FuturesUnordered, StreamExt};
 use libp2p::{Multiaddr, PeerId};
 use peerseal::Status;
-use peerseal_backup::network::{self, NetworkConfig, NetworkHandle};
 use peerseal_e2e::{bounded, dev_chain, metric, provider_accounts};
-use peerseal_protocol::{
-    AccountId, AccountKeypair, HealthChallenge, Nonce32, QuoteBytes, Recover, Request,
-    RequestNonce, X25519Secret,
-};
-use peerseal_testkit::{dev_ports, raw_frames, DaemonOptions, TssDaemon};
+use peerseal_protocol::AccountId;
+use peerseal_testkit::flood::{frame_attacker, protocol_attacker, FloodTarget};
+use peerseal_testkit::{dev_ports, DaemonOptions, TssDaemon};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const NAMES: [&str; 4] = ["alice", "bob", "charlie", "dave"];
 const ATTACKERS: usize = 8;
-/// Requests each attacker keeps in flight (its connection's stream limit is 64).
-const IN_FLIGHT: usize = 24;
 
 #[derive(Clone)]
 struct Target {
@@ -50,93 +44,11 @@ fn target(name: &'static str) -> Target {
     }
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut out = [0u8; N];
-    for chunk in out.chunks_mut(8) {
-        let word = rand_word().to_le_bytes();
-        chunk.copy_from_slice(&word[..chunk.len()]);
-    }
-    out
-}
-
-/// A cheap, non-cryptographic source for made-up accounts and junk (the attacker's choice).
-fn rand_word() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish()
-}
-
-/// One hostile request, chosen by `n`.
-fn hostile(n: u64, victim: AccountId, provider: &Target, spoofer: &AccountKeypair) -> Request {
-    match n % 4 {
-        0 => Request::RequestNonce(RequestNonce { account: victim }),
-        1 => {
-            let mut spoofed =
-                HealthChallenge::sign(spoofer, provider.account, 1, Nonce32(random_bytes()));
-            spoofed.account = victim;
-            Request::HealthChallenge(spoofed)
-        }
-        2 => Request::RequestNonce(RequestNonce { account: AccountId(random_bytes()) }),
-        _ => Request::Recover(Recover {
-            account: victim,
-            epoch: 1,
-            response_pk: X25519Secret::generate().public(),
-            quote: QuoteBytes::new(vec![0x42; 600]).unwrap(),
-        }),
-    }
-}
-
-/// Floods `targets` over the backup protocol until `stop`; returns how many requests it sent.
-async fn protocol_attacker(targets: Vec<Target>, victim: AccountId, stop: Arc<AtomicBool>) -> u64 {
-    let config = NetworkConfig { listen: vec![], serve: false, ..NetworkConfig::default() };
-    let (net, _, _task): (NetworkHandle, _, _) =
-        network::start(libp2p::identity::Keypair::generate_ed25519(), config).await.unwrap();
-    let spoofer = AccountKeypair::from_seed(&random_bytes()).unwrap();
-    let mut sent = 0u64;
-    let mut in_flight = FuturesUnordered::new();
-    while !stop.load(Ordering::Relaxed) {
-        while in_flight.len() < IN_FLIGHT {
-            let to = &targets[(sent as usize) % targets.len()];
-            let request = hostile(sent / targets.len() as u64, victim, to, &spoofer);
-            let (net, peer, addrs) = (net.clone(), to.peer, to.addrs.clone());
-            in_flight.push(async move { net.request(peer, addrs, request).await });
-            sent += 1;
-        }
-        in_flight.next().await;
-    }
-    sent
-}
-
-/// Sends oversized and garbage frames on the backup protocol, and raw TCP garbage to the
-/// listeners, until `stop`; returns how many it sent.
-async fn frame_attacker(targets: Vec<Target>, stop: Arc<AtomicBool>) -> u64 {
-    let mut sent = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        let to = &targets[(sent as usize) % targets.len()];
-        let mut frame = if sent.is_multiple_of(2) {
-            (1u32 << 24).to_be_bytes().to_vec() // announces 16 MiB: over the bound
-        } else {
-            64u32.to_be_bytes().to_vec() // well-sized, not SCALE of any request
-        };
-        frame.extend_from_slice(&[0xFF; 64]);
-        let _ = tokio::time::timeout(
-            Duration::from_secs(5),
-            raw_frames::send(to.peer, to.addrs.clone(), frame),
-        )
-        .await;
-        if let Some(port) = to.addrs[0].iter().find_map(|p| match p {
-            libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
-            _ => None,
-        }) {
-            if let Ok(mut tcp) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-                use tokio::io::AsyncWriteExt;
-                let _ = tcp.write_all(&random_bytes::<512>()).await;
-            }
-        }
-        sent += 2;
-    }
-    sent
+fn flood_targets(targets: &[Target]) -> Vec<FloodTarget> {
+    targets
+        .iter()
+        .map(|t| FloodTarget { account: t.account, peer: t.peer, addrs: t.addrs.clone() })
+        .collect()
 }
 
 fn epoch(status: &Status) -> u64 {
@@ -176,10 +88,10 @@ async fn a_node_recovers_under_a_flood_and_nobody_is_forced_to_rotate() {
     let stop = Arc::new(AtomicBool::new(false));
     let mut attackers = Vec::new();
     for _ in 0..ATTACKERS {
-        let (targets, stop) = (providers.clone(), stop.clone());
+        let (targets, stop) = (flood_targets(&providers), stop.clone());
         attackers.push(tokio::spawn(protocol_attacker(targets, victim.account, stop)));
     }
-    let frames = tokio::spawn(frame_attacker(providers.clone(), stop.clone()));
+    let frames = tokio::spawn(frame_attacker(flood_targets(&providers), stop.clone()));
 
     // Five seconds of health checks under the flood: no rotation.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -201,7 +113,7 @@ async fn a_node_recovers_under_a_flood_and_nobody_is_forced_to_rotate() {
     stop.store(true, Ordering::Relaxed);
     let sent = AtomicU64::new(0);
     for attacker in attackers {
-        sent.fetch_add(bounded(60, attacker).await.unwrap(), Ordering::Relaxed);
+        sent.fetch_add(bounded(60, attacker).await.unwrap().unwrap(), Ordering::Relaxed);
     }
     let frames_sent = bounded(60, frames).await.unwrap();
     let sent = sent.into_inner();

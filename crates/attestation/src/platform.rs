@@ -54,6 +54,7 @@ use der::{
     asn1::{AnyRef, ObjectIdentifier, OctetStringRef},
     Decode, Sequence,
 };
+use tdx_quote::Quote;
 use x509_cert::Certificate;
 
 /// The platform every mock quote claims unless its provider is given another one
@@ -87,8 +88,17 @@ struct SgxEntry<'a> {
 /// It does not check measurement or report data: callers use it beside
 /// [`crate::verify_quote`], which does.
 pub fn platform_id(quote: &[u8], mode: PckMode) -> Result<PlatformId, VerifyError> {
-    let parsed = parse_framed(quote)?;
-    let chain = embedded_chain(&parsed)?.ok_or(VerifyError::UnsupportedCertificationData)?;
+    platform_of(&parse_framed(quote)?, mode, false)
+}
+
+/// [`platform_id`] of a parsed quote; `chain_verified` when the caller has already verified its
+/// PCK chain and the PCK's signature (so they are not verified twice).
+pub(crate) fn platform_of(
+    parsed: &Quote,
+    mode: PckMode,
+    chain_verified: bool,
+) -> Result<PlatformId, VerifyError> {
+    let chain = embedded_chain(parsed)?.ok_or(VerifyError::UnsupportedCertificationData)?;
     if let Some(claim) = parse_mock_claim(chain) {
         return match mode {
             PckMode::Dev => claim.platform.ok_or(VerifyError::PlatformIdMissing),
@@ -96,7 +106,9 @@ pub fn platform_id(quote: &[u8], mode: PckMode) -> Result<PlatformId, VerifyErro
         };
     }
     // The chain and the PCK's signature first: an unverified certificate names nothing.
-    production_pck(&parsed)?;
+    if !chain_verified {
+        production_pck(parsed)?;
+    }
     let leaf = leaf_certificate(chain)?;
     ppid_of_certificate(&leaf)
 }
@@ -161,6 +173,18 @@ mod tests {
         for mode in [PckMode::Production, PckMode::Dev] {
             let platform = platform_id(INTEL_QUOTE, mode).unwrap();
             assert_eq!(hex::encode(platform.0), INTEL_PPID);
+        }
+    }
+
+    #[test]
+    fn a_chain_verified_by_the_caller_gives_the_same_platform_without_verifying_again() {
+        let parsed = parse_framed(INTEL_QUOTE).unwrap();
+        for mode in [PckMode::Production, PckMode::Dev] {
+            assert_eq!(
+                platform_of(&parsed, mode, true),
+                platform_id(INTEL_QUOTE, mode),
+                "{mode:?}"
+            );
         }
     }
 

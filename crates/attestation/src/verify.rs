@@ -16,7 +16,7 @@ use crate::{
     error::VerifyError,
     framing::check_framing,
     report_data::{check_report_data, Binding},
-    types::{Measurement, PckKey, PckMode},
+    types::{Measurement, PckKey, PckMode, PlatformId},
 };
 use tdx_quote::{
     decode_verifying_key, CertificationData, CertificationDataInner, Quote, QuoteParseError,
@@ -52,15 +52,39 @@ pub fn verify_quote(
     binding: &Binding<'_>,
     policy: &Policy<'_>,
 ) -> Result<VerifiedQuote, VerifyError> {
-    let parsed = parse_framed(quote)?;
+    verify_parsed(&parse_framed(quote)?, binding, policy)
+}
 
+/// [`verify_quote`], and the platform the verified quote comes from (what
+/// [`crate::platform_id`] says of the same bytes), from one parse: parsing verifies the
+/// attestation key's signature, and in production mode the PCK chain is verified once, not again
+/// for the platform.
+pub fn verify_quote_with_platform(
+    quote: &[u8],
+    binding: &Binding<'_>,
+    policy: &Policy<'_>,
+) -> Result<(VerifiedQuote, PlatformId), VerifyError> {
+    let parsed = parse_framed(quote)?;
+    let verified = verify_parsed(&parsed, binding, policy)?;
+    // In production mode `verify_parsed` verified the chain and the PCK's signature; in dev mode
+    // only the allow-listed key's, so a real chain there is still verified for its platform.
+    let chain_verified = policy.pck_mode == PckMode::Production;
+    let platform = crate::platform::platform_of(&parsed, policy.pck_mode, chain_verified)?;
+    Ok((verified, platform))
+}
+
+fn verify_parsed(
+    parsed: &Quote,
+    binding: &Binding<'_>,
+    policy: &Policy<'_>,
+) -> Result<VerifiedQuote, VerifyError> {
     if parsed.body.tdattributes[0] & TD_ATTRIBUTE_DEBUG != 0 {
         return Err(VerifyError::DebugTd);
     }
 
     let pck = match policy.pck_mode {
-        PckMode::Production => production_pck(&parsed)?,
-        PckMode::Dev => dev_pck(&parsed, policy.allowed_mock_pcks)?,
+        PckMode::Production => production_pck(parsed)?,
+        PckMode::Dev => dev_pck(parsed, policy.allowed_mock_pcks)?,
     };
 
     let measurement = Measurement::from_registers(

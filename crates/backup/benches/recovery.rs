@@ -5,11 +5,18 @@
 //! its ratio to the bare 2-thread verify throughput (issue 5's goal: ≥ 60 %).
 //!
 //! The provider is the real service ([`Provider::serve`] behind [`peerseal_backup::network`]) reading
-//! a real dev chain node process (registration per request, cached policy); only its rate and
-//! nonce limits are raised, because 1,000 recoveries come from three dev accounts. Provider and
-//! clients share this machine's cores, so the run also splits CPU time by thread group (the
-//! provider and the clients run on separate, named tokio runtimes) and reads the chain node's
-//! CPU time: that says how much of the machine the provider itself used per recovery.
+//! a real dev chain node process through the verified chain view. The chain is started from a
+//! spec that registers [`CLIENT_ACCOUNTS`] extra servers at genesis, so every recovery of the
+//! throughput run is by a **distinct registered account** (cold per-account state everywhere);
+//! only the provider's per-peer rate and nonce limits are raised, because all of them come from
+//! a few client peers. Provider and clients share this machine's cores, so the run also splits
+//! CPU time by thread group (the provider and the clients run on separate, named tokio
+//! runtimes) and reads the chain node's CPU time: that says how much of the machine the
+//! provider itself used per recovery.
+//!
+//! In the same run: the same handshake over HTTP/1.1 + JSON (axum server, hyper client: the
+//! design the seeds come from; see `recovery/http.rs`), against the same provider, and bytes on
+//! the wire for both transports through a counting TCP relay.
 //!
 //! `cargo bench -p peerseal-backup --bench recovery` (numbers in BENCHMARKS.md). Needs the dev chain
 //! node binary (`cargo build -p peerseal-node`, same target dir, or `PEERSEAL_NODE_BIN`).
@@ -39,12 +46,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "recovery/http.rs"]
+mod http;
+
 /// Key epoch of the shares the provider holds.
 const EPOCH: u64 = 1;
-/// Registered dev accounts that recover from the provider (Bob).
-const CLIENTS: [&str; 3] = ["alice", "charlie", "dave"];
+/// Distinct accounts registered at genesis that recover from the provider (Bob) in a full run.
+const CLIENT_ACCOUNTS: usize = 1000;
+/// Handshakes through the counting relay, per transport.
+const WIRE_HANDSHAKES: usize = 100;
 
 struct Settings {
+    accounts: usize,
     verify_time: Duration,
     stage_iterations: usize,
     handshakes: usize,
@@ -57,6 +70,7 @@ impl Settings {
     fn new(quick: bool) -> Self {
         if quick {
             Self {
+                accounts: 16,
                 verify_time: Duration::from_millis(200),
                 stage_iterations: 20,
                 handshakes: 10,
@@ -66,6 +80,7 @@ impl Settings {
             }
         } else {
             Self {
+                accounts: CLIENT_ACCOUNTS,
                 verify_time: Duration::from_secs(3),
                 stage_iterations: 500,
                 handshakes: 200,
@@ -82,13 +97,29 @@ fn main() {
     // version then, so the bench code stays compiled and exercised.
     let quick = !std::env::args().any(|a| a == "--bench");
     let settings = Settings::new(quick);
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let load_before = loadavg();
 
-    let node = ChainNode::start();
+    let clients = bench_clients(settings.accounts);
+    let node = ChainNode::start(&clients);
     let provider_rt = runtime("prov");
     let client_rt = runtime("cli");
     let chain: Arc<ChainClient> =
         Arc::new(provider_rt.block_on(peerseal_testkit::connect_chain(&node.url)).unwrap());
+    // The first view reads every registered server and its assignment: wait for it.
+    let view_started = Instant::now();
+    let first_view =
+        provider_rt.block_on(chain.verifier().wait_view(Duration::from_secs(120))).unwrap();
+    eprintln!(
+        "first verified view: {} servers, {:.0} ms after connecting",
+        first_view.servers.len(),
+        view_started.elapsed().as_secs_f64() * 1000.0
+    );
     let policy = provider_rt.block_on(chain.attestation_policy()).unwrap();
 
     // (1) The physical limit: verifying one recover quote, nothing else.
@@ -101,8 +132,9 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
     let held = HeldShares::open(&store).unwrap();
-    for (i, name) in CLIENTS.iter().enumerate() {
-        held.put(&held_share(NodeKeys::dev(name).unwrap().account(), i as u8)).unwrap();
+    let accounts: Vec<AccountId> = clients.iter().map(|c| AccountId(c.tss_account)).collect();
+    for (i, account) in accounts.iter().enumerate() {
+        held.put(&held_share(*account, i as u8)).unwrap();
     }
     let config = bench_provider_config();
     let max_concurrent = config.max_concurrent;
@@ -121,8 +153,6 @@ fn main() {
     ));
 
     let quotes = Arc::new(MockQuoteProvider::dev());
-    let accounts: Vec<AccountId> =
-        CLIENTS.iter().map(|n| NodeKeys::dev(n).unwrap().account()).collect();
     let swarms = client_rt.block_on(async {
         let mut swarms = Vec::new();
         for _ in 0..settings.client_swarms {
@@ -141,8 +171,8 @@ fn main() {
     let eve_dir = tempfile::tempdir().unwrap();
     let eve_store = Store::create(eve_dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
     let eve_held = HeldShares::open(&eve_store).unwrap();
-    for (i, name) in CLIENTS.iter().enumerate() {
-        eve_held.put(&held_share(NodeKeys::dev(name).unwrap().account(), i as u8)).unwrap();
+    for (i, account) in accounts.iter().enumerate() {
+        eve_held.put(&held_share(*account, i as u8)).unwrap();
     }
     let per_request: Arc<dyn ChainApi> = Arc::new(PerRequest(chain.clone()));
     let (per_request_provider, per_request_target, _per_request_network) =
@@ -165,8 +195,57 @@ fn main() {
     let per_request_served = peerseal_backup::provider::ProviderStats::get(
         &per_request_provider.stats().recoveries_served,
     );
-    let load_after = loadavg();
     let served = peerseal_backup::provider::ProviderStats::get(&provider.stats().recoveries_served);
+
+    // The HTTP/1.1 + JSON baseline: Bob's provider again, behind axum instead of libp2p.
+    let http_addr = provider_rt.block_on(http::serve(provider.clone()));
+    let (http_latency, http_load) = client_rt.block_on(measure_http(
+        http_addr,
+        &target.account,
+        &accounts,
+        &quotes,
+        &settings,
+        node.pid(),
+    ));
+
+    // Bytes on the wire per handshake, both transports, through a counting relay (fresh
+    // connections, so each count includes its connection's set-up once).
+    let wire = client_rt.block_on(wire_bytes(&target, http_addr, &accounts, &quotes));
+
+    // (5) Under a flood: a provider with the production limits (Charlie's keys), idle and
+    // then flooded by attacker peers on their own runtime.
+    let charlie = NodeKeys::dev("charlie").unwrap();
+    let charlie_dir = tempfile::tempdir().unwrap();
+    let charlie_store =
+        Store::create(charlie_dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
+    let charlie_held = HeldShares::open(&charlie_store).unwrap();
+    for (i, account) in accounts.iter().enumerate() {
+        charlie_held.put(&held_share(*account, i as u8)).unwrap();
+    }
+    let production = ProviderConfig { confirm_on_chain: false, ..ProviderConfig::default() };
+    let charlie_chain: Arc<dyn ChainApi> = chain.clone();
+    let (charlie_provider, charlie_target, _charlie_network) = provider_rt.block_on(serve_with(
+        &charlie,
+        charlie_chain,
+        charlie_held,
+        production,
+        NetworkConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            ..NetworkConfig::default()
+        },
+    ));
+    let attack_rt = runtime("atk");
+    let flood = client_rt.block_on(flood_phase(
+        &charlie_target,
+        &accounts,
+        &quotes,
+        &settings,
+        attack_rt.handle(),
+    ));
+    drop(charlie_provider);
+    let load_after = loadavg();
+    let served_total =
+        peerseal_backup::provider::ProviderStats::get(&provider.stats().recoveries_served);
 
     report(&Report {
         settings: &settings,
@@ -181,13 +260,40 @@ fn main() {
         per_request_latency,
         per_request_load,
         per_request_served,
+        http_latency,
+        http_load,
+        wire,
+        flood,
         max_concurrent,
         load_before,
         load_after,
     });
-    let expected = settings.recoveries + settings.handshakes + 3 * settings.client_swarms;
+    let expected = settings.recoveries + settings.handshakes + settings.client_swarms;
     assert_eq!(served as usize, expected);
     assert_eq!(per_request_served as usize, expected);
+    let http_expected = settings.recoveries + settings.handshakes + 1;
+    assert_eq!(served_total as usize, expected + http_expected + 2 * WIRE_HANDSHAKES);
+}
+
+/// The bench's client accounts: `n` distinct servers for the genesis registry, with
+/// deterministic accounts and keys (only their TSS accounts sign nothing here: a recovery
+/// proves itself with a quote, and the provider checks the account is registered).
+fn bench_clients(n: usize) -> Vec<peerseal_testkit::GenesisServer> {
+    (0..n)
+        .map(|i| {
+            let tagged = |tag: u8| {
+                let mut bytes = [tag; 32];
+                bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                bytes
+            };
+            peerseal_testkit::GenesisServer {
+                stash: tagged(0x51),
+                tss_account: tagged(0x7C),
+                x25519_public_key: tagged(0x25),
+                peer_id: PeerId::random().to_bytes(),
+            }
+        })
+        .collect()
 }
 
 /// Warm-up (connect every client swarm, fill the policy cache), then (2) the latency of one
@@ -202,18 +308,30 @@ async fn measure(
     settings: &Settings,
     chain_pid: u32,
 ) -> (Vec<Duration>, Load) {
-    for net in swarms {
-        for account in accounts {
-            handshake(net, target, *account, quotes).await.unwrap();
-        }
+    // Warm-up: one handshake per swarm opens its connection. Both runs below walk the account
+    // list, so consecutive handshakes are by distinct registered accounts (the latency run from
+    // the end of the list, the throughput run from the start).
+    for (i, net) in swarms.iter().enumerate() {
+        handshake(net, target, accounts[i % accounts.len()], quotes).await.unwrap();
     }
     let mut latency = Vec::with_capacity(settings.handshakes);
     for i in 0..settings.handshakes {
+        let account = accounts[accounts.len() - 1 - i % accounts.len()];
         let started = Instant::now();
-        handshake(&swarms[0], target, accounts[i % accounts.len()], quotes).await.unwrap();
+        handshake(&swarms[0], target, account, quotes).await.unwrap();
         latency.push(started.elapsed());
     }
     latency.sort();
+    // One `RequestNonce` round trip alone: the transport and dispatch, no quote work.
+    let mut nonce_rtt = Vec::with_capacity(settings.handshakes);
+    for i in 0..settings.handshakes {
+        let ask = Request::RequestNonce(RequestNonce { account: accounts[i % accounts.len()] });
+        let started = Instant::now();
+        let answer = swarms[0].request(target.peer, target.addrs.clone(), ask).await;
+        nonce_rtt.push(started.elapsed());
+        assert!(matches!(answer, Ok(Response::Nonce(_))), "{answer:?}");
+    }
+    nonce_rtt.sort();
 
     let cpu_before = CpuSnapshot::take(chain_pid);
     let permits = Arc::new(tokio::sync::Semaphore::new(settings.in_flight));
@@ -243,7 +361,317 @@ async fn measure(
     let cpu = CpuSnapshot::take(chain_pid).since(&cpu_before);
     under_load.sort();
     let failed = failures.load(Ordering::Relaxed);
-    (latency, Load { wall, under_load, cpu, failed })
+    (latency, Load { wall, under_load, cpu, failed, nonce_rtt })
+}
+
+/// [`measure`] over HTTP/1.1 + JSON: the latency on one keep-alive connection, then the
+/// throughput with `in_flight` connections (HTTP/1.1 has one request at a time per connection),
+/// each taking the next recovery from a shared counter.
+async fn measure_http(
+    addr: std::net::SocketAddr,
+    provider_account: &AccountId,
+    accounts: &[AccountId],
+    quotes: &Arc<MockQuoteProvider>,
+    settings: &Settings,
+    chain_pid: u32,
+) -> (Vec<Duration>, Load) {
+    let mut client = http::HttpClient::connect(addr).await.unwrap();
+    http_handshake(&mut client, provider_account, accounts[0], quotes).await.unwrap();
+    let mut latency = Vec::with_capacity(settings.handshakes);
+    for i in 0..settings.handshakes {
+        let account = accounts[accounts.len() - 1 - i % accounts.len()];
+        let started = Instant::now();
+        http_handshake(&mut client, provider_account, account, quotes).await.unwrap();
+        latency.push(started.elapsed());
+    }
+    latency.sort();
+    let mut nonce_rtt = Vec::with_capacity(settings.handshakes);
+    for i in 0..settings.handshakes {
+        let started = Instant::now();
+        client.request_nonce(accounts[i % accounts.len()]).await.unwrap();
+        nonce_rtt.push(started.elapsed());
+    }
+    nonce_rtt.sort();
+
+    let mut connections = Vec::with_capacity(settings.in_flight);
+    for _ in 0..settings.in_flight {
+        connections.push(http::HttpClient::connect(addr).await.unwrap());
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let accounts: Arc<Vec<AccountId>> = Arc::new(accounts.to_vec());
+    let cpu_before = CpuSnapshot::take(chain_pid);
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(connections.len());
+    for mut client in connections {
+        let (next, failures, accounts) = (next.clone(), failures.clone(), accounts.clone());
+        let (quotes, provider_account, total) =
+            (quotes.clone(), *provider_account, settings.recoveries as u64);
+        workers.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break times;
+                }
+                let account = accounts[i as usize % accounts.len()];
+                let begun = Instant::now();
+                if let Err(e) =
+                    http_handshake(&mut client, &provider_account, account, &quotes).await
+                {
+                    eprintln!("http recovery failed: {e}");
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+                times.push(begun.elapsed());
+            }
+        }));
+    }
+    let mut under_load = Vec::with_capacity(settings.recoveries);
+    for worker in workers {
+        under_load.extend(worker.await.unwrap());
+    }
+    let wall = started.elapsed();
+    let cpu = CpuSnapshot::take(chain_pid).since(&cpu_before);
+    under_load.sort();
+    let failed = failures.load(Ordering::Relaxed);
+    (latency, Load { wall, under_load, cpu, failed, nonce_rtt })
+}
+
+/// [`handshake`] over HTTP: nonce, quote, recover, open.
+async fn http_handshake(
+    client: &mut http::HttpClient,
+    provider_account: &AccountId,
+    account: AccountId,
+    quotes: &Arc<MockQuoteProvider>,
+) -> Result<(), String> {
+    let nonce = client.request_nonce(account).await?;
+    let (response_sk, recover) = bound_recover(account, nonce, quotes).await?;
+    let sealed = client.recover(recover).await?;
+    let share = sealed.open(&response_sk, provider_account).map_err(|e| e.to_string())?;
+    if share.account != account || share.epoch != EPOCH {
+        return Err("share names another account or epoch".into());
+    }
+    Ok(())
+}
+
+/// A fresh response key and the `Recover` bound to it, `account` and `nonce` (the quote made
+/// on the blocking pool, like the real client).
+async fn bound_recover(
+    account: AccountId,
+    nonce: Nonce32,
+    quotes: &Arc<MockQuoteProvider>,
+) -> Result<(X25519Secret, Recover), String> {
+    let response_sk = X25519Secret::generate();
+    let response_pk = response_sk.public();
+    let wanted = report_data(&binding(&account, &response_pk.0, &nonce));
+    let quotes = quotes.clone();
+    let quote = tokio::task::spawn_blocking(move || quotes.mock_quote(&wanted))
+        .await
+        .map_err(|e| e.to_string())?;
+    let recover = Recover {
+        account,
+        epoch: EPOCH,
+        response_pk,
+        quote: QuoteBytes::new(quote).map_err(|_| "quote too long".to_string())?,
+    };
+    Ok((response_sk, recover))
+}
+
+/// Bytes on the wire per handshake, (libp2p, HTTP): [`WIRE_HANDSHAKES`] sequential handshakes
+/// on one fresh connection through a [`http::CountingProxy`], both directions counted, the
+/// connection's set-up (TCP payload only: noise and yamux or nothing) included once.
+async fn wire_bytes(
+    target: &Target,
+    http_addr: std::net::SocketAddr,
+    accounts: &[AccountId],
+    quotes: &Arc<MockQuoteProvider>,
+) -> (f64, f64) {
+    let libp2p_upstream = target
+        .addrs
+        .iter()
+        .find_map(|a| {
+            a.iter().find_map(|p| match p {
+                libp2p::multiaddr::Protocol::Tcp(port) => {
+                    Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                }
+                _ => None,
+            })
+        })
+        .unwrap();
+    let relay = http::CountingProxy::start(libp2p_upstream).await;
+    let via_relay = Target {
+        peer: target.peer,
+        addrs: vec![format!("/ip4/127.0.0.1/tcp/{}", relay.addr.port()).parse().unwrap()],
+        account: target.account,
+    };
+    let net = client_network().await;
+    for i in 0..WIRE_HANDSHAKES {
+        handshake(&net, &via_relay, accounts[i % accounts.len()], quotes).await.unwrap();
+    }
+    drop(net);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let libp2p_bytes = relay.bytes() as f64 / WIRE_HANDSHAKES as f64;
+
+    let relay = http::CountingProxy::start(http_addr).await;
+    let mut client = http::HttpClient::connect(relay.addr).await.unwrap();
+    for i in 0..WIRE_HANDSHAKES {
+        http_handshake(&mut client, &target.account, accounts[i % accounts.len()], quotes)
+            .await
+            .unwrap();
+    }
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let http_bytes = relay.bytes() as f64 / WIRE_HANDSHAKES as f64;
+    (libp2p_bytes, http_bytes)
+}
+
+/// What the flood phase measured: the victim's recovery time from a fresh connection (as
+/// after a restart), and legitimate throughput, idle and under the flood.
+struct Flood {
+    victim_idle: Vec<Duration>,
+    victim_flooded: Vec<Duration>,
+    rate_idle: f64,
+    rate_flooded: f64,
+    failed_idle: u64,
+    failed_flooded: u64,
+    /// Requests and frames the attackers sent during the flooded measurements.
+    sent: u64,
+    frames: u64,
+    legit_peers: usize,
+    recoveries: usize,
+}
+
+/// Legitimate clients for the flood phase: one peer per connection, as real recovering nodes
+/// are, so the production per-peer limits apply to them exactly as to the attackers (each does
+/// about ten recoveries per run: twenty requests, within the per-peer burst).
+const LEGIT_PEERS: usize = 100;
+/// Victim recoveries measured idle and again under the flood.
+const VICTIM_RECOVERIES: usize = 30;
+
+/// (5) Idle, then flooded by [`peerseal_testkit::flood`] attackers (8 protocol attackers with
+/// spoofed requests for the victim, one frame attacker) running on `attack`: the victim's
+/// recovery time from a fresh peer (connect, nonce, quote, recover, open; retried with a
+/// short backoff as the real client does, until it gets its share) and the throughput of
+/// `settings.recoveries` legitimate recoveries over [`LEGIT_PEERS`] peers.
+async fn flood_phase(
+    target: &Target,
+    accounts: &[AccountId],
+    quotes: &Arc<MockQuoteProvider>,
+    settings: &Settings,
+    attack: &tokio::runtime::Handle,
+) -> Flood {
+    use std::sync::atomic::AtomicBool;
+    let victim = accounts[0];
+    let peers = LEGIT_PEERS.min(settings.recoveries.max(1));
+    let mut legit = Vec::with_capacity(peers);
+    for _ in 0..peers {
+        legit.push(client_network().await);
+    }
+    let victims = if settings.recoveries < 100 { 5 } else { VICTIM_RECOVERIES };
+    let victim_idle = victim_recoveries(target, victim, quotes, victims).await;
+    let (rate_idle, failed_idle) =
+        legit_throughput(&legit, target, &accounts[1..], quotes, settings.recoveries).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flood_target = peerseal_testkit::flood::FloodTarget {
+        account: target.account,
+        peer: target.peer,
+        addrs: target.addrs.clone(),
+    };
+    let mut attackers = Vec::new();
+    for _ in 0..8 {
+        let (targets, stop) = (vec![flood_target.clone()], stop.clone());
+        attackers
+            .push(attack.spawn(peerseal_testkit::flood::protocol_attacker(targets, victim, stop)));
+    }
+    let frames = attack
+        .spawn(peerseal_testkit::flood::frame_attacker(vec![flood_target.clone()], stop.clone()));
+    // Let the flood reach full rate before measuring.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let victim_flooded = victim_recoveries(target, victim, quotes, victims).await;
+    let (rate_flooded, failed_flooded) =
+        legit_throughput(&legit, target, &accounts[1..], quotes, settings.recoveries).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut sent = 0;
+    for attacker in attackers {
+        sent += attacker.await.unwrap().unwrap();
+    }
+    let frames = frames.await.unwrap();
+    Flood {
+        victim_idle,
+        victim_flooded,
+        rate_idle,
+        rate_flooded,
+        failed_idle,
+        failed_flooded,
+        sent,
+        frames,
+        legit_peers: peers,
+        recoveries: settings.recoveries,
+    }
+}
+
+/// `n` recoveries of `victim`, each from a fresh peer, each retried every 50 ms until it gets
+/// its share (bounded: 10 s); their times, sorted.
+async fn victim_recoveries(
+    target: &Target,
+    victim: AccountId,
+    quotes: &Arc<MockQuoteProvider>,
+    n: usize,
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let net = client_network().await;
+        loop {
+            match handshake(&net, target, victim, quotes).await {
+                Ok(()) => break,
+                Err(e) if started.elapsed() > Duration::from_secs(10) => {
+                    panic!("the victim did not recover within 10 s: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times
+}
+
+/// `total` recoveries of distinct accounts, each peer of `peers` doing its share one after
+/// another; successful recoveries per second and how many failed.
+async fn legit_throughput(
+    peers: &[NetworkHandle],
+    target: &Target,
+    accounts: &[AccountId],
+    quotes: &Arc<MockQuoteProvider>,
+    total: usize,
+) -> (f64, u64) {
+    let next = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let accounts: Arc<Vec<AccountId>> = Arc::new(accounts.to_vec());
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(peers.len());
+    for net in peers {
+        let (net, target, quotes) = (net.clone(), target.clone(), quotes.clone());
+        let (next, failures, accounts) = (next.clone(), failures.clone(), accounts.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= total {
+                    break;
+                }
+                if handshake(&net, &target, accounts[i % accounts.len()], &quotes).await.is_err() {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let failed = failures.load(Ordering::Relaxed);
+    ((total as u64 - failed) as f64 / started.elapsed().as_secs_f64(), failed)
 }
 
 /// A provider with `keys` on `chain`, served on loopback; keep the handle for the whole run.
@@ -253,10 +681,21 @@ async fn serve(
     held: HeldShares,
     config: ProviderConfig,
 ) -> (Provider, Target, NetworkHandle) {
+    serve_with(keys, chain, held, config, bench_network_config()).await
+}
+
+/// [`serve`] with its network configuration.
+async fn serve_with(
+    keys: &NodeKeys,
+    chain: Arc<dyn ChainApi>,
+    held: HeldShares,
+    config: ProviderConfig,
+    network_config: NetworkConfig,
+) -> (Provider, Target, NetworkHandle) {
     let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
     let provider = Provider::new(keys.clone(), chain, held, tx, config);
     let (network, inbound, _task) =
-        network::start(keys.libp2p.clone(), bench_network_config()).await.unwrap();
+        network::start(keys.libp2p.clone(), network_config).await.unwrap();
     provider.serve(inbound.unwrap());
     let target = Target {
         peer: network.local_peer_id(),
@@ -572,24 +1011,13 @@ async fn handshake(
         Ok(Response::Nonce(n)) => n.nonce,
         other => return Err(format!("nonce: {other:?}")),
     };
-    let response_sk = X25519Secret::generate();
-    let response_pk = response_sk.public();
-    let wanted = report_data(&binding(&account, &response_pk.0, &nonce));
-    let quotes = quotes.clone();
-    let quote = tokio::task::spawn_blocking(move || quotes.mock_quote(&wanted))
-        .await
-        .map_err(|e| e.to_string())?;
-    let recover = Request::Recover(Recover {
-        account,
-        epoch: EPOCH,
-        response_pk,
-        quote: QuoteBytes::new(quote).map_err(|_| "quote too long".to_string())?,
-    });
-    let sealed = match net.request(target.peer, target.addrs.clone(), recover).await {
-        Ok(Response::RecoveredShare(sealed)) => sealed,
-        Ok(other) => return Err(format!("recover: {other:?}")),
-        Err(e) => return Err(format!("recover: {e}")),
-    };
+    let (response_sk, recover) = bound_recover(account, nonce, quotes).await?;
+    let sealed =
+        match net.request(target.peer, target.addrs.clone(), Request::Recover(recover)).await {
+            Ok(Response::RecoveredShare(sealed)) => sealed,
+            Ok(other) => return Err(format!("recover: {other:?}")),
+            Err(e) => return Err(format!("recover: {e}")),
+        };
     let share = sealed.open(&response_sk, &target.account).map_err(|e| e.to_string())?;
     if share.account != account || share.epoch != EPOCH {
         return Err("share names another account or epoch".into());
@@ -601,14 +1029,22 @@ async fn handshake(
 struct ChainNode {
     chain: DevChain,
     binary: PathBuf,
+    _spec: tempfile::TempDir,
 }
 
 impl ChainNode {
-    fn start() -> Self {
+    /// The dev chain with `clients` registered at genesis beside the dev servers.
+    fn start(clients: &[peerseal_testkit::GenesisServer]) -> Self {
         let binary = node_binary();
-        let chain = DevChain::start_with_binary(&binary, &["--dev"], Some("warn"))
-            .unwrap_or_else(|e| panic!("chain node did not start: {e}"));
-        Self { chain, binary }
+        let dir = tempfile::tempdir().unwrap();
+        let spec = peerseal_testkit::spec_with_servers(&binary, dir.path(), clients).unwrap();
+        let chain = DevChain::start_with_binary(
+            &binary,
+            &["--chain", spec.to_str().unwrap()],
+            Some("warn"),
+        )
+        .unwrap_or_else(|e| panic!("chain node did not start: {e}"));
+        Self { chain, binary, _spec: dir }
     }
 }
 
@@ -700,6 +1136,8 @@ struct Load {
     under_load: Vec<Duration>,
     cpu: CpuSnapshot,
     failed: u64,
+    /// Idle round trips of `RequestNonce` alone, sorted.
+    nonce_rtt: Vec<Duration>,
 }
 
 struct Report<'a> {
@@ -715,6 +1153,11 @@ struct Report<'a> {
     per_request_latency: Vec<Duration>,
     per_request_load: Load,
     per_request_served: u64,
+    http_latency: Vec<Duration>,
+    http_load: Load,
+    /// Bytes on the wire per handshake: (libp2p, HTTP).
+    wire: (f64, f64),
+    flood: Flood,
     max_concurrent: usize,
     load_before: String,
     load_after: String,
@@ -753,7 +1196,7 @@ fn report(r: &Report<'_>) {
         1e6 * r.double.1
     );
     println!(
-        "| handshake latency, idle provider ({} sequential) | p50 {:.2} ms, p99 {:.2} ms |",
+        "| handshake latency, idle provider ({} sequential) | p50 {:.2} ms (goal ≤ 2 ms), p99 {:.2} ms |",
         s.handshakes,
         ms(percentile(&r.latency, 50.0)),
         ms(percentile(&r.latency, 99.0))
@@ -798,7 +1241,7 @@ fn report(r: &Report<'_>) {
         println!(
             "CPU-time ratio (load-independent): a recovery costs the provider {:.0} µs of CPU, a bare verify {:.0} µs: \
              the provider alone on 2 cores would serve {:.0} recoveries/s = **{:.1} %** of bare verify throughput \
-             (2 cores / {:.0} µs = {:.0} verifies/s)",
+             (2 cores / {:.0} µs = {:.0} verifies/s; goal ≥ 70 %, i.e. at most 1/0.7 bare verifications of CPU)",
             provider_cpu * 1e6,
             r.double.1 * 1e6,
             2.0 / provider_cpu,
@@ -843,6 +1286,81 @@ fn report(r: &Report<'_>) {
         ms(percentile(&r.latency, 99.0)) / ms(percentile(&r.per_request_latency, 99.0)),
         rate / per_request_rate,
         view_cpu / pr_cpu
+    );
+    println!();
+    let http_rate = s.recoveries as f64 / r.http_load.wall.as_secs_f64();
+    let http_cpu = r.http_load.cpu.group("provider") / s.recoveries as f64;
+    println!(
+        "libp2p (noise + yamux, SCALE) against HTTP/1.1 + JSON (axum + hyper, plain TCP), same provider, same run:"
+    );
+    println!();
+    println!("| transport | idle p50 | idle p99 | recoveries/s ({} in flight) | p50 / p99 under load | bytes on the wire per handshake | provider CPU per recovery |", s.in_flight);
+    println!("|---|---|---|---|---|---|---|");
+    for (name, latency, load, rate, bytes, prov_cpu) in [
+        ("libp2p", &r.latency, &r.load, rate, r.wire.0, view_cpu),
+        ("HTTP/1.1 + JSON", &r.http_latency, &r.http_load, http_rate, r.wire.1, http_cpu),
+    ] {
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.0} ({} failed) | {:.1} / {:.1} ms | {:.0} B | {:.0} µs |",
+            ms(percentile(latency, 50.0)),
+            ms(percentile(latency, 99.0)),
+            rate,
+            load.failed,
+            ms(percentile(&load.under_load, 50.0)),
+            ms(percentile(&load.under_load, 99.0)),
+            bytes,
+            prov_cpu * 1e6
+        );
+    }
+    println!(
+        "| `RequestNonce` round trip alone, idle p50 | {:.3} ms (libp2p) | {:.3} ms (HTTP) | ratio {:.2} | | | |",
+        ms(percentile(&r.load.nonce_rtt, 50.0)),
+        ms(percentile(&r.http_load.nonce_rtt, 50.0)),
+        ms(percentile(&r.load.nonce_rtt, 50.0)) / ms(percentile(&r.http_load.nonce_rtt, 50.0))
+    );
+    println!(
+        "| ratio libp2p / HTTP | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} | {:.2} | {:.2} |",
+        ms(percentile(&r.latency, 50.0)) / ms(percentile(&r.http_latency, 50.0)),
+        ms(percentile(&r.latency, 99.0)) / ms(percentile(&r.http_latency, 99.0)),
+        rate / http_rate,
+        ms(percentile(&r.load.under_load, 50.0)) / ms(percentile(&r.http_load.under_load, 50.0)),
+        ms(percentile(&r.load.under_load, 99.0)) / ms(percentile(&r.http_load.under_load, 99.0)),
+        r.wire.0 / r.wire.1,
+        view_cpu / http_cpu
+    );
+    println!();
+    let f = &r.flood;
+    println!(
+        "Under a flood (a provider with the production limits; 8 protocol attackers with spoofed requests for the victim, \
+         unregistered accounts and junk quotes, and a frame attacker: {} requests and {} hostile frames during the flooded measurements; \
+         attackers on 2 threads of their own on the same 2 cores):",
+        f.sent, f.frames
+    );
+    println!();
+    println!("| | idle | flooded | flooded / idle |");
+    println!("|---|---|---|---|");
+    println!(
+        "| victim recovery from a fresh peer, p50 ({} each) | {:.2} ms | {:.2} ms | {:.2} |",
+        f.victim_idle.len(),
+        ms(percentile(&f.victim_idle, 50.0)),
+        ms(percentile(&f.victim_flooded, 50.0)),
+        ms(percentile(&f.victim_flooded, 50.0)) / ms(percentile(&f.victim_idle, 50.0))
+    );
+    println!(
+        "| victim recovery, p99 | {:.2} ms | {:.2} ms | {:.2} |",
+        ms(percentile(&f.victim_idle, 99.0)),
+        ms(percentile(&f.victim_flooded, 99.0)),
+        ms(percentile(&f.victim_flooded, 99.0)) / ms(percentile(&f.victim_idle, 99.0))
+    );
+    println!(
+        "| legitimate recoveries/s ({} distinct accounts over {} peers) | {:.0} ({} failed) | {:.0} ({} failed) | **{:.0} %** (goal ≥ 50 %) |",
+        f.recoveries,
+        f.legit_peers,
+        f.rate_idle,
+        f.failed_idle,
+        f.rate_flooded,
+        f.failed_flooded,
+        100.0 * f.rate_flooded / f.rate_idle
     );
     println!();
     println!("Stages of one recovery measured alone (mean of {} runs):", s.stage_iterations);

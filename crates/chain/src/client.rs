@@ -1,7 +1,7 @@
 //! [`ChainClient`]: the [`ChainApi`] implementation. Every read comes from the [`Verifier`]:
 //! the registry, server status and attestation policy from its in-memory view of the last final
-//! block (no round trip on the provider's hot path); assignments, confirmations and provider
-//! load from a read proof at that block. Provider candidates are computed here from
+//! block (no round trip on the provider's hot path), and so are registered servers' assignments;
+//! other assignments, confirmations and provider load from a read proof at that block. Provider candidates are computed here from
 //! proven storage with the runtime's own rendezvous function. Nothing the endpoint says without
 //! proof decides where a key goes or who gets one.
 //!
@@ -440,6 +440,11 @@ impl ChainApi for ChainClient {
     }
 
     async fn assignment(&self, client: &AccountId) -> Result<Option<Assignment>, ChainError> {
+        // Registered servers' assignments are in the verified view (proven at its block, like
+        // the read below); anything else is read with its own proof.
+        if let Some(found) = self.view()?.assignment(client) {
+            return Ok(found.cloned());
+        }
         Ok(self.proven_assignment(client).await?.map(|(_, a)| a))
     }
 

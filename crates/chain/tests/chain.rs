@@ -143,6 +143,38 @@ async fn assert_signed_mortal(url: &str, hash: [u8; 32], call: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_larger_than_one_proof_is_read_whole() {
+    // 600 servers beside the 4 dev servers: reading their entries and statuses takes 1,208
+    // keys, more than one read-proof request may carry (the dev node takes at most 1,024).
+    // Before the view split its reads, it never loaded and the client never connected.
+    let dir = tempfile::tempdir().unwrap();
+    let extra: Vec<peerseal_testkit::GenesisServer> = (0..600u64)
+        .map(|i| {
+            let tagged = |tag: u8| {
+                let mut bytes = [tag; 32];
+                bytes[..8].copy_from_slice(&i.to_le_bytes());
+                bytes
+            };
+            peerseal_testkit::GenesisServer {
+                stash: tagged(0x51),
+                tss_account: tagged(0x7C),
+                x25519_public_key: tagged(0x25),
+                peer_id: tagged(0x12).to_vec(),
+            }
+        })
+        .collect();
+    let binary = peerseal_testkit::node_binary().unwrap();
+    let spec = peerseal_testkit::spec_with_servers(&binary, dir.path(), &extra).unwrap();
+    let node = Node::start_or_panic(&["--chain", spec.to_str().unwrap(), "--block-time", "300"]);
+    let client = connect(&node).await;
+    assert_eq!(client.servers().await.unwrap().len(), 604);
+    let last = AccountId(extra[599].tss_account);
+    let server = client.server_by_tss(&last).await.unwrap().unwrap();
+    assert_eq!(server.stash, AccountId(extra[599].stash));
+    assert_eq!(client.view().unwrap().assignment(&last), Some(None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_transactions_by_unfunded_tss_accounts() {
     let node = Node::start_or_panic(&["--dev", "--block-time", "300"]);
     let client = connect(&node).await;
@@ -178,6 +210,18 @@ async fn backup_transactions_by_unfunded_tss_accounts() {
     )
     .await
     .unwrap();
+    // Both assignments are served from the verified view: Charlie's record moved only the
+    // backup pallet's revision (the server list is unchanged), and that alone re-reads them.
+    let view = client.view().unwrap();
+    let epoch_in_view = |who: &DevIdentity| {
+        view.assignment(&AccountId(who.tss_account)).map(|a| a.map(|a| a.epoch))
+    };
+    assert_eq!(epoch_in_view(&charlie), Some(Some(5)));
+    assert_eq!(epoch_in_view(&alice), Some(Some(1)));
+    assert_eq!(epoch_in_view(&bob), Some(None));
+    // An account that is not registered is not covered: the client reads it with a proof.
+    assert_eq!(view.assignment(&AccountId([0x42; 32])), None);
+    assert_eq!(client.assignment(&AccountId([0x42; 32])).await.unwrap(), None);
     let bob_key = tss_key("bob");
     let (alice_account, charlie_account) =
         (AccountId(alice.tss_account), AccountId(charlie.tss_account));

@@ -73,3 +73,58 @@ impl DevChain {
         self.process.kill();
     }
 }
+
+/// A server [`spec_with_servers`] registers at genesis beside the dev servers.
+#[derive(Clone, Debug)]
+pub struct GenesisServer {
+    /// The operator's stash account.
+    pub stash: [u8; 32],
+    /// The server's TSS account.
+    pub tss_account: [u8; 32],
+    /// The server's x25519 public key.
+    pub x25519_public_key: [u8; 32],
+    /// The server's libp2p peer id, in its binary form.
+    pub peer_id: Vec<u8>,
+}
+
+/// Writes `dir/spec.json`: the dev chain spec `binary build-spec` prints, with `extra` servers
+/// registered at genesis after the dev servers. Each copies the first dev server's multiaddr
+/// and registration quote: the registry does not re-check quotes at genesis, and the copy is a
+/// mock quote of the dev platform, which is what a provider compares a recovery quote's
+/// platform with. For benches and tests that need many distinct registered accounts.
+pub fn spec_with_servers(
+    binary: &Path,
+    dir: &Path,
+    extra: &[GenesisServer],
+) -> Result<std::path::PathBuf, HarnessError> {
+    use serde_json::{json, Value};
+    let bad = |what: &str| HarnessError::Process(format!("build-spec output: {what}"));
+    let out = Command::new(binary).arg("build-spec").output()?;
+    if !out.status.success() {
+        return Err(HarnessError::Process(format!(
+            "{} build-spec failed: {}",
+            binary.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let mut spec: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| bad(&format!("not JSON: {e}")))?;
+    let servers = spec
+        .pointer_mut("/genesis/runtimeGenesis/patch/registry/servers")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| bad("no registry servers"))?;
+    let template = servers.first().cloned().ok_or_else(|| bad("no dev server to copy"))?;
+    let ss58 = |account: [u8; 32]| Value::String(subxt::utils::AccountId32(account).to_string());
+    for server in extra {
+        let mut entry = template.clone();
+        entry[0] = ss58(server.stash);
+        let info = entry.get_mut(1).and_then(Value::as_object_mut).ok_or_else(|| bad("entry"))?;
+        info.insert("tssAccount".into(), ss58(server.tss_account));
+        info.insert("x25519PublicKey".into(), json!(server.x25519_public_key.to_vec()));
+        info.insert("peerId".into(), json!(server.peer_id));
+        servers.push(entry);
+    }
+    let path = dir.join("spec.json");
+    std::fs::write(&path, serde_json::to_vec(&spec).map_err(|e| bad(&e.to_string()))?)?;
+    Ok(path)
+}

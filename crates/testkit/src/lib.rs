@@ -6,7 +6,10 @@
 //! lock every user of the dev identities' fixed p2p ports takes; [`binaries`] finds (or builds
 //! once) the binaries; [`process`] is the one child-process wrapper all of them use, killed and
 //! reaped on drop; [`rpc_proxy`] is a man-in-the-middle JSON-RPC WebSocket proxy that security
-//! tests put between a client and the dev chain to play a malicious endpoint. Panics are not
+//! tests put between a client and the dev chain to play a malicious endpoint; [`flood`] holds the
+//! attacker peers of the flood test and the recovery bench; [`chain::spec_with_servers`] writes a
+//! dev chain spec with extra servers registered at genesis (many distinct accounts for benches).
+//! Panics are not
 //! used for control flow here: every fallible step returns a [`HarnessError`], which tests may
 //! `unwrap` and the devnet reports.
 //!
@@ -16,11 +19,14 @@
 //! `tokio-tungstenite` (WebSocket server and client in one maintained crate on tokio 1, with
 //! explicit ping/pong/close frames for relaying; only its `connect` feature, no TLS: loopback);
 //! jsonrpsee's `soketto` was the other candidate already built, but it answers control frames
-//! itself and needs the HTTP upgrade written by hand) and `futures` (its `Stream`/`Sink`).
+//! itself and needs the HTTP upgrade written by hand) and `futures` (its `Stream`/`Sink`);
+//! `peerseal-backup` for the flood attackers, which speak the backup protocol through the
+//! library's own network loop rather than a second implementation of it.
 
 pub mod binaries;
 pub mod chain;
 pub mod daemon;
+pub mod flood;
 pub mod governance;
 pub mod operator;
 pub mod ports;
@@ -30,7 +36,7 @@ pub mod rpc_proxy;
 pub mod trust;
 
 pub use binaries::{node_binary, peerseal_binary, peerseal_dev_binary, profile_dir};
-pub use chain::DevChain;
+pub use chain::{spec_with_servers, DevChain, GenesisServer};
 pub use daemon::{snapshot, DaemonOptions, TssDaemon};
 pub use ports::{dev_ports, DevPortsGuard};
 pub use process::{wait_for_line, Process};

@@ -183,6 +183,14 @@ pub mod pallet {
     pub type Assignments<T: Config> =
         StorageMap<_, Blake2_128Concat, T::AccountId, AssignmentOf<T>, OptionQuery>;
 
+    /// Counts changes to [`Assignments`]: bumped by every call or hook that inserts, mutates or
+    /// removes an assignment (wrapping). Light clients prove this one small value per block and
+    /// re-read the assignments only when it moved, so they can keep every registered server's
+    /// recorded epoch in memory without a read per lookup. Key: `twox128("Backup") ++
+    /// twox128("Revision")`; value: SCALE `u64`.
+    #[pallet::storage]
+    pub type Revision<T: Config> = StorageValue<_, u64, ValueQuery>;
+
     /// Reverse index provider → clients whose *current* assignment names that provider. Kept
     /// exact: replacing an assignment removes the entries of providers no longer named, and a
     /// removed provider's entries are dropped.
@@ -378,6 +386,7 @@ pub mod pallet {
                     stale: false,
                 },
             );
+            Self::bump_revision();
             Self::deposit_event(Event::BackupRecorded {
                 client,
                 epoch,
@@ -513,6 +522,11 @@ pub mod pallet {
             Ok(())
         }
 
+        /// Marks the assignments changed (see [`Revision`]).
+        fn bump_revision() {
+            Revision::<T>::mutate(|r| *r = r.wrapping_add(1));
+        }
+
         /// Drop the reverse-index entry `provider → client`, if present, keeping the count exact.
         fn unindex(provider: &T::AccountId, client: &T::AccountId) {
             if ClientsOf::<T>::take(provider, client).is_some() {
@@ -608,9 +622,13 @@ pub mod pallet {
                 Confirmations::<T>::remove(client, who);
             }
             ClientCount::<T>::remove(who);
+            let own = Assignments::<T>::take(who);
+            if !clients.is_empty() || own.is_some() {
+                Self::bump_revision();
+            }
             Self::deposit_event(Event::ProviderLeft { provider: who.clone(), clients });
 
-            if let Some(own) = Assignments::<T>::take(who) {
+            if let Some(own) = own {
                 let mut providers = Vec::with_capacity(own.providers.len());
                 for (provider, _) in own.providers.into_iter() {
                     Self::unindex(&provider, who);

@@ -2,7 +2,7 @@
 //! the reverse index, staleness, the feeless predicates and the queries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::{mock::*, Assignments, ClientCount, ClientsOf, Confirmations, Error, Event};
+use crate::{mock::*, Assignments, ClientCount, ClientsOf, Confirmations, Error, Event, Revision};
 use codec::{Decode, Encode};
 use frame_support::{assert_noop, assert_ok, dispatch::CheckIfFeeless};
 use peerseal_primitives::rendezvous;
@@ -399,6 +399,36 @@ fn removed_client_drops_its_assignment_and_frees_its_providers() {
         System::assert_last_event(
             Event::BackupDropped { client: 1, epoch: 4, providers: vec![2, 3] }.into(),
         );
+    });
+}
+
+#[test]
+fn revision_moves_with_every_assignment_change_and_only_then() {
+    new_test_ext().execute_with(|| {
+        assert_eq!(Revision::<Test>::get(), 0);
+        assert_ok!(record(1, 1, 1, &[(3, 1), (4, 2)]));
+        assert_eq!(Revision::<Test>::get(), 1);
+        // A failed record changes nothing.
+        assert!(record(1, 1, 1, &[(3, 1)]).is_err());
+        assert_eq!(Revision::<Test>::get(), 1);
+        // Confirmations, audit reports and a leaving provider leave the assignments alone.
+        assert_ok!(Backup::confirm_backup(signed(3), 1, 1));
+        assert_ok!(Backup::report_recovery(signed(1), 3, 1));
+        start_leaving(4);
+        assert_eq!(Revision::<Test>::get(), 1);
+        // Replacing an assignment moves it.
+        assert_ok!(record(1, 2, 1, &[(3, 1)]));
+        assert_eq!(Revision::<Test>::get(), 2);
+        // A removed server without clients or an assignment of its own changes no assignment.
+        remove(6);
+        assert_eq!(Revision::<Test>::get(), 2);
+        // A removed provider marks its clients stale; a removed client loses its assignment.
+        remove(3);
+        assert_eq!(Revision::<Test>::get(), 3);
+        assert_ok!(record(2, 1, 1, &[(5, 1)]));
+        assert_eq!(Revision::<Test>::get(), 4);
+        remove(2);
+        assert_eq!(Revision::<Test>::get(), 5);
     });
 }
 

@@ -46,8 +46,9 @@ impl<W: Get<RuntimeDbWeight>> WeightInfo for Estimated<W> {
         let p = u64::from(p);
         // Reads: registry status of the client, its assignment; per provider: registry status
         // (registered + active), reverse-index entry, client count, and the index again when
-        // writing. Writes: the assignment; per provider (old and new): confirmation, index, count.
-        estimate::<W>(p, 2 + 5 * p, 1 + 6 * p, ASSIGNMENT_PROOF + PER_ITEM_PROOF * 4 * p)
+        // writing. Writes: the assignment and the revision; per provider (old and new):
+        // confirmation, index, count.
+        estimate::<W>(p, 3 + 5 * p, 2 + 6 * p, ASSIGNMENT_PROOF + PER_ITEM_PROOF * 4 * p)
     }
 
     fn confirm_backup() -> Weight {
@@ -69,11 +70,12 @@ impl<W: Get<RuntimeDbWeight>> WeightInfo for Estimated<W> {
     fn on_server_removed(c: u32, p: u32) -> Weight {
         let (c, p) = (u64::from(c), u64::from(p));
         // Per client: index entry, assignment read+write, index and confirmation removal.
-        // Own assignment: take it; per provider: index take, count update, confirmation.
+        // Own assignment: take it; per provider: index take, count update, confirmation; the
+        // revision once.
         estimate::<W>(
             c + p,
-            2 + 2 * c + 2 * p,
-            2 + 3 * c + 3 * p,
+            3 + 2 * c + 2 * p,
+            3 + 3 * c + 3 * p,
             ASSIGNMENT_PROOF * (1 + c) + PER_ITEM_PROOF * (c + 2 * p),
         )
     }

@@ -77,7 +77,10 @@ use peerseal_protocol::{
     Nonce32, QuoteRejection, Recover, RecoveredShare, Request, RequestNonce, Response,
     SignedReceipt, StoreBackup, X25519Secret,
 };
-use policy::{check_move, quote_nonce, verify_recover_quote, MoveRefusal};
+use policy::{
+    check_move, quote_nonce, registered_platform, verify_recover_quote, MoveRefusal,
+    RegisteredPlatforms,
+};
 use rand::RngCore;
 use ratelimit::{RateLimiter, RateLimits};
 use std::collections::{BTreeMap, HashMap};
@@ -194,6 +197,7 @@ struct Inner {
     nonces: Mutex<NonceTable>,
     limiter: Mutex<RateLimiter<(PeerId, AccountId)>>,
     registrations: Mutex<RegistrationCache>,
+    platforms: Mutex<RegisteredPlatforms>,
     config: ProviderConfig,
     confirms: Option<mpsc::Sender<(AccountId, u64)>>,
     confirmed: Arc<AtomicU64>,
@@ -252,6 +256,7 @@ impl Provider {
         let inner = Inner {
             nonces: Mutex::new(NonceTable::new(config.nonces)),
             limiter: Mutex::new(RateLimiter::new(config.rate)),
+            platforms: Mutex::new(RegisteredPlatforms::default()),
             registrations: Mutex::new(RegistrationCache::new(
                 config.registration_cache_ttl,
                 config.negative_registration_ttl,
@@ -457,7 +462,8 @@ impl Provider {
         answer.map(|_| ())
     }
 
-    /// The epoch the chain records for `account`'s backup (proven by the verifying client).
+    /// The epoch the chain records for `account`'s backup (from the verified view for a
+    /// registered account: no chain round trip on the hot path).
     async fn recorded_epoch(&self, account: &AccountId) -> Result<Option<u64>, Refusal> {
         match self.inner.chain.assignment(account).await {
             Ok(assignment) => Ok(assignment.map(|a| a.epoch)),
@@ -657,12 +663,25 @@ impl Provider {
             ));
         }
         let response_pk = recover.response_pk;
+        let platform_key = RegisteredPlatforms::key(&record.quote, policy.pck_mode);
+        let known = inner.platforms.lock().unwrap_or_else(|p| p.into_inner()).get(&platform_key);
         // Quote verification is CPU work (ECDSA, certificate chains): off the async workers.
-        let verdict = tokio::task::spawn_blocking(move || {
-            verify_recover_quote(&quote, &account, &response_pk, &nonce, &policy, &record.quote)
+        let (verdict, registered) = tokio::task::spawn_blocking(move || {
+            let registered =
+                known.unwrap_or_else(|| registered_platform(&record.quote, policy.pck_mode));
+            let verdict =
+                verify_recover_quote(&quote, &account, &response_pk, &nonce, &policy, registered);
+            (verdict, registered)
         })
         .await
         .map_err(|_| refuse(ErrorReason::Internal, Some(account), "verify task failed"))?;
+        if known.is_none() {
+            inner
+                .platforms
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(platform_key, registered);
+        }
         let platform =
             verdict.map_err(|r| refuse(ErrorReason::QuoteRejected(r), Some(account), "quote"))?;
         // Another platform than the registered one: only with a governance-approved move.

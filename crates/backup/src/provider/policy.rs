@@ -21,7 +21,7 @@
 //! case costs no chain read, and an unreadable chain refuses (`Unavailable`), never releases.
 
 use peerseal_attestation::{
-    platform_id, verify_quote, Binding, PckMode, PlatformId, Policy, VerifyError,
+    platform_id, verify_quote_with_platform, Binding, PckMode, PlatformId, Policy, VerifyError,
 };
 use peerseal_chain::{AttestationPolicy, ChainApi, ChainError};
 use peerseal_protocol::{AccountId, Nonce32, QuoteRejection, X25519Public};
@@ -77,16 +77,17 @@ pub enum MoveRefusal {
 }
 
 /// Verifies a recovery quote: context `Recover`, binding `account`, `response_pk` and `nonce`,
-/// against `policy`, and says whether it comes from the platform of `registered_quote` (the
-/// account's registered quote, as proven from the chain). A quote that names no platform is
-/// refused; a registered quote that names none makes every platform [`PlatformCheck::Other`].
+/// against `policy`, and says whether it comes from `registered`, the platform of the account's
+/// registered quote (as proven from the chain; [`registered_platform`]). A quote that names no
+/// platform is refused; a registered quote that names none makes every platform
+/// [`PlatformCheck::Other`]. The quote is parsed (and its signatures verified) once.
 pub fn verify_recover_quote(
     quote: &[u8],
     account: &AccountId,
     response_pk: &X25519Public,
     nonce: &Nonce32,
     policy: &AttestationPolicy,
-    registered_quote: &[u8],
+    registered: Option<PlatformId>,
 ) -> Result<PlatformCheck, QuoteRejection> {
     let binding = Binding::recover(&account.0, &response_pk.0, &nonce.0);
     let policy_ref = Policy {
@@ -94,15 +95,55 @@ pub fn verify_recover_quote(
         pck_mode: policy.pck_mode,
         allowed_mock_pcks: &policy.allowed_mock_pcks,
     };
-    verify_quote(quote, &binding, &policy_ref).map_err(|e| rejection(&e))?;
-    let platform = platform_id(quote, policy.pck_mode).map_err(|e| rejection(&e))?;
-    Ok(platform_check(platform, registered_platform(registered_quote, policy.pck_mode)))
+    let (_, platform) =
+        verify_quote_with_platform(quote, &binding, &policy_ref).map_err(|e| rejection(&e))?;
+    Ok(platform_check(platform, registered))
 }
 
 /// The platform of an account's registered quote under `mode`; `None` if it names none (or no
 /// longer verifies), in which case only an approved move lets the account recover.
 pub fn registered_platform(registered_quote: &[u8], mode: PckMode) -> Option<PlatformId> {
     platform_id(registered_quote, mode).ok()
+}
+
+/// The platforms of registered quotes this provider has seen, by SHA-256 of the PCK mode and
+/// the quote. Reading a registered quote's platform verifies its signatures (two ECDSA
+/// verifications for a mock quote, the PCK chain for a real one), as much again as the
+/// recovery quote itself, and the answer is a function of those bytes and the mode alone; so
+/// each registered quote is verified once, not at every recovery. Bounded by
+/// [`RegisteredPlatforms::CAPACITY`] (at least the registry's server bound): when full it
+/// starts over, which costs re-verifying, never a wrong answer.
+#[derive(Default)]
+pub struct RegisteredPlatforms {
+    by_quote: std::collections::HashMap<[u8; 32], Option<PlatformId>>,
+}
+
+impl RegisteredPlatforms {
+    /// Most entries kept.
+    pub const CAPACITY: usize = 4096;
+
+    /// The cache key of `registered_quote` under `mode`.
+    pub fn key(registered_quote: &[u8], mode: PckMode) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mode = match mode {
+            PckMode::Production => 0u8,
+            PckMode::Dev => 1u8,
+        };
+        Sha256::new().chain_update([mode]).chain_update(registered_quote).finalize().into()
+    }
+
+    /// The platform remembered under `key`: `Some(None)` if that quote names none.
+    pub fn get(&self, key: &[u8; 32]) -> Option<Option<PlatformId>> {
+        self.by_quote.get(key).copied()
+    }
+
+    /// Remembers `platform` under `key`.
+    pub fn insert(&mut self, key: [u8; 32], platform: Option<PlatformId>) {
+        if self.by_quote.len() >= Self::CAPACITY {
+            self.by_quote.clear();
+        }
+        self.by_quote.insert(key, platform);
+    }
 }
 
 /// Compares a verified quote's platform with the registered one.
@@ -158,8 +199,34 @@ mod tests {
     }
 
     /// The quote an account registered with (its binding does not matter here).
-    fn registered() -> Vec<u8> {
+    fn registered_quote() -> Vec<u8> {
         MockQuoteProvider::dev().mock_quote(&[0; 64])
+    }
+
+    /// Its platform, as the provider passes it.
+    fn registered() -> Option<PlatformId> {
+        registered_platform(&registered_quote(), PckMode::Dev)
+    }
+
+    #[test]
+    fn registered_platforms_are_remembered_per_quote_and_mode_within_a_bound() {
+        let quote = registered_quote();
+        let (dev, production) = (
+            RegisteredPlatforms::key(&quote, PckMode::Dev),
+            RegisteredPlatforms::key(&quote, PckMode::Production),
+        );
+        assert_ne!(dev, production, "the answer depends on the mode");
+        assert_ne!(dev, RegisteredPlatforms::key(&quote[1..], PckMode::Dev));
+        let mut cache = RegisteredPlatforms::default();
+        assert_eq!(cache.get(&dev), None);
+        cache.insert(dev, registered());
+        cache.insert(production, None);
+        assert_eq!(cache.get(&dev), Some(Some(DEV_MOCK_PLATFORM)));
+        assert_eq!(cache.get(&production), Some(None));
+        for i in 0..RegisteredPlatforms::CAPACITY {
+            cache.insert(RegisteredPlatforms::key(&i.to_le_bytes(), PckMode::Dev), None);
+        }
+        assert!(cache.by_quote.len() <= RegisteredPlatforms::CAPACITY);
     }
 
     #[test]
@@ -169,18 +236,18 @@ mod tests {
         let reg = registered();
         assert_eq!(quote_nonce(&quote), Some(n));
         assert_eq!(
-            verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), &reg),
+            verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), reg),
             Ok(PlatformCheck::Registered)
         );
         assert_eq!(
-            verify_recover_quote(&quote, &a, &X25519Public([9; 32]), &n, &dev_policy(), &reg)
+            verify_recover_quote(&quote, &a, &X25519Public([9; 32]), &n, &dev_policy(), reg)
                 .unwrap_err(),
             QuoteRejection::ReportDataMismatch
         );
         let mut policy = dev_policy();
         policy.accepted_measurements.clear();
         assert_eq!(
-            verify_recover_quote(&quote, &a, &pk, &n, &policy, &reg).unwrap_err(),
+            verify_recover_quote(&quote, &a, &pk, &n, &policy, reg).unwrap_err(),
             QuoteRejection::MeasurementNotAccepted
         );
         assert_eq!(quote_nonce(&[0u8; 10]), None);
@@ -194,7 +261,7 @@ mod tests {
         assert_ne!(updated.pck_key(), dev_mock_pck());
         let quote = updated.mock_quote(&bound(&a, &pk, &n));
         assert_eq!(
-            verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), &registered()),
+            verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), registered()),
             Ok(PlatformCheck::Registered)
         );
     }
@@ -205,12 +272,14 @@ mod tests {
         let moved = MockQuoteProvider::dev().with_platform(OTHER_HOST);
         let quote = moved.mock_quote(&bound(&a, &pk, &n));
         assert_eq!(
-            verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), &registered()),
+            verify_recover_quote(&quote, &a, &pk, &n, &dev_policy(), registered()),
             Ok(PlatformCheck::Other(OTHER_HOST))
         );
         // A registered quote that names no platform: every platform is "other".
+        let junk = registered_platform(b"junk", PckMode::Dev);
+        assert_eq!(junk, None);
         assert_eq!(
-            verify_recover_quote(&quote_for(&a, &pk, &n), &a, &pk, &n, &dev_policy(), b"junk"),
+            verify_recover_quote(&quote_for(&a, &pk, &n), &a, &pk, &n, &dev_policy(), junk),
             Ok(PlatformCheck::Other(DEV_MOCK_PLATFORM))
         );
         assert_eq!(platform_check(OTHER_HOST, None), PlatformCheck::Other(OTHER_HOST));
@@ -225,12 +294,12 @@ mod tests {
         policy.pck_mode = PckMode::Production;
         // A mock quote has no Intel chain: refused before the platform is looked at.
         assert_eq!(
-            verify_recover_quote(&quote, &a, &pk, &n, &policy, &registered()).unwrap_err(),
+            verify_recover_quote(&quote, &a, &pk, &n, &policy, registered()).unwrap_err(),
             QuoteRejection::UntrustedPck
         );
         // A production registration names the PPID of its (verified) PCK certificate; a mock
         // one names nothing there.
-        assert_eq!(registered_platform(&registered(), PckMode::Production), None);
+        assert_eq!(registered_platform(&registered_quote(), PckMode::Production), None);
         let intel = include_bytes!("../../../attestation/tests/data/intel_tdx_quote_v4.dat");
         let ppid = registered_platform(intel, PckMode::Production).map(|p| hex::encode(p.0));
         assert_eq!(ppid.as_deref(), Some("c335f11e70bb1c8ed05276ad85084c3c"));

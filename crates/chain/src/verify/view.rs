@@ -1,13 +1,17 @@
-//! The verified local view: registry entries, server status and the attestation policy at the
-//! last final header, served from memory. Each update proves the registry's `Revision` and the
-//! policy (one read proof of four small values); the server list is re-read (the index, then
-//! every server's entry and status) only when the revision moved, so the per-block cost does not
-//! grow with the number of servers. The provider's per-request checks and the client's provider choice read it without a
-//! chain round trip. It is at most one final block behind the verifier, and the verifier refuses
-//! to serve it once no block was verified for [`super::MAX_VIEW_AGE`] (a host that withholds
-//! blocks cannot keep the node on an old registry for long).
+//! The verified local view: registry entries, server status, every registered server's backup
+//! assignment and the attestation policy at the last final header, served from memory. Each
+//! update proves the registry's and the backup pallet's `Revision` and the policy (one read
+//! proof of five small values); the server list is re-read (the index, then every server's entry
+//! and status) only when the registry revision moved, and the assignments (one proof over every
+//! registered server) only when either revision moved, so a block that changes neither costs the
+//! same whatever the number of servers. The provider's per-request checks (registration, the
+//! client's recorded epoch) and the client's provider choice read it without a chain round trip.
+//! It is at most one final block behind the verifier, and the verifier refuses to serve it once
+//! no block was verified for [`super::MAX_VIEW_AGE`] (a host that withholds blocks cannot keep
+//! the node on an old registry for long).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use peerseal_attestation::PckMode;
@@ -15,23 +19,38 @@ use subxt::ext::jsonrpsee::ws_client::WsClient;
 
 use super::headers::FinalHead;
 use super::{keys, proof, rpc};
-use crate::decode::{self, ServerInfo, Status, MAX_VALUE_LEN};
+use crate::decode::{self, ServerInfo, Status, StoredAssignment, MAX_VALUE_LEN};
 use crate::error::ChainError;
-use crate::types::{AccountId, AttestationPolicy, ServerRecord, ServerState};
+use crate::types::{AccountId, Assignment, AttestationPolicy, ServerRecord, ServerState};
 
 /// Most entries of the registry's server index read (the runtime's `MaxServers` is lower).
 pub(crate) const MAX_SERVERS: usize = 4096;
 /// Largest value of the server index (4096 pairs of accounts).
 const MAX_INDEX_LEN: usize = 8 + MAX_SERVERS * 64;
 
-/// Reads the values of `keys` at `head` with one read proof.
+/// Most keys asked for in one read proof. Endpoints bound a proof request (the dev node takes
+/// at most 1,024 keys, full nodes bound the response size), and a full registry needs two keys
+/// per server, so longer lists are read as several proofs at the same block.
+pub(crate) const KEYS_PER_PROOF: usize = 512;
+
+/// Reads the values of `keys` at `head`, with one read proof per [`KEYS_PER_PROOF`] keys.
 pub(crate) async fn proven(
     rpc: &WsClient,
     head: &FinalHead,
     keys: &[Vec<u8>],
 ) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
-    let nodes = rpc::read_proof(rpc, keys, head.hash).await?;
-    proof::check_read_proof(head.state_root, nodes, keys).map_err(ChainError::Proof)
+    if keys.len() <= KEYS_PER_PROOF {
+        let nodes = rpc::read_proof(rpc, keys, head.hash).await?;
+        return proof::check_read_proof(head.state_root, nodes, keys).map_err(ChainError::Proof);
+    }
+    let mut values = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(KEYS_PER_PROOF) {
+        let nodes = rpc::read_proof(rpc, chunk, head.hash).await?;
+        values.extend(
+            proof::check_read_proof(head.state_root, nodes, chunk).map_err(ChainError::Proof)?,
+        );
+    }
+    Ok(values)
 }
 
 /// What the verifier knows at one final block.
@@ -45,6 +64,11 @@ pub struct VerifiedView {
     by_tss: HashMap<AccountId, usize>,
     /// `Registry.Revision` the server list was read at.
     pub revision: u64,
+    /// `Backup.Revision` the assignments were read at.
+    pub backup_revision: u64,
+    /// The recorded assignment of every server in `servers` that has one (shared between
+    /// views while neither revision moves).
+    assignments: Arc<HashMap<AccountId, Assignment>>,
     /// The attestation policy.
     pub policy: AttestationPolicy,
     /// When the view was verified (local monotonic clock).
@@ -57,8 +81,17 @@ impl VerifiedView {
         self.by_tss.get(tss).and_then(|&i| self.servers.get(i))
     }
 
+    /// The recorded backup assignment of `tss`, if `tss` is a registered server (`Some(None)`:
+    /// registered, no assignment recorded). `None` means the view does not cover `tss`: it is
+    /// not registered at this block, and a caller that needs its assignment (a removed server's
+    /// is deleted, so it should be absent) must read it with a proof.
+    pub fn assignment(&self, tss: &AccountId) -> Option<Option<&Assignment>> {
+        self.by_tss.contains_key(tss).then(|| self.assignments.get(tss))
+    }
+
     /// Reads the view at `head`: one read proof, plus two when the server list changed since
-    /// `previous`.
+    /// `previous`, plus one when it or any assignment did (each of those split in proofs of at
+    /// most [`KEYS_PER_PROOF`] keys).
     pub(crate) async fn load(
         rpc: &WsClient,
         head: FinalHead,
@@ -69,12 +102,18 @@ impl VerifiedView {
             keys::value("Attestation", "AcceptedMeasurements"),
             keys::value("Attestation", "PckPolicyMode"),
             keys::value("Attestation", "AllowedMockPcks"),
+            keys::value("Backup", "Revision"),
         ];
-        let [revision, measurements, mode, pcks] =
-            <[Option<Vec<u8>>; 4]>::try_from(proven(rpc, &head, &first).await?)
+        let [revision, measurements, mode, pcks, backup_revision] =
+            <[Option<Vec<u8>>; 5]>::try_from(proven(rpc, &head, &first).await?)
                 .map_err(|_| ChainError::Decode("read proof answer shape".into()))?;
+        // Both are `ValueQuery` counters: absent means never bumped.
         let revision: u64 = match revision {
             Some(bytes) => decode::strict(&bytes, 8, "Registry.Revision")?,
+            None => 0,
+        };
+        let backup_revision: u64 = match backup_revision {
+            Some(bytes) => decode::strict(&bytes, 8, "Backup.Revision")?,
             None => 0,
         };
         let policy = AttestationPolicy {
@@ -93,13 +132,50 @@ impl VerifiedView {
             },
         };
 
-        let servers = match previous {
-            Some(previous) if previous.revision == revision => previous.servers.clone(),
-            _ => servers(rpc, &head).await?,
+        let unchanged = previous.filter(|p| p.revision == revision);
+        let servers = match unchanged {
+            Some(previous) => previous.servers.clone(),
+            None => servers(rpc, &head).await?,
+        };
+        let assignments = match unchanged.filter(|p| p.backup_revision == backup_revision) {
+            Some(previous) => previous.assignments.clone(),
+            None => Arc::new(assignments(rpc, &head, &servers).await?),
         };
         let by_tss = servers.iter().enumerate().map(|(i, s)| (s.tss_account, i)).collect();
-        Ok(VerifiedView { head, servers, by_tss, revision, policy, verified_at: Instant::now() })
+        Ok(VerifiedView {
+            head,
+            servers,
+            by_tss,
+            revision,
+            backup_revision,
+            assignments,
+            policy,
+            verified_at: Instant::now(),
+        })
     }
+}
+
+/// The recorded assignment of each of `servers` at `head` that has one, with one read proof.
+async fn assignments(
+    rpc: &WsClient,
+    head: &FinalHead,
+    servers: &[ServerRecord],
+) -> Result<HashMap<AccountId, Assignment>, ChainError> {
+    if servers.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys: Vec<Vec<u8>> =
+        servers.iter().map(|s| keys::by_account("Backup", "Assignments", &s.tss_account)).collect();
+    let values = proven(rpc, head, &keys).await?;
+    let mut assignments = HashMap::new();
+    for (server, value) in servers.iter().zip(values) {
+        if let Some(bytes) = value {
+            let stored: StoredAssignment =
+                decode::strict(&bytes, MAX_VALUE_LEN, "Backup.Assignments")?;
+            assignments.insert(server.tss_account, stored.into());
+        }
+    }
+    Ok(assignments)
 }
 
 /// Every registered server at `head`, ordered by TSS account: the proven index, then each
