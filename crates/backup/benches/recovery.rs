@@ -129,13 +129,8 @@ fn main() {
 
     // The provider: Bob's keys, a share held for each client account, served on loopback.
     let bob = NodeKeys::dev("bob").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
-    let held = HeldShares::open(&store).unwrap();
     let accounts: Vec<AccountId> = clients.iter().map(|c| AccountId(c.tss_account)).collect();
-    for (i, account) in accounts.iter().enumerate() {
-        held.put(&held_share(*account, i as u8)).unwrap();
-    }
+    let (_bob_store, held) = holding(&accounts);
     let config = bench_provider_config();
     let max_concurrent = config.max_concurrent;
     let chain_api: Arc<dyn ChainApi> = chain.clone();
@@ -168,12 +163,7 @@ fn main() {
     // the cost the view removes, in the same run. Another identity (Eve), so its peer id is
     // its own; the clients are the same.
     let eve = NodeKeys::dev("eve").unwrap();
-    let eve_dir = tempfile::tempdir().unwrap();
-    let eve_store = Store::create(eve_dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
-    let eve_held = HeldShares::open(&eve_store).unwrap();
-    for (i, account) in accounts.iter().enumerate() {
-        eve_held.put(&held_share(*account, i as u8)).unwrap();
-    }
+    let (_eve_store, eve_held) = holding(&accounts);
     let per_request: Arc<dyn ChainApi> = Arc::new(PerRequest(chain.clone()));
     let (per_request_provider, per_request_target, _per_request_network) =
         provider_rt.block_on(serve(&eve, per_request, eve_held, bench_provider_config()));
@@ -220,13 +210,7 @@ fn main() {
     // (5) Under a flood: a provider with the production limits (Charlie's keys), idle and
     // then flooded by attacker peers on their own runtime.
     let charlie = NodeKeys::dev("charlie").unwrap();
-    let charlie_dir = tempfile::tempdir().unwrap();
-    let charlie_store =
-        Store::create(charlie_dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
-    let charlie_held = HeldShares::open(&charlie_store).unwrap();
-    for (i, account) in accounts.iter().enumerate() {
-        charlie_held.put(&held_share(*account, i as u8)).unwrap();
-    }
+    let (_charlie_store, charlie_held) = holding(&accounts);
     let production = ProviderConfig { confirm_on_chain: false, ..ProviderConfig::default() };
     let charlie_chain: Arc<dyn ChainApi> = chain.clone();
     let (charlie_provider, charlie_target, _charlie_network) = provider_rt.block_on(serve_with(
@@ -285,21 +269,19 @@ fn main() {
 /// deterministic accounts and keys (only their TSS accounts sign nothing here: a recovery
 /// proves itself with a quote, and the provider checks the account is registered).
 fn bench_clients(n: usize) -> Vec<peerseal_testkit::GenesisServer> {
-    (0..n)
-        .map(|i| {
-            let tagged = |tag: u8| {
-                let mut bytes = [tag; 32];
-                bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                bytes
-            };
-            peerseal_testkit::GenesisServer {
-                stash: tagged(0x51),
-                tss_account: tagged(0x7C),
-                x25519_public_key: tagged(0x25),
-                peer_id: PeerId::random().to_bytes(),
-            }
-        })
-        .collect()
+    (0..n as u64).map(peerseal_testkit::GenesisServer::numbered).collect()
+}
+
+/// A provider's store (kept in a temporary directory for the run) holding a share for each of
+/// `accounts`.
+fn holding(accounts: &[AccountId]) -> ((tempfile::TempDir, Store), HeldShares) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path().join("db"), &DbKey::generate().unwrap()).unwrap();
+    let held = HeldShares::open(&store).unwrap();
+    for (i, account) in accounts.iter().enumerate() {
+        held.put(&held_share(*account, i as u8)).unwrap();
+    }
+    ((dir, store), held)
 }
 
 /// Warm-up (connect every client swarm, fill the policy cache), then (2) the latency of one
@@ -492,18 +474,8 @@ async fn wire_bytes(
     accounts: &[AccountId],
     quotes: &Arc<MockQuoteProvider>,
 ) -> (f64, f64) {
-    let libp2p_upstream = target
-        .addrs
-        .iter()
-        .find_map(|a| {
-            a.iter().find_map(|p| match p {
-                libp2p::multiaddr::Protocol::Tcp(port) => {
-                    Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
-                }
-                _ => None,
-            })
-        })
-        .unwrap();
+    let port = target.addrs.iter().find_map(peerseal_testkit::flood::tcp_port).unwrap();
+    let libp2p_upstream = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let relay = http::CountingProxy::start(libp2p_upstream).await;
     let via_relay = Target {
         peer: target.peer,
@@ -1028,7 +1000,7 @@ async fn stage_costs(
         Duration::from_secs_f64((chain_cpu(chain_pid) - chain_before) / lookups as f64);
 
     vec![
-        ("client", "mock quote generation (2 ECDSA P-256 signatures)", quote_gen),
+        ("client", "mock quote generation (1 ECDSA P-256 signature, QE report reused)", quote_gen),
         ("provider", "held share read (kvdb get + decrypt + decode)", held_get),
         ("provider", "RecoveredShare::seal (HPKE + sr25519 sign)", seal),
         ("client", "RecoveredShare::open (HPKE + sr25519 verify)", open),

@@ -1,9 +1,9 @@
 //! [`ChainClient`]: the [`ChainApi`] implementation. Every read comes from the [`Verifier`]:
 //! the registry, server status and attestation policy from its in-memory view of the last final
 //! block (no round trip on the provider's hot path), and so are registered servers' assignments;
-//! other assignments, confirmations and provider load from a read proof at that block. Provider candidates are computed here from
-//! proven storage with the runtime's own rendezvous function. Nothing the endpoint says without
-//! proof decides where a key goes or who gets one.
+//! other assignments, confirmations and provider load from a read proof at that block. Provider
+//! candidates are computed here from proven storage with the runtime's own rendezvous function.
+//! Nothing the endpoint says without proof decides where a key goes or who gets one.
 //!
 //! Transactions still go through subxt on the endpoint (it builds and signs the extrinsic), with
 //! two guards: the call bytes subxt encodes from the endpoint's metadata must equal the bytes

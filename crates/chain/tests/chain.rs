@@ -148,21 +148,7 @@ async fn a_registry_larger_than_one_proof_is_read_whole() {
     // keys, more than one read-proof request may carry (the dev node takes at most 1,024).
     // Before the view split its reads, it never loaded and the client never connected.
     let dir = tempfile::tempdir().unwrap();
-    let extra: Vec<peerseal_testkit::GenesisServer> = (0..600u64)
-        .map(|i| {
-            let tagged = |tag: u8| {
-                let mut bytes = [tag; 32];
-                bytes[..8].copy_from_slice(&i.to_le_bytes());
-                bytes
-            };
-            peerseal_testkit::GenesisServer {
-                stash: tagged(0x51),
-                tss_account: tagged(0x7C),
-                x25519_public_key: tagged(0x25),
-                peer_id: tagged(0x12).to_vec(),
-            }
-        })
-        .collect();
+    let extra: Vec<_> = (0..600).map(peerseal_testkit::GenesisServer::numbered).collect();
     let binary = peerseal_testkit::node_binary().unwrap();
     let spec = peerseal_testkit::spec_with_servers(&binary, dir.path(), &extra).unwrap();
     let node = Node::start_or_panic(&["--chain", spec.to_str().unwrap(), "--block-time", "300"]);

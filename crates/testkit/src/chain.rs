@@ -87,6 +87,25 @@ pub struct GenesisServer {
     pub peer_id: Vec<u8>,
 }
 
+impl GenesisServer {
+    /// The `n`th of a deterministic series of distinct servers (accounts and keys are `n` in
+    /// the first 8 bytes and a per-field tag in the rest; the peer id is bytes of the same
+    /// kind, which the registry stores as given).
+    pub fn numbered(n: u64) -> Self {
+        let tagged = |tag: u8| {
+            let mut bytes = [tag; 32];
+            bytes[..8].copy_from_slice(&n.to_le_bytes());
+            bytes
+        };
+        GenesisServer {
+            stash: tagged(0x51),
+            tss_account: tagged(0x7C),
+            x25519_public_key: tagged(0x25),
+            peer_id: tagged(0x12).to_vec(),
+        }
+    }
+}
+
 /// Writes `dir/spec.json`: the dev chain spec `binary build-spec` prints, with `extra` servers
 /// registered at genesis after the dev servers. Each copies the first dev server's multiaddr
 /// and registration quote: the registry does not re-check quotes at genesis, and the copy is a

@@ -100,6 +100,14 @@ pub async fn protocol_attacker(
     Ok(sent)
 }
 
+/// The TCP port of a multiaddr, if it has one.
+pub fn tcp_port(addr: &Multiaddr) -> Option<u16> {
+    addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+        _ => None,
+    })
+}
+
 /// Sends oversized and garbage frames on the backup protocol, and raw TCP garbage to the
 /// listeners, until `stop`; returns how many it sent.
 pub async fn frame_attacker(targets: Vec<FloodTarget>, stop: Arc<AtomicBool>) -> u64 {
@@ -117,12 +125,7 @@ pub async fn frame_attacker(targets: Vec<FloodTarget>, stop: Arc<AtomicBool>) ->
             raw_frames::send(to.peer, to.addrs.clone(), frame),
         )
         .await;
-        if let Some(port) = to.addrs.first().and_then(|a| {
-            a.iter().find_map(|p| match p {
-                libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
-                _ => None,
-            })
-        }) {
+        if let Some(port) = to.addrs.first().and_then(tcp_port) {
             if let Ok(mut tcp) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
                 use tokio::io::AsyncWriteExt;
                 let _ = tcp.write_all(&random_bytes::<512>()).await;

@@ -33,16 +33,13 @@ const MAX_INDEX_LEN: usize = 8 + MAX_SERVERS * 64;
 /// per server, so longer lists are read as several proofs at the same block.
 pub(crate) const KEYS_PER_PROOF: usize = 512;
 
-/// Reads the values of `keys` at `head`, with one read proof per [`KEYS_PER_PROOF`] keys.
+/// Reads the values of `keys` at `head`, with one read proof per [`KEYS_PER_PROOF`] keys (none
+/// for no keys).
 pub(crate) async fn proven(
     rpc: &WsClient,
     head: &FinalHead,
     keys: &[Vec<u8>],
 ) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
-    if keys.len() <= KEYS_PER_PROOF {
-        let nodes = rpc::read_proof(rpc, keys, head.hash).await?;
-        return proof::check_read_proof(head.state_root, nodes, keys).map_err(ChainError::Proof);
-    }
     let mut values = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_PROOF) {
         let nodes = rpc::read_proof(rpc, chunk, head.hash).await?;
@@ -161,9 +158,6 @@ async fn assignments(
     head: &FinalHead,
     servers: &[ServerRecord],
 ) -> Result<HashMap<AccountId, Assignment>, ChainError> {
-    if servers.is_empty() {
-        return Ok(HashMap::new());
-    }
     let keys: Vec<Vec<u8>> =
         servers.iter().map(|s| keys::by_account("Backup", "Assignments", &s.tss_account)).collect();
     let values = proven(rpc, head, &keys).await?;
@@ -195,7 +189,7 @@ async fn servers(rpc: &WsClient, head: &FinalHead) -> Result<Vec<ServerRecord>, 
         keys.push(keys::by_account("Registry", "Servers", stash));
         keys.push(keys::by_account("Registry", "ServerStatusOf", tss));
     }
-    let values = if keys.is_empty() { Vec::new() } else { proven(rpc, head, &keys).await? };
+    let values = proven(rpc, head, &keys).await?;
     let mut servers = Vec::with_capacity(index.len());
     for ((stash, tss), entry) in index.iter().zip(values.chunks_exact(2)) {
         let [info, status] = entry else {
