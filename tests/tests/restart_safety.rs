@@ -257,7 +257,7 @@ async fn a_running_node_stops_when_the_chain_records_a_newer_backup_of_it() {
     let keys = peerseal_backup::NodeKeys::dev("alice").unwrap();
     let tx = peerseal_backup::TxSubmitter::new(chain.clone(), keys.signer.clone());
     let provider = parse_account(&provider_accounts(&ready)[0]).unwrap();
-    bounded(60, tx.record_backup(epoch + 1, 1, vec![(provider, 1)], [7; 32])).await.unwrap();
+    bounded(60, tx.record_backup(epoch + 1, 1, vec![(provider, 1)], [7; 32], None)).await.unwrap();
 
     use std::os::unix::process::ExitStatusExt;
     let exit = exited(&mut alice, 60).await;

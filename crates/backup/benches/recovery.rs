@@ -797,8 +797,14 @@ impl ChainApi for PerRequest {
         threshold: u8,
         providers: Vec<(AccountId, u8)>,
         commitment: [u8; 32],
+        recovery: Option<&peerseal_chain::SealedRecovery>,
     ) -> Result<peerseal_chain::BlockHash, peerseal_chain::ChainError> {
-        self.0.record_backup(signer, epoch, threshold, providers, commitment).await
+        self.0.record_backup(signer, epoch, threshold, providers, commitment, recovery).await
+    }
+    async fn recovery_operators(
+        &self,
+    ) -> Result<Option<peerseal_chain::RecoveryOperatorSet>, peerseal_chain::ChainError> {
+        self.0.recovery_operators().await
     }
     async fn confirm_backup(
         &self,

@@ -6,7 +6,7 @@
 //! serialises them behind one lock shared by the provider and the client of a node.
 
 use crate::identity::TssSigner;
-use peerseal_chain::{BlockHash, ChainApi, ChainError};
+use peerseal_chain::{BlockHash, ChainApi, ChainError, SealedRecovery};
 use peerseal_protocol::AccountId;
 use std::sync::Arc;
 
@@ -46,10 +46,11 @@ impl TxSubmitter {
         threshold: u8,
         providers: Vec<(AccountId, u8)>,
         commitment: [u8; 32],
+        recovery: Option<&SealedRecovery>,
     ) -> Result<BlockHash, ChainError> {
         let _turn = self.lock.lock().await;
         self.chain
-            .record_backup(self.signer.keypair(), epoch, threshold, providers, commitment)
+            .record_backup(self.signer.keypair(), epoch, threshold, providers, commitment, recovery)
             .await
     }
 

@@ -5,7 +5,10 @@
 use subxt_signer::sr25519::Keypair;
 
 use crate::error::ChainError;
-use crate::types::{AccountId, Assignment, AttestationPolicy, BlockHash, ServerRecord};
+use crate::types::{
+    AccountId, Assignment, AttestationPolicy, BlockHash, RecoveryOperatorSet, SealedRecovery,
+    ServerRecord,
+};
 use peerseal_attestation::PlatformId;
 
 /// Reads and transactions against the peerseal chain. Reads are at the latest finalized block.
@@ -38,7 +41,13 @@ pub trait ChainApi: Send + Sync + 'static {
         epoch: u64,
     ) -> Result<Vec<AccountId>, ChainError>;
 
-    /// `Backup.record_backup`, signed by the client's TSS account.
+    /// The recovery operator set (`Backup.RecoveryOperators`), if governance set one: every
+    /// backup must then carry the key sealed to it.
+    async fn recovery_operators(&self) -> Result<Option<RecoveryOperatorSet>, ChainError>;
+
+    /// `Backup.record_backup`, signed by the client's TSS account, with the key's shares sealed
+    /// to the recovery operators (required while the chain has operators set, refused while it
+    /// has none).
     async fn record_backup(
         &self,
         signer: &Keypair,
@@ -46,6 +55,7 @@ pub trait ChainApi: Send + Sync + 'static {
         threshold: u8,
         providers: Vec<(AccountId, u8)>,
         commitment: [u8; 32],
+        recovery: Option<&SealedRecovery>,
     ) -> Result<BlockHash, ChainError>;
 
     /// `Backup.confirm_backup`, signed by a provider's TSS account.

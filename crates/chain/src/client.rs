@@ -28,7 +28,8 @@ use crate::connection::{hex32, Conn};
 use crate::decode::{self, MAX_VALUE_LEN};
 use crate::error::{self, ChainError};
 use crate::types::{
-    AccountId, Assignment, AttestationPolicy, BlockHash, FinalizedBlock, ServerRecord, ServerState,
+    AccountId, Assignment, AttestationPolicy, BlockHash, FinalizedBlock, RecoveryOperatorSet,
+    SealedRecovery, ServerRecord, ServerState,
 };
 use crate::verify::headers::FinalHead;
 use crate::verify::trust::TrustRoot;
@@ -46,6 +47,8 @@ pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// pallet-backup's index in the runtime (`#[runtime::pallet_index(12)]`) and its call indices.
 const BACKUP_PALLET: u8 = 12;
 const RECORD_BACKUP: u8 = 0;
+/// Bound on a stored operator set: revision, threshold, and up to 255 operators of 64 bytes.
+const MAX_OPERATOR_SET_LEN: usize = 4 + 1 + 5 + 255 * 64;
 const CONFIRM_BACKUP: u8 = 1;
 const REPORT_RECOVERY: u8 = 2;
 
@@ -439,6 +442,19 @@ impl ChainApi for ChainClient {
             .transpose()
     }
 
+    async fn recovery_operators(&self) -> Result<Option<RecoveryOperatorSet>, ChainError> {
+        // Proven, absence included: an endpoint can neither invent operators (to receive the
+        // key's shares) nor hide them (so that backups fail to record).
+        let key = keys::value("Backup", "RecoveryOperators");
+        let (_, values) = self.inner.verifier.read(std::slice::from_ref(&key)).await?;
+        values
+            .into_iter()
+            .next()
+            .flatten()
+            .map(|bytes| decode::strict(&bytes, MAX_OPERATOR_SET_LEN, "Backup.RecoveryOperators"))
+            .transpose()
+    }
+
     async fn assignment(&self, client: &AccountId) -> Result<Option<Assignment>, ChainError> {
         // Registered servers' assignments are in the verified view (proven at its block, like
         // the read below); anything else is read with its own proof.
@@ -484,14 +500,18 @@ impl ChainApi for ChainClient {
         threshold: u8,
         providers: Vec<(AccountId, u8)>,
         commitment: [u8; 32],
+        recovery: Option<&SealedRecovery>,
     ) -> Result<BlockHash, ChainError> {
-        let expected = call_bytes(RECORD_BACKUP, (epoch, threshold, &providers, commitment));
+        let expected =
+            call_bytes(RECORD_BACKUP, (epoch, threshold, &providers, commitment, recovery));
         let subxt_providers: Vec<(AccountId32, u8)> =
             providers.iter().map(|(p, i)| (AccountId32(p.0), *i)).collect();
+        // A tuple encodes into the pallet's struct field by field, in order.
+        let subxt_recovery = recovery.map(|r| (r.operator_set, r.shares.clone()));
         let call = subxt::dynamic::transaction(
             "Backup",
             "record_backup",
-            (epoch, threshold, subxt_providers, commitment),
+            (epoch, threshold, subxt_providers, commitment, subxt_recovery),
         );
         let block = self.submit(signer, call, expected).await?;
         // Done only when verified state shows it.

@@ -63,6 +63,37 @@ pub struct Assignment {
     pub stale: bool,
 }
 
+/// One recovery operator of the chain's set (pallet-backup's `RecoveryOperator`).
+#[derive(Clone, Debug, PartialEq, Eq, codec::Encode, codec::Decode)]
+pub struct RecoveryOperator {
+    /// The operator's account.
+    pub account: AccountId,
+    /// X25519 public key the node seals this operator's share to.
+    pub x25519_public_key: [u8; 32],
+}
+
+/// The chain's recovery operator set (pallet-backup's `OperatorSet`, same SCALE encoding).
+#[derive(Clone, Debug, PartialEq, Eq, codec::Encode, codec::Decode)]
+pub struct RecoveryOperatorSet {
+    /// Revision of the set, which sealed shares name.
+    pub revision: u32,
+    /// Operators' shares needed to recover a key.
+    pub threshold: u8,
+    /// The operators in share order (operator `i` holds share index `i + 1`).
+    pub operators: Vec<RecoveryOperator>,
+}
+
+/// A node's database key of one epoch split threshold-of-m and sealed to the recovery operators
+/// of one set (pallet-backup's `SealedRecovery`, same SCALE encoding): `shares[i]` is sealed to
+/// operator `i`, share index `i + 1`.
+#[derive(Clone, Debug, PartialEq, Eq, codec::Encode, codec::Decode)]
+pub struct SealedRecovery {
+    /// Revision of the operator set the shares are sealed to.
+    pub operator_set: u32,
+    /// One sealed share per operator, in the set's order.
+    pub shares: Vec<Vec<u8>>,
+}
+
 /// A peerseal event of a finalized block. Events of other pallets, and peerseal events the
 /// TSS node does not act on, are left out.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use common::Node;
 use futures::StreamExt;
 use peerseal_chain::{
     AccountId, Assignment, ChainApi, ChainClient, ChainError, ChainEvent, FinalizedBlock,
-    ServerState,
+    RecoveryOperator, SealedRecovery, ServerState,
 };
 use peerseal_devkeys::{dev_identity, DevIdentity};
 use subxt::{OnlineClient, PolkadotConfig};
@@ -171,7 +171,7 @@ async fn backup_transactions_by_unfunded_tss_accounts() {
     let providers = vec![(AccountId(bob.tss_account), 1u8), (AccountId(charlie.tss_account), 2u8)];
     let included = bounded(
         "record_backup",
-        client.record_backup(&tss_key("alice"), 1, 2, providers.clone(), [7u8; 32]),
+        client.record_backup(&tss_key("alice"), 1, 2, providers.clone(), [7u8; 32], None),
     )
     .await
     .unwrap();
@@ -192,6 +192,7 @@ async fn backup_transactions_by_unfunded_tss_accounts() {
             1,
             vec![(AccountId(bob.tss_account), 1)],
             [9u8; 32],
+            None,
         ),
     )
     .await
@@ -277,7 +278,14 @@ async fn rejected_transactions_come_back_typed() {
     // dispatched and fails in the backup pallet.
     let err = bounded(
         "record_backup by a stash",
-        client.record_backup(&dev::alice(), 1, 1, vec![(AccountId(bob.tss_account), 1)], [1u8; 32]),
+        client.record_backup(
+            &dev::alice(),
+            1,
+            1,
+            vec![(AccountId(bob.tss_account), 1)],
+            [1u8; 32],
+            None,
+        ),
     )
     .await
     .unwrap_err();
@@ -299,6 +307,7 @@ async fn rejected_transactions_come_back_typed() {
             1,
             vec![(AccountId(alice.tss_account), 1)],
             [1u8; 32],
+            None,
         ),
     )
     .await
@@ -319,6 +328,65 @@ async fn rejected_transactions_come_back_typed() {
 }
 
 /// Governance removes `stash`'s server (the harness's sudo call, bounded).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_carry_shares_sealed_to_the_recovery_operators_governance_set() {
+    let node = Node::start_or_panic(&["--dev", "--block-time", "300"]);
+    let client = connect(&node).await;
+    let bob = id("bob");
+    let providers = vec![(AccountId(bob.tss_account), 1u8)];
+    assert_eq!(client.recovery_operators().await.unwrap(), None, "none in the dev genesis");
+
+    let operators = [([0xA1; 32], [0xB1; 32]), ([0xA2; 32], [0xB2; 32])];
+    bounded(
+        "set_recovery_operators",
+        peerseal_testkit::governance::set_recovery_operators(&node.url, &operators, 2),
+    )
+    .await
+    .unwrap();
+    let set = bounded("the new set in the view", async {
+        loop {
+            if let Some(set) = client.recovery_operators().await.unwrap() {
+                return set;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert_eq!((set.revision, set.threshold), (1, 2));
+    let expected: Vec<RecoveryOperator> = operators
+        .iter()
+        .map(|(account, key)| RecoveryOperator {
+            account: AccountId(*account),
+            x25519_public_key: *key,
+        })
+        .collect();
+    assert_eq!(set.operators, expected);
+
+    // With operators set, a backup without sealed shares fails the checks: not feeless, and
+    // the unfunded TSS account cannot pay.
+    let err = bounded(
+        "record_backup without recovery shares",
+        client.record_backup(&tss_key("alice"), 1, 1, providers.clone(), [4u8; 32], None),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ChainError::Invalid(_)), "{err:?}");
+
+    // One sealed share per operator of the current set goes through the same extrinsic.
+    let sealed = SealedRecovery {
+        operator_set: set.revision,
+        shares: vec![vec![0x11; 200], vec![0x22; 200]],
+    };
+    bounded(
+        "record_backup with recovery shares",
+        client.record_backup(&tss_key("alice"), 1, 1, providers, [4u8; 32], Some(&sealed)),
+    )
+    .await
+    .unwrap();
+    let assignment = client.assignment(&AccountId(id("alice").tss_account)).await.unwrap();
+    assert_eq!(assignment.map(|a| a.epoch), Some(1));
+}
+
 async fn governance_remove(url: &str, stash: [u8; 32]) {
     bounded("sudo remove", peerseal_testkit::governance::remove_server(url, stash)).await.unwrap();
 }
@@ -336,6 +404,7 @@ async fn governance_removal_reaches_the_client_as_provider_left() {
             1,
             vec![(AccountId(bob.tss_account), 1)],
             [3u8; 32],
+            None,
         ),
     )
     .await

@@ -152,6 +152,7 @@ impl Running<'_> {
                 report.threshold,
                 report.providers.clone(),
                 report.commitment,
+                report.recovery.as_ref(),
             )
             .await?;
         Ok(())

@@ -30,6 +30,7 @@ pub mod error;
 pub mod health;
 pub mod limits;
 pub mod messages;
+pub mod operator;
 pub mod p2p;
 pub mod signing;
 pub mod types;

@@ -30,6 +30,8 @@ pub enum DomainTag {
     Receipt,
     /// A client's signed `HealthChallenge` (plaintext, signed only).
     HealthChallenge,
+    /// A node's key share sealed to a recovery operator (recorded on chain).
+    OperatorShare,
 }
 
 impl DomainTag {
@@ -40,12 +42,16 @@ impl DomainTag {
             DomainTag::RecoveredShare => b"peerseal/v1/recovered-share",
             DomainTag::Receipt => b"peerseal/v1/receipt",
             DomainTag::HealthChallenge => b"peerseal/v1/health-challenge",
+            DomainTag::OperatorShare => b"peerseal/v1/operator-share",
         }
     }
 
     /// Whether the tag may be used for an HPKE envelope (receipts are signed, not sealed).
     pub const fn is_envelope_tag(self) -> bool {
-        matches!(self, DomainTag::StoreBackup | DomainTag::RecoveredShare)
+        matches!(
+            self,
+            DomainTag::StoreBackup | DomainTag::RecoveredShare | DomainTag::OperatorShare
+        )
     }
 }
 

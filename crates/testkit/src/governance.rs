@@ -19,6 +19,33 @@ pub async fn remove_server(url: &str, stash: [u8; 32]) -> Result<u64, HarnessErr
     sudo(url, remove, ("Registry", "ServerRemoved")).await
 }
 
+/// `Sudo.sudo(Backup.set_recovery_operators { operators, threshold })`: governance names the
+/// recovery operators, each `(account, x25519 public key)`. Returns once
+/// `Backup.RecoveryOperatorsSet` is finalized.
+pub async fn set_recovery_operators(
+    url: &str,
+    operators: &[([u8; 32], [u8; 32])],
+    threshold: u8,
+) -> Result<u64, HarnessError> {
+    let operators = operators.iter().map(|(account, key)| {
+        Value::named_composite([
+            ("account", Value::from_bytes(account)),
+            ("x25519_public_key", Value::from_bytes(key)),
+        ])
+    });
+    let call = Value::unnamed_variant(
+        "Backup",
+        [Value::named_variant(
+            "set_recovery_operators",
+            [
+                ("operators", Value::unnamed_composite(operators)),
+                ("threshold", Value::u128(u128::from(threshold))),
+            ],
+        )],
+    );
+    sudo(url, call, ("Backup", "RecoveryOperatorsSet")).await
+}
+
 /// `Sudo.sudo(Attestation.accept_measurement { measurement })`: governance accepts an image
 /// measurement (an upgrade). Returns once `Attestation.MeasurementAccepted` is finalized.
 pub async fn accept_measurement(url: &str, measurement: [u8; 32]) -> Result<u64, HarnessError> {

@@ -180,5 +180,12 @@ impl pallet_backup::Config for Runtime {
     /// registry hooks' work; the constant is shared with off-chain clients that compute the
     /// candidate providers from proven storage.
     type MaxClientsPerProvider = ConstU32<{ peerseal_primitives::MAX_CLIENTS_PER_PROVIDER }>;
+    /// Recovery operators are set by root (sudo on the dev chain, a council elsewhere).
+    type OperatorOrigin = EnsureRoot<AccountId>;
+    /// Up to 16 recovery operators.
+    type MaxRecoveryOperators = ConstU32<16>;
+    /// A sealed share is about 250 bytes (HPKE encapsulation, the share with its binding, the
+    /// node's signature); 512 leaves room.
+    type MaxSealedShareLen = ConstU32<512>;
     type WeightInfo = pallet_backup::weights::SubstrateWeight<Runtime>;
 }

@@ -194,6 +194,7 @@ fn record_backup_call(epoch: u64, providers: &[(AccountId, u8)]) -> RuntimeCall 
         threshold: 2,
         providers: providers.to_vec().try_into().unwrap(),
         commitment: [0xC0; 32],
+        recovery: None,
     })
 }
 

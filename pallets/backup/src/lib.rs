@@ -11,6 +11,19 @@
 //! a [`Event::ProviderLeaving`] / [`Event::ProviderLeft`] event, so those clients re-backup before
 //! their shares become unreachable, and marks their assignments stale.
 //!
+//! ## Recovery operators (cold start)
+//!
+//! Providers are TEEs too: when every node restarts at once (a region-wide outage), no provider
+//! is up to release a share, and TDX has no sealing key to fall back on. Governance therefore
+//! names a set of *recovery operators* ([`Pallet::set_recovery_operators`]: each an account and
+//! an X25519 public key whose secret stays offline with one person) and a threshold t-of-m. With
+//! every backup a node also splits its database key t-of-m, HPKE-seals share i to operator i's
+//! key (bound to the node's account, the epoch and the key commitment, and signed by the node)
+//! and records the sealed shares in the same `record_backup` ([`RecoveryShares`]). The chain only
+//! ever holds sealed shares: fewer than t operators learn nothing, and no operator can open a
+//! share without the node's fresh attestation asking for it. Changing the set emits
+//! [`Event::RecoveryOperatorsSet`], on which every node re-seals (as when a provider leaves).
+//!
 //! ## Fees
 //!
 //! A freshly registered TSS account owns no funds (the registry gives it a *sufficient* reference
@@ -113,6 +126,106 @@ where
     pub stale: bool,
 }
 
+/// One recovery operator: someone outside every TEE who holds one of the shares that bring back
+/// a node none of whose providers can answer.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct RecoveryOperator<AccountId> {
+    /// The operator's account: names the operator in events and audit records.
+    pub account: AccountId,
+    /// X25519 public key nodes HPKE-seal this operator's shares to; its secret stays offline.
+    pub x25519_public_key: [u8; 32],
+}
+
+/// The recovery operator set governance chose, with the number of them needed to recover.
+#[derive(
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    DebugNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxOperators))]
+#[codec(mel_bound(AccountId: MaxEncodedLen))]
+pub struct OperatorSet<AccountId, MaxOperators>
+where
+    AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+    MaxOperators: Get<u32>,
+{
+    /// Bumped by every change of the set; sealed shares name the revision they were sealed to.
+    pub revision: u32,
+    /// How many operators' shares recover a key (1 ≤ threshold ≤ operators).
+    pub threshold: u8,
+    /// The operators, in share order: operator `i` holds share index `i + 1`.
+    pub operators: BoundedVec<RecoveryOperator<AccountId>, MaxOperators>,
+}
+
+/// The operator set type of a runtime.
+pub type OperatorSetOf<T> =
+    OperatorSet<<T as frame_system::Config>::AccountId, <T as Config>::MaxRecoveryOperators>;
+
+/// The operators of a [`Pallet::set_recovery_operators`] call.
+pub type OperatorsOf<T> = BoundedVec<
+    RecoveryOperator<<T as frame_system::Config>::AccountId>,
+    <T as Config>::MaxRecoveryOperators,
+>;
+
+/// A node's database key at one epoch, split threshold-of-m and sealed to the operators of one
+/// set: `shares[i]` is sealed to operator `i` of that set (share index `i + 1`). Opaque to the
+/// chain; the envelope binds account, epoch, commitment and set revision, and is signed by the
+/// node's TSS account.
+#[derive(
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    DebugNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxOperators, MaxShareLen))]
+pub struct SealedRecovery<MaxOperators: Get<u32>, MaxShareLen: Get<u32>> {
+    /// Revision of the operator set the shares are sealed to.
+    pub operator_set: u32,
+    /// One sealed share per operator of that set, in its order.
+    pub shares: BoundedVec<BoundedVec<u8, MaxShareLen>, MaxOperators>,
+}
+
+/// The sealed recovery type of a runtime.
+pub type SealedRecoveryOf<T> =
+    SealedRecovery<<T as Config>::MaxRecoveryOperators, <T as Config>::MaxSealedShareLen>;
+
+/// What [`RecoveryShares`] keeps for a client: the epoch of the key its sealed shares split.
+#[derive(
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    DebugNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxOperators, MaxShareLen))]
+pub struct RecordedRecovery<MaxOperators: Get<u32>, MaxShareLen: Get<u32>> {
+    /// Key epoch the shares split (the epoch of the assignment recorded with them).
+    pub epoch: Epoch,
+    /// The sealed shares.
+    pub sealed: SealedRecovery<MaxOperators, MaxShareLen>,
+}
+
+/// The recorded recovery type of a runtime.
+pub type RecordedRecoveryOf<T> =
+    RecordedRecovery<<T as Config>::MaxRecoveryOperators, <T as Config>::MaxSealedShareLen>;
+
 /// The stored assignment type of a runtime.
 pub type AssignmentOf<T> = Assignment<
     <T as frame_system::Config>::AccountId,
@@ -174,6 +287,19 @@ pub mod pallet {
         #[pallet::constant]
         type MaxClientsPerProvider: Get<u32>;
 
+        /// Who may set the recovery operators: root, a council, or `EnsureRoot` behind sudo on
+        /// a dev chain.
+        type OperatorOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+        /// Most recovery operators in a set (share indices are `u8`, so at most 255).
+        #[pallet::constant]
+        type MaxRecoveryOperators: Get<u32>;
+
+        /// Longest sealed recovery share, in bytes (HPKE encapsulation, the sealed share and
+        /// the node's signature).
+        #[pallet::constant]
+        type MaxSealedShareLen: Get<u32>;
+
         /// Weights of this pallet's calls and hooks.
         type WeightInfo: WeightInfo;
     }
@@ -222,6 +348,22 @@ pub mod pallet {
         Epoch,
         OptionQuery,
     >;
+
+    /// The recovery operator set, if governance chose one. While one is set, every
+    /// `record_backup` must carry shares sealed to it. Key: `twox128("Backup") ++
+    /// twox128("RecoveryOperators")`.
+    #[pallet::storage]
+    pub type RecoveryOperators<T: Config> = StorageValue<_, OperatorSetOf<T>, OptionQuery>;
+
+    /// Revision the next operator set gets (never reused, also across a cleared set).
+    #[pallet::storage]
+    pub type NextOperatorSetRevision<T: Config> = StorageValue<_, u32, ValueQuery>;
+
+    /// Sealed recovery shares of each client's current backup (recorded and replaced together
+    /// with its [`Assignments`] entry, deleted with it).
+    #[pallet::storage]
+    pub type RecoveryShares<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, RecordedRecoveryOf<T>, OptionQuery>;
 
     /// Events of the backup pallet; the TSS node follows them on finalized blocks.
     #[pallet::event]
@@ -272,6 +414,35 @@ pub mod pallet {
             /// Every client whose current assignment named it.
             clients: Vec<T::AccountId>,
         },
+        /// Governance set the recovery operators (`operators` empty: none, and backups carry no
+        /// recovery shares). Every node re-seals its key to the new set.
+        RecoveryOperatorsSet {
+            /// Revision of the new set, which sealed shares name.
+            revision: u32,
+            /// Shares needed to recover.
+            threshold: u8,
+            /// The operators' accounts, in share order.
+            operators: Vec<T::AccountId>,
+        },
+        /// `client` recorded its key of `epoch` sealed to the operators of set `operator_set`.
+        RecoverySharesRecorded {
+            /// The client's TSS account.
+            client: T::AccountId,
+            /// Key epoch the shares split.
+            epoch: Epoch,
+            /// Revision of the operator set they are sealed to.
+            operator_set: u32,
+        },
+        /// Audit trail: `client` recovered its key at `epoch` from recovery operators' shares
+        /// (a cold start: no provider could answer).
+        RecoveredByOperators {
+            /// The client that recovered.
+            client: T::AccountId,
+            /// The recovered epoch.
+            epoch: Epoch,
+            /// Revision of the operator set whose shares it used.
+            operator_set: u32,
+        },
         /// `client` itself was removed from the registry, so its assignment was deleted and its
         /// providers may discard its shares.
         BackupDropped {
@@ -317,6 +488,23 @@ pub mod pallet {
         NotAProvider,
         /// This provider already confirmed this epoch.
         AlreadyConfirmed,
+        /// The operator threshold is zero or above the number of operators (or not zero for an
+        /// empty set).
+        OperatorThresholdInvalid,
+        /// The same operator account or key appears twice.
+        DuplicateOperator,
+        /// Recovery operators are set, but the backup carries no sealed recovery shares.
+        RecoverySharesMissing,
+        /// No recovery operators are set, but the backup carries sealed recovery shares.
+        RecoverySharesUnexpected,
+        /// The shares are sealed to another operator set than the current one.
+        OperatorSetChanged,
+        /// The number of sealed shares is not the number of operators in the set.
+        RecoveryShareCountMismatch,
+        /// A sealed recovery share is empty.
+        EmptyRecoveryShare,
+        /// The client has no recovery shares recorded for this epoch.
+        NoRecoveryShares,
     }
 
     #[pallet::hooks]
@@ -326,6 +514,10 @@ pub mod pallet {
             assert!(max >= 1, "MaxProviders must allow at least one provider");
             assert!(max <= u32::from(u8::MAX), "share indices are u8: MaxProviders ≤ 255");
             assert!(T::MaxClientsPerProvider::get() >= 1, "MaxClientsPerProvider must be ≥ 1");
+            assert!(
+                T::MaxRecoveryOperators::get() <= u32::from(u8::MAX),
+                "share indices are u8: MaxRecoveryOperators ≤ 255"
+            );
         }
     }
 
@@ -339,13 +531,22 @@ pub mod pallet {
         /// not leaving) and have room for another client. Replacing an assignment drops the
         /// reverse-index entries and confirmations of the old one.
         ///
+        /// `recovery`: while recovery operators are set, the key of `epoch` split and sealed to
+        /// every operator of the current set (one share each, none empty), stored in
+        /// [`RecoveryShares`] in place of the previous ones; `None` while no operators are set.
+        ///
         /// Feeless when the caller is registered and every check passes.
         #[pallet::call_index(0)]
-        #[pallet::weight(T::WeightInfo::record_backup(providers.len() as u32))]
+        #[pallet::weight(T::WeightInfo::record_backup(
+            providers.len() as u32,
+            recovery.as_ref().map_or(0, |r| r.shares.len() as u32),
+        ))]
         #[pallet::feeless_if(|origin: &OriginFor<T>, epoch: &Epoch, threshold: &u8,
-            providers: &ProvidersOf<T>, _commitment: &[u8; 32]| -> bool {
+            providers: &ProvidersOf<T>, _commitment: &[u8; 32],
+            recovery: &Option<SealedRecoveryOf<T>>| -> bool {
             Pallet::<T>::signer(origin).is_some_and(|who| {
                 Pallet::<T>::check_record(&who, *epoch, *threshold, providers).is_ok()
+                    && Pallet::<T>::check_recovery(recovery.as_ref()).is_ok()
             })
         })]
         pub fn record_backup(
@@ -354,9 +555,11 @@ pub mod pallet {
             threshold: u8,
             providers: ProvidersOf<T>,
             commitment: [u8; 32],
+            recovery: Option<SealedRecoveryOf<T>>,
         ) -> DispatchResult {
             let client = ensure_signed(origin)?;
             Self::check_record(&client, epoch, threshold, &providers)?;
+            Self::check_recovery(recovery.as_ref())?;
 
             let previous = Assignments::<T>::get(&client);
             if let Some(old) = &previous {
@@ -387,13 +590,23 @@ pub mod pallet {
                 },
             );
             Self::bump_revision();
+            let operator_set = recovery.as_ref().map(|r| r.operator_set);
+            match recovery {
+                Some(sealed) => {
+                    RecoveryShares::<T>::insert(&client, RecordedRecovery { epoch, sealed })
+                }
+                None => RecoveryShares::<T>::remove(&client),
+            }
             Self::deposit_event(Event::BackupRecorded {
-                client,
+                client: client.clone(),
                 epoch,
                 threshold,
                 providers,
                 commitment,
             });
+            if let Some(operator_set) = operator_set {
+                Self::deposit_event(Event::RecoverySharesRecorded { client, epoch, operator_set });
+            }
             Ok(())
         }
 
@@ -443,6 +656,76 @@ pub mod pallet {
             Self::deposit_event(Event::KeyRecovered { client, provider, epoch });
             Ok(())
         }
+
+        /// Set the recovery operators and their threshold (`operators` empty and `threshold`
+        /// zero: no operators, and backups carry no recovery shares from now on).
+        ///
+        /// Origin: [`Config::OperatorOrigin`]. Operators are distinct in account and key;
+        /// `1 ≤ threshold ≤ operators`. The set gets a fresh revision, and
+        /// [`Event::RecoveryOperatorsSet`] tells every node to re-seal. Shares sealed to an
+        /// earlier set stay recorded (and usable with that set's keys) until their node re-seals.
+        #[pallet::call_index(3)]
+        #[pallet::weight(T::WeightInfo::set_recovery_operators(operators.len() as u32))]
+        pub fn set_recovery_operators(
+            origin: OriginFor<T>,
+            operators: OperatorsOf<T>,
+            threshold: u8,
+        ) -> DispatchResult {
+            T::OperatorOrigin::ensure_origin(origin)?;
+            if operators.is_empty() {
+                ensure!(threshold == 0, Error::<T>::OperatorThresholdInvalid);
+            } else {
+                ensure!(
+                    threshold >= 1 && usize::from(threshold) <= operators.len(),
+                    Error::<T>::OperatorThresholdInvalid
+                );
+            }
+            for (i, operator) in operators.iter().enumerate() {
+                // Quadratic over at most MaxRecoveryOperators (≤ 255) entries.
+                for other in operators.iter().skip(i + 1) {
+                    ensure!(
+                        other.account != operator.account
+                            && other.x25519_public_key != operator.x25519_public_key,
+                        Error::<T>::DuplicateOperator
+                    );
+                }
+            }
+            let revision = NextOperatorSetRevision::<T>::mutate(|next| {
+                *next = next.saturating_add(1);
+                *next
+            });
+            let accounts = operators.iter().map(|o| o.account.clone()).collect();
+            if operators.is_empty() {
+                RecoveryOperators::<T>::kill();
+            } else {
+                RecoveryOperators::<T>::put(OperatorSet { revision, threshold, operators });
+            }
+            Self::deposit_event(Event::RecoveryOperatorsSet {
+                revision,
+                threshold,
+                operators: accounts,
+            });
+            Ok(())
+        }
+
+        /// Audit record: the caller (a registered client) recovered its key at `epoch` from
+        /// recovery operators' shares. `epoch` must be the epoch of its recorded recovery
+        /// shares (report before recording the next backup).
+        ///
+        /// Feeless when the caller is registered and every check passes.
+        #[pallet::call_index(4)]
+        #[pallet::weight(T::WeightInfo::report_recovered_by_operators())]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, epoch: &Epoch| -> bool {
+            Pallet::<T>::signer(origin).is_some_and(|who| {
+                Pallet::<T>::check_operator_report(&who, *epoch).is_ok()
+            })
+        })]
+        pub fn report_recovered_by_operators(origin: OriginFor<T>, epoch: Epoch) -> DispatchResult {
+            let client = ensure_signed(origin)?;
+            let operator_set = Self::check_operator_report(&client, epoch)?;
+            Self::deposit_event(Event::RecoveredByOperators { client, epoch, operator_set });
+            Ok(())
+        }
     }
 
     impl<T: Config> Pallet<T> {
@@ -484,6 +767,44 @@ pub mod pallet {
                 );
             }
             Ok(())
+        }
+
+        /// The recovery-share checks of [`Pallet::record_backup`], without side effects.
+        pub(crate) fn check_recovery(recovery: Option<&SealedRecoveryOf<T>>) -> DispatchResult {
+            match (RecoveryOperators::<T>::get(), recovery) {
+                (None, None) => Ok(()),
+                (None, Some(_)) => Err(Error::<T>::RecoverySharesUnexpected.into()),
+                (Some(_), None) => Err(Error::<T>::RecoverySharesMissing.into()),
+                (Some(set), Some(sealed)) => {
+                    ensure!(sealed.operator_set == set.revision, Error::<T>::OperatorSetChanged);
+                    ensure!(
+                        sealed.shares.len() == set.operators.len(),
+                        Error::<T>::RecoveryShareCountMismatch
+                    );
+                    ensure!(
+                        sealed.shares.iter().all(|share| !share.is_empty()),
+                        Error::<T>::EmptyRecoveryShare
+                    );
+                    Ok(())
+                }
+            }
+        }
+
+        /// Every check of [`Pallet::report_recovered_by_operators`], without side effects; the
+        /// revision of the operator set the recorded shares were sealed to.
+        pub(crate) fn check_operator_report(
+            client: &T::AccountId,
+            epoch: Epoch,
+        ) -> Result<u32, DispatchError> {
+            ensure!(T::Registry::is_registered(client), Error::<T>::NotRegistered);
+            let recorded = RecoveryShares::<T>::get(client).ok_or(Error::<T>::NoRecoveryShares)?;
+            ensure!(recorded.epoch == epoch, Error::<T>::NoRecoveryShares);
+            Ok(recorded.sealed.operator_set)
+        }
+
+        /// The current recovery operator set, if any.
+        pub fn recovery_operators() -> Option<OperatorSetOf<T>> {
+            RecoveryOperators::<T>::get()
         }
 
         /// Every check of [`Pallet::confirm_backup`], without side effects.
@@ -622,6 +943,7 @@ pub mod pallet {
                 Confirmations::<T>::remove(client, who);
             }
             ClientCount::<T>::remove(who);
+            RecoveryShares::<T>::remove(who);
             let own = Assignments::<T>::take(who);
             if !clients.is_empty() || own.is_some() {
                 Self::bump_revision();

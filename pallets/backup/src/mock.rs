@@ -8,6 +8,7 @@
 use crate as pallet_backup;
 use codec::{Decode, Encode};
 use frame_support::{derive_impl, storage::unhashed, traits::ConstU32};
+use frame_system::EnsureRoot;
 use peerseal_primitives::{OnServerChange, ServerRegistry, ServerStatus};
 use sp_runtime::BuildStorage;
 
@@ -29,6 +30,9 @@ impl pallet_backup::Config for Test {
     type Registry = MockRegistry;
     type MaxProviders = ConstU32<4>;
     type MaxClientsPerProvider = ConstU32<3>;
+    type OperatorOrigin = EnsureRoot<u64>;
+    type MaxRecoveryOperators = ConstU32<3>;
+    type MaxSealedShareLen = ConstU32<8>;
     type WeightInfo = ();
 }
 

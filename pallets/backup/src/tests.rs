@@ -24,7 +24,7 @@ fn record(
     threshold: u8,
     list: &[(u64, u8)],
 ) -> sp_runtime::DispatchResult {
-    Backup::record_backup(signed(client), epoch, threshold, providers(list), COMMIT)
+    Backup::record_backup(signed(client), epoch, threshold, providers(list), COMMIT, None)
 }
 
 fn clients_of(provider: u64) -> Vec<u64> {
@@ -81,7 +81,7 @@ fn record_backup_rejects_unsigned_origins() {
     new_test_ext().execute_with(|| {
         for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
             assert_noop!(
-                Backup::record_backup(origin, 1, 1, providers(&[(2, 1)]), COMMIT),
+                Backup::record_backup(origin, 1, 1, providers(&[(2, 1)]), COMMIT, None),
                 DispatchError::BadOrigin
             );
         }
@@ -200,6 +200,7 @@ fn too_many_providers_do_not_decode() {
         bytes.extend(1u8.encode());
         bytes.extend(list.encode());
         bytes.extend(COMMIT.encode());
+        bytes.extend(None::<crate::SealedRecoveryOf<Test>>.encode());
         bytes
     };
     assert!(crate::Call::<Test>::decode(&mut &encode_call(4)[..]).is_ok());
@@ -500,6 +501,7 @@ fn record_backup_is_feeless_only_for_registered_servers_with_valid_calls() {
             threshold: 1,
             providers: providers(&[(2, 1)]),
             commitment: COMMIT,
+            recovery: None,
         };
         assert!(call(1).is_feeless(&signed(1)));
         assert!(!call(1).is_feeless(&signed(99)), "unregistered signer pays");
@@ -512,6 +514,7 @@ fn record_backup_is_feeless_only_for_registered_servers_with_valid_calls() {
             threshold: 1,
             providers: providers(&[(1, 1)]),
             commitment: COMMIT,
+            recovery: None,
         };
         assert!(!to_self.is_feeless(&signed(1)));
     });
@@ -532,5 +535,213 @@ fn confirm_and_report_are_feeless_only_when_valid() {
         assert!(!report.is_feeless(&signed(3)));
         let wrong_epoch = crate::Call::<Test>::report_recovery { provider: 2, epoch: 0 };
         assert!(!wrong_epoch.is_feeless(&signed(1)));
+    });
+}
+
+// ---- recovery operators and sealed recovery shares ----
+
+fn operators(list: &[(u64, u8)]) -> crate::OperatorsOf<Test> {
+    list.iter()
+        .map(|&(account, key)| crate::RecoveryOperator { account, x25519_public_key: [key; 32] })
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap()
+}
+
+fn sealed(operator_set: u32, shares: &[&[u8]]) -> crate::SealedRecoveryOf<Test> {
+    crate::SealedRecovery {
+        operator_set,
+        shares: shares
+            .iter()
+            .map(|s| s.to_vec().try_into().unwrap())
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap(),
+    }
+}
+
+fn record_sealed(
+    client: u64,
+    epoch: u64,
+    recovery: Option<crate::SealedRecoveryOf<Test>>,
+) -> sp_runtime::DispatchResult {
+    Backup::record_backup(signed(client), epoch, 1, providers(&[(2, 1)]), COMMIT, recovery)
+}
+
+#[test]
+fn only_governance_sets_recovery_operators_and_each_set_gets_a_fresh_revision() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Backup::set_recovery_operators(signed(1), operators(&[(90, 1)]), 1),
+            DispatchError::BadOrigin
+        );
+        assert_ok!(Backup::set_recovery_operators(
+            RuntimeOrigin::root(),
+            operators(&[(90, 1), (91, 2), (92, 3)]),
+            2
+        ));
+        let set = Backup::recovery_operators().unwrap();
+        assert_eq!((set.revision, set.threshold, set.operators.len()), (1, 2, 3));
+        System::assert_last_event(
+            Event::RecoveryOperatorsSet { revision: 1, threshold: 2, operators: vec![90, 91, 92] }
+                .into(),
+        );
+        // Clearing and setting again never reuses a revision.
+        assert_ok!(Backup::set_recovery_operators(RuntimeOrigin::root(), operators(&[]), 0));
+        assert!(Backup::recovery_operators().is_none());
+        assert_ok!(Backup::set_recovery_operators(RuntimeOrigin::root(), operators(&[(90, 1)]), 1));
+        assert_eq!(Backup::recovery_operators().unwrap().revision, 3);
+    });
+}
+
+#[test]
+fn operator_sets_with_a_bad_threshold_or_duplicates_are_rejected() {
+    new_test_ext().execute_with(|| {
+        let root = || RuntimeOrigin::root();
+        for (list, threshold) in
+            [(&[(90, 1), (91, 2)][..], 0), (&[(90, 1), (91, 2)][..], 3), (&[][..], 1)]
+        {
+            assert_noop!(
+                Backup::set_recovery_operators(root(), operators(list), threshold),
+                Error::<Test>::OperatorThresholdInvalid
+            );
+        }
+        assert_noop!(
+            Backup::set_recovery_operators(root(), operators(&[(90, 1), (90, 2)]), 1),
+            Error::<Test>::DuplicateOperator
+        );
+        assert_noop!(
+            Backup::set_recovery_operators(root(), operators(&[(90, 1), (91, 1)]), 1),
+            Error::<Test>::DuplicateOperator
+        );
+        // MaxRecoveryOperators = 3: a fourth does not even fit the bounded parameter.
+        let four: Vec<_> = (0..4u8)
+            .map(|i| crate::RecoveryOperator {
+                account: 90 + u64::from(i),
+                x25519_public_key: [i; 32],
+            })
+            .collect();
+        assert!(crate::OperatorsOf::<Test>::try_from(four).is_err());
+    });
+}
+
+#[test]
+fn backups_carry_sealed_shares_exactly_while_operators_are_set() {
+    new_test_ext().execute_with(|| {
+        // No operators: shares are refused, none is fine.
+        assert_noop!(
+            record_sealed(1, 1, Some(sealed(1, &[b"a"]))),
+            Error::<Test>::RecoverySharesUnexpected
+        );
+        assert_ok!(record_sealed(1, 1, None));
+        assert!(crate::RecoveryShares::<Test>::get(1).is_none());
+
+        assert_ok!(Backup::set_recovery_operators(
+            RuntimeOrigin::root(),
+            operators(&[(90, 1), (91, 2)]),
+            2
+        ));
+        assert_noop!(record_sealed(1, 2, None), Error::<Test>::RecoverySharesMissing);
+        assert_noop!(
+            record_sealed(1, 2, Some(sealed(7, &[b"a", b"b"]))),
+            Error::<Test>::OperatorSetChanged
+        );
+        assert_noop!(
+            record_sealed(1, 2, Some(sealed(1, &[b"a"]))),
+            Error::<Test>::RecoveryShareCountMismatch
+        );
+        assert_noop!(
+            record_sealed(1, 2, Some(sealed(1, &[b"a", b""]))),
+            Error::<Test>::EmptyRecoveryShare
+        );
+        assert_ok!(record_sealed(1, 2, Some(sealed(1, &[b"share-a", b"share-b"]))));
+        let recorded = crate::RecoveryShares::<Test>::get(1).unwrap();
+        assert_eq!(recorded.epoch, 2);
+        assert_eq!(recorded.sealed, sealed(1, &[b"share-a", b"share-b"]));
+        System::assert_last_event(
+            Event::RecoverySharesRecorded { client: 1, epoch: 2, operator_set: 1 }.into(),
+        );
+
+        // A new set: the recorded shares stay until the node re-seals, which replaces them.
+        assert_ok!(Backup::set_recovery_operators(RuntimeOrigin::root(), operators(&[(92, 3)]), 1));
+        assert_eq!(crate::RecoveryShares::<Test>::get(1).unwrap().sealed.operator_set, 1);
+        assert_ok!(record_sealed(1, 3, Some(sealed(2, &[b"share-c"]))));
+        assert_eq!(crate::RecoveryShares::<Test>::get(1).unwrap().epoch, 3);
+
+        // Operators cleared: the next backup carries none and the old shares are dropped.
+        assert_ok!(Backup::set_recovery_operators(RuntimeOrigin::root(), operators(&[]), 0));
+        assert_ok!(record_sealed(1, 4, None));
+        assert!(crate::RecoveryShares::<Test>::get(1).is_none());
+    });
+}
+
+#[test]
+fn oversized_sealed_shares_do_not_decode() {
+    // MaxSealedShareLen = 8.
+    assert!(crate::SealedRecoveryOf::<Test>::decode(&mut &(1u32, vec![vec![0u8; 8]]).encode()[..])
+        .is_ok());
+    assert!(crate::SealedRecoveryOf::<Test>::decode(&mut &(1u32, vec![vec![0u8; 9]]).encode()[..])
+        .is_err());
+    assert!(crate::SealedRecoveryOf::<Test>::decode(&mut &(1u32, vec![vec![1u8]; 4]).encode()[..])
+        .is_err());
+}
+
+#[test]
+fn recovery_shares_are_dropped_with_a_removed_server() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Backup::set_recovery_operators(RuntimeOrigin::root(), operators(&[(90, 1)]), 1));
+        assert_ok!(record_sealed(1, 1, Some(sealed(1, &[b"share"]))));
+        remove(1);
+        assert!(crate::RecoveryShares::<Test>::get(1).is_none());
+    });
+}
+
+#[test]
+fn recoveries_by_operators_are_reported_for_the_recorded_epoch_only() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Backup::report_recovered_by_operators(signed(1), 1),
+            Error::<Test>::NoRecoveryShares
+        );
+        assert_ok!(Backup::set_recovery_operators(RuntimeOrigin::root(), operators(&[(90, 1)]), 1));
+        assert_ok!(record_sealed(1, 1, Some(sealed(1, &[b"share"]))));
+        assert_noop!(
+            Backup::report_recovered_by_operators(signed(1), 2),
+            Error::<Test>::NoRecoveryShares
+        );
+        assert_noop!(
+            Backup::report_recovered_by_operators(signed(99), 1),
+            Error::<Test>::NotRegistered
+        );
+        let report = crate::Call::<Test>::report_recovered_by_operators { epoch: 1 };
+        assert!(report.is_feeless(&signed(1)));
+        assert!(
+            !crate::Call::<Test>::report_recovered_by_operators { epoch: 2 }.is_feeless(&signed(1))
+        );
+        assert_ok!(Backup::report_recovered_by_operators(signed(1), 1));
+        System::assert_last_event(
+            Event::RecoveredByOperators { client: 1, epoch: 1, operator_set: 1 }.into(),
+        );
+    });
+}
+
+#[test]
+fn a_backup_with_mismatched_shares_pays_instead_of_being_feeless() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Backup::set_recovery_operators(
+            RuntimeOrigin::root(),
+            operators(&[(90, 1), (91, 2)]),
+            1
+        ));
+        let call = |recovery| crate::Call::<Test>::record_backup {
+            epoch: 1,
+            threshold: 1,
+            providers: providers(&[(2, 1)]),
+            commitment: COMMIT,
+            recovery,
+        };
+        assert!(call(Some(sealed(1, &[b"a", b"b"]))).is_feeless(&signed(1)));
+        assert!(!call(None).is_feeless(&signed(1)));
+        assert!(!call(Some(sealed(1, &[b"a"]))).is_feeless(&signed(1)));
     });
 }

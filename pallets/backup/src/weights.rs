@@ -12,8 +12,13 @@ use frame_support::{
 
 /// Weight functions needed by `pallet-backup`.
 pub trait WeightInfo {
-    /// `record_backup` with `p` providers (worst case: replacing an assignment of `p` others).
-    fn record_backup(p: u32) -> Weight;
+    /// `record_backup` with `p` providers (worst case: replacing an assignment of `p` others)
+    /// and `s` sealed recovery shares.
+    fn record_backup(p: u32, s: u32) -> Weight;
+    /// `set_recovery_operators` with `o` operators.
+    fn set_recovery_operators(o: u32) -> Weight;
+    /// `report_recovered_by_operators`.
+    fn report_recovered_by_operators() -> Weight;
     /// `confirm_backup`.
     fn confirm_backup() -> Weight;
     /// `report_recovery`.
@@ -32,6 +37,10 @@ const PER_ITEM_REF_TIME: u64 = 2_000_000;
 const PER_ITEM_PROOF: u64 = 100;
 /// Estimated proof size of one stored assignment with its providers.
 const ASSIGNMENT_PROOF: u64 = 2_048;
+/// Estimated proof size of one sealed recovery share (the runtime bounds it at 512 bytes).
+const SEALED_SHARE_PROOF: u64 = 512;
+/// Estimated proof size of one recovery operator (account and key).
+const OPERATOR_PROOF: u64 = 64;
 
 fn estimate<W: Get<RuntimeDbWeight>>(items: u64, reads: u64, writes: u64, proof: u64) -> Weight {
     Weight::from_parts(BASE_REF_TIME.saturating_add(PER_ITEM_REF_TIME.saturating_mul(items)), proof)
@@ -42,13 +51,29 @@ fn estimate<W: Get<RuntimeDbWeight>>(items: u64, reads: u64, writes: u64, proof:
 pub struct Estimated<W>(PhantomData<W>);
 
 impl<W: Get<RuntimeDbWeight>> WeightInfo for Estimated<W> {
-    fn record_backup(p: u32) -> Weight {
-        let p = u64::from(p);
-        // Reads: registry status of the client, its assignment; per provider: registry status
-        // (registered + active), reverse-index entry, client count, and the index again when
-        // writing. Writes: the assignment and the revision; per provider (old and new):
-        // confirmation, index, count.
-        estimate::<W>(p, 3 + 5 * p, 2 + 6 * p, ASSIGNMENT_PROOF + PER_ITEM_PROOF * 4 * p)
+    fn record_backup(p: u32, s: u32) -> Weight {
+        let (p, s) = (u64::from(p), u64::from(s));
+        // Reads: registry status of the client, its assignment, the operator set; per provider:
+        // registry status (registered + active), reverse-index entry, client count, and the
+        // index again when writing. Writes: the assignment, the revision and the recovery
+        // shares; per provider (old and new): confirmation, index, count.
+        estimate::<W>(
+            p + s,
+            4 + 5 * p,
+            3 + 6 * p,
+            ASSIGNMENT_PROOF + PER_ITEM_PROOF * 4 * p + OPERATOR_PROOF * s + SEALED_SHARE_PROOF * s,
+        )
+    }
+
+    fn set_recovery_operators(o: u32) -> Weight {
+        let o = u64::from(o);
+        // Reads and writes: the revision counter and the set.
+        estimate::<W>(o * o, 1, 2, PER_ITEM_PROOF + OPERATOR_PROOF * o)
+    }
+
+    fn report_recovered_by_operators() -> Weight {
+        // Reads: registry status, the recorded recovery shares.
+        estimate::<W>(1, 2, 0, PER_ITEM_PROOF + SEALED_SHARE_PROOF * 16)
     }
 
     fn confirm_backup() -> Weight {
@@ -70,12 +95,12 @@ impl<W: Get<RuntimeDbWeight>> WeightInfo for Estimated<W> {
     fn on_server_removed(c: u32, p: u32) -> Weight {
         let (c, p) = (u64::from(c), u64::from(p));
         // Per client: index entry, assignment read+write, index and confirmation removal.
-        // Own assignment: take it; per provider: index take, count update, confirmation; the
-        // revision once.
+        // Own assignment and recovery shares: take them; per provider: index take, count
+        // update, confirmation; the revision once.
         estimate::<W>(
             c + p,
             3 + 2 * c + 2 * p,
-            3 + 3 * c + 3 * p,
+            4 + 3 * c + 3 * p,
             ASSIGNMENT_PROOF * (1 + c) + PER_ITEM_PROOF * (c + 2 * p),
         )
     }
@@ -86,8 +111,14 @@ pub type SubstrateWeight<T> = Estimated<<T as frame_system::Config>::DbWeight>;
 
 /// The same estimates priced with `RocksDbWeight`, for tests and mocks.
 impl WeightInfo for () {
-    fn record_backup(p: u32) -> Weight {
-        Estimated::<RocksDbWeight>::record_backup(p)
+    fn record_backup(p: u32, s: u32) -> Weight {
+        Estimated::<RocksDbWeight>::record_backup(p, s)
+    }
+    fn set_recovery_operators(o: u32) -> Weight {
+        Estimated::<RocksDbWeight>::set_recovery_operators(o)
+    }
+    fn report_recovered_by_operators() -> Weight {
+        Estimated::<RocksDbWeight>::report_recovered_by_operators()
     }
     fn confirm_backup() -> Weight {
         Estimated::<RocksDbWeight>::confirm_backup()

@@ -13,6 +13,7 @@
 pub mod commitment;
 pub mod failure;
 pub mod health;
+pub mod operators;
 pub mod peers;
 pub mod recovery;
 pub mod shares;
@@ -141,6 +142,9 @@ pub enum ClientError {
     /// The chain holds no backup assignment for this account.
     #[error("no backup assignment on chain")]
     NoAssignment,
+    /// A share could not be sealed to a recovery operator's key.
+    #[error("sealing a share to a recovery operator failed")]
+    OperatorSeal,
 }
 
 /// What a successful backup did.
@@ -154,6 +158,9 @@ pub struct BackupReport {
     pub providers: Vec<(AccountId, u8)>,
     /// Key commitment recorded on chain.
     pub commitment: [u8; 32],
+    /// The key sealed to the chain's recovery operators, recorded with the backup (`None`
+    /// while the chain has no operators).
+    pub recovery: Option<peerseal_chain::SealedRecovery>,
     /// Providers that were tried and skipped.
     pub failures: Vec<ProviderFailure>,
 }
@@ -223,8 +230,14 @@ impl BackupClient {
         epoch: u64,
     ) -> Result<BackupReport, ClientError> {
         let report = self.store_shares(tx, key, epoch).await?;
-        tx.record_backup(epoch, report.threshold, report.providers.clone(), report.commitment)
-            .await?;
+        tx.record_backup(
+            epoch,
+            report.threshold,
+            report.providers.clone(),
+            report.commitment,
+            report.recovery.as_ref(),
+        )
+        .await?;
         tracing::info!(
             epoch,
             threshold = report.threshold,
@@ -293,7 +306,17 @@ impl BackupClient {
             });
         }
         let commitment = key_commitment(&account, epoch, key.expose_secret());
-        Ok(BackupReport { epoch, threshold, providers: assigned, commitment, failures })
+        let recovery = match self.chain.recovery_operators().await? {
+            Some(set) => Some(operators::seal_for_operators(
+                &set,
+                tx.signer(),
+                key.expose_secret(),
+                epoch,
+                commitment,
+            )?),
+            None => None,
+        };
+        Ok(BackupReport { epoch, threshold, providers: assigned, commitment, recovery, failures })
     }
 
     async fn store_one(

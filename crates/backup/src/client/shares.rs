@@ -23,8 +23,24 @@ use zeroize::Zeroizing;
 /// Length of the database key.
 pub const KEY_LEN: usize = 32;
 
-/// HKDF salt of the dealing seed (versioned).
-const DEALING_SALT: &[u8] = b"peerseal/tss/shamir-dealing/v1";
+/// Who a dealing is for. Each has its own polynomial (its own HKDF salt, versioned), so a
+/// provider's share and a recovery operator's share never combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dealing {
+    /// The provider shares of a backup ([`deal`]).
+    Providers,
+    /// The shares sealed to the chain's recovery operators.
+    Operators,
+}
+
+impl Dealing {
+    fn salt(self) -> &'static [u8] {
+        match self {
+            Dealing::Providers => b"peerseal/tss/shamir-dealing/v1",
+            Dealing::Operators => b"peerseal/tss/shamir-dealing-operators/v1",
+        }
+    }
+}
 
 /// Why shares could not be made or combined. No variant carries share bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -72,12 +88,13 @@ impl core::fmt::Debug for KeyShare {
 }
 
 fn dealing_rng(
+    salt: &[u8],
     key: &[u8; KEY_LEN],
     account: &AccountId,
     epoch: u64,
     threshold: u8,
 ) -> chacha20::ChaCha20Rng {
-    let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(DEALING_SALT), key);
+    let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), key);
     let mut seed = Zeroizing::new([0u8; 32]);
     // Provably infallible: HKDF-SHA256 can expand up to 255 * 32 bytes; 32 are asked for.
     #[allow(clippy::expect_used)]
@@ -94,10 +111,22 @@ pub fn deal(
     threshold: u8,
     count: u8,
 ) -> Result<Vec<KeyShare>, ShareError> {
+    deal_as(Dealing::Providers, key, account, epoch, threshold, count)
+}
+
+/// [`deal`] for `dealing`: the same inputs give unrelated shares for another dealing.
+pub fn deal_as(
+    dealing: Dealing,
+    key: &[u8; KEY_LEN],
+    account: &AccountId,
+    epoch: u64,
+    threshold: u8,
+    count: u8,
+) -> Result<Vec<KeyShare>, ShareError> {
     if threshold == 0 || threshold > count {
         return Err(ShareError::BadThreshold { threshold, count: usize::from(count) });
     }
-    let mut rng = dealing_rng(key, account, epoch, threshold);
+    let mut rng = dealing_rng(dealing.salt(), key, account, epoch, threshold);
     let dealer = blahaj::Sharks(threshold).dealer_rng(key, &mut rng);
     Ok(dealer
         .take(usize::from(count))

@@ -113,8 +113,15 @@ impl ChainApi for FakeChain {
         _threshold: u8,
         _providers: Vec<(AccountId, u8)>,
         _commitment: [u8; 32],
+        _recovery: Option<&peerseal_chain::SealedRecovery>,
     ) -> Result<BlockHash, ChainError> {
         Err(ChainError::Rpc("fake chain takes no transactions".into()))
+    }
+    async fn recovery_operators(
+        &self,
+    ) -> Result<Option<peerseal_chain::RecoveryOperatorSet>, ChainError> {
+        self.check()?;
+        Ok(None)
     }
     async fn confirm_backup(
         &self,
