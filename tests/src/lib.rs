@@ -15,6 +15,40 @@ pub async fn bounded<T>(secs: u64, fut: impl std::future::Future<Output = T>) ->
     tokio::time::timeout(Duration::from_secs(secs), fut).await.expect("test step timed out")
 }
 
+/// Waits (up to 120 s) until `node` is ready at `epoch` or later (a node that restarted
+/// rotated to a fresh epoch on boot, after any epoch a crashed attempt used).
+pub async fn wait_for_epoch(node: &peerseal_testkit::TssDaemon, epoch: u64) -> peerseal::Status {
+    node.wait_until(&format!("ready at epoch {epoch} or later"), Duration::from_secs(120), |s| {
+        s.state.label() == "ready" && s.epoch >= Some(epoch)
+    })
+    .await
+    .unwrap()
+}
+
+/// Starts one TSS node per name (data in `dirs/<name>`) against the chain at `url` and waits
+/// until each is ready; the nodes (as `Some`, so a test can take one out) and their statuses.
+pub async fn start_ready(
+    names: &[&'static str],
+    url: &str,
+    dirs: &std::path::Path,
+    options: &peerseal_testkit::DaemonOptions,
+) -> (Vec<Option<peerseal_testkit::TssDaemon>>, Vec<peerseal::Status>) {
+    let nodes: Vec<Option<peerseal_testkit::TssDaemon>> = names
+        .iter()
+        .map(|name| {
+            Some(
+                peerseal_testkit::TssDaemon::start_with(name, url, &dirs.join(name), options)
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let mut ready = Vec::new();
+    for node in nodes.iter().flatten() {
+        ready.push(bounded(240, node.wait_for("ready", 230)).await.unwrap());
+    }
+    (nodes, ready)
+}
+
 /// The dev chain, in memory, logging at `warn`.
 pub fn dev_chain() -> peerseal_testkit::DevChain {
     peerseal_testkit::DevChain::dev().unwrap_or_else(|e| panic!("chain node did not start: {e}"))

@@ -13,21 +13,11 @@ use peerseal::recovery_file::parse_account;
 use peerseal::Status;
 use peerseal_chain::ChainApi;
 use peerseal_e2e::rebackup::removal_and_rebackup_lags;
-use peerseal_e2e::{bounded, dev_chain, provider_accounts};
+use peerseal_e2e::{bounded, dev_chain, provider_accounts, start_ready, wait_for_epoch};
 use peerseal_testkit::{dev_ports, governance, DaemonOptions, DevChain, TssDaemon};
 use std::time::Duration;
 
 const NAMES: [&str; 4] = ["alice", "bob", "charlie", "dave"];
-
-/// Waits until `node` is ready at `epoch` or later (a node that restarted rotated to a fresh
-/// epoch on boot, after any epoch a crashed attempt used).
-async fn wait_for_epoch(node: &TssDaemon, epoch: u64) -> Status {
-    node.wait_until(&format!("ready at epoch {epoch} or later"), Duration::from_secs(120), |s| {
-        s.state.label() == "ready" && s.epoch >= Some(epoch)
-    })
-    .await
-    .unwrap()
-}
 
 fn start(name: &'static str, url: &str, dirs: &std::path::Path) -> TssDaemon {
     TssDaemon::start(name, url, &dirs.join(name), dirs).unwrap()
@@ -55,19 +45,7 @@ async fn removal_story(crash_at: Option<&'static str>) {
         options = options.env("PEERSEAL_TEST_CRASH_AT", point);
         options.args.extend(["--threshold".to_owned(), "1".to_owned()]);
     }
-    let mut nodes: Vec<Option<TssDaemon>> = NAMES
-        .iter()
-        .map(|name| {
-            Some(
-                TssDaemon::start_with(name, &chain_node.url, &dirs.path().join(name), &options)
-                    .unwrap(),
-            )
-        })
-        .collect();
-    let mut before = Vec::new();
-    for node in nodes.iter().flatten() {
-        before.push(bounded(240, node.wait_for("ready", 230)).await.unwrap());
-    }
+    let (mut nodes, before) = start_ready(&NAMES, &chain_node.url, dirs.path(), &options).await;
 
     // The victim: alice's first provider. Affected: every node whose backup names it.
     let victim_account = provider_accounts(&before[0])[0].clone();

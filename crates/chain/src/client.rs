@@ -28,8 +28,8 @@ use crate::connection::{hex32, Conn};
 use crate::decode::{self, MAX_VALUE_LEN};
 use crate::error::{self, ChainError};
 use crate::types::{
-    AccountId, Assignment, AttestationPolicy, BlockHash, FinalizedBlock, RecoveryOperatorSet,
-    SealedRecovery, ServerRecord, ServerState,
+    AccountId, Assignment, AttestationPolicy, BlockHash, FinalizedBlock, RecordedRecovery,
+    RecoveryOperatorSet, SealedRecovery, ServerRecord, ServerState,
 };
 use crate::verify::headers::FinalHead;
 use crate::verify::trust::TrustRoot;
@@ -49,6 +49,9 @@ const BACKUP_PALLET: u8 = 12;
 const RECORD_BACKUP: u8 = 0;
 /// Bound on a stored operator set: revision, threshold, and up to 255 operators of 64 bytes.
 const MAX_OPERATOR_SET_LEN: usize = 4 + 1 + 5 + 255 * 64;
+/// Bound on a client's recorded recovery shares: epoch, revision, up to 255 shares of at most
+/// 4 KiB each (the runtime allows 512 bytes; this only stops a hostile endpoint early).
+const MAX_RECORDED_RECOVERY_LEN: usize = 8 + 4 + 5 + 255 * (5 + 4096);
 const CONFIRM_BACKUP: u8 = 1;
 const REPORT_RECOVERY: u8 = 2;
 
@@ -383,6 +386,31 @@ impl Heads {
 }
 
 /// The call bytes the runtime expects: pallet index, call index, SCALE arguments.
+impl ChainClient {
+    /// The recovery operator set and, for `client`, its recorded recovery shares, from one read
+    /// proof at the last verified block (absence proven too).
+    pub async fn recovery_seal(
+        &self,
+        client: Option<&AccountId>,
+    ) -> Result<(Option<RecoveryOperatorSet>, Option<RecordedRecovery>), ChainError> {
+        let mut keys = vec![keys::value("Backup", "RecoveryOperators")];
+        keys.extend(client.map(|c| keys::by_account("Backup", "RecoveryShares", c)));
+        let (_, values) = self.inner.verifier.read(&keys).await?;
+        let mut values = values.into_iter();
+        let set = values
+            .next()
+            .flatten()
+            .map(|b| decode::strict(&b, MAX_OPERATOR_SET_LEN, "Backup.RecoveryOperators"))
+            .transpose()?;
+        let recorded = values
+            .next()
+            .flatten()
+            .map(|b| decode::strict(&b, MAX_RECORDED_RECOVERY_LEN, "Backup.RecoveryShares"))
+            .transpose()?;
+        Ok((set, recorded))
+    }
+}
+
 fn call_bytes(call: u8, args: impl Encode) -> Vec<u8> {
     let mut bytes = vec![BACKUP_PALLET, call];
     args.encode_to(&mut bytes);
@@ -445,14 +473,7 @@ impl ChainApi for ChainClient {
     async fn recovery_operators(&self) -> Result<Option<RecoveryOperatorSet>, ChainError> {
         // Proven, absence included: an endpoint can neither invent operators (to receive the
         // key's shares) nor hide them (so that backups fail to record).
-        let key = keys::value("Backup", "RecoveryOperators");
-        let (_, values) = self.inner.verifier.read(std::slice::from_ref(&key)).await?;
-        values
-            .into_iter()
-            .next()
-            .flatten()
-            .map(|bytes| decode::strict(&bytes, MAX_OPERATOR_SET_LEN, "Backup.RecoveryOperators"))
-            .transpose()
+        Ok(self.recovery_seal(None).await?.0)
     }
 
     async fn assignment(&self, client: &AccountId) -> Result<Option<Assignment>, ChainError> {

@@ -41,7 +41,8 @@ pub use client::{ChainClient, SYNC_TIMEOUT, TX_MORTALITY_BLOCKS, TX_TIMEOUT};
 pub use error::ChainError;
 pub use types::{
     AccountId, Assignment, AttestationPolicy, BlockHash, ChainEvent, FinalizedBlock, PendingNonce,
-    RecoveryOperator, RecoveryOperatorSet, SealedRecovery, ServerRecord, ServerState,
+    RecordedRecovery, RecoveryOperator, RecoveryOperatorSet, SealedRecovery, ServerRecord,
+    ServerState,
 };
 pub use verify::headers::FinalHead;
 pub use verify::trust::{Checkpoint, TrustRoot, TrustRootError};

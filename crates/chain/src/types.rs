@@ -94,6 +94,16 @@ pub struct SealedRecovery {
     pub shares: Vec<Vec<u8>>,
 }
 
+/// A client's recorded recovery shares (pallet-backup's `RecordedRecovery` in
+/// `Backup.RecoveryShares`, same SCALE encoding).
+#[derive(Clone, Debug, PartialEq, Eq, codec::Encode, codec::Decode)]
+pub struct RecordedRecovery {
+    /// Key epoch the shares split.
+    pub epoch: u64,
+    /// The sealed shares and the operator set they are sealed to.
+    pub sealed: SealedRecovery,
+}
+
 /// A peerseal event of a finalized block. Events of other pallets, and peerseal events the
 /// TSS node does not act on, are left out.
 #[derive(Clone, Debug, PartialEq, Eq)]

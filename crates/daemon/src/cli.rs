@@ -66,6 +66,9 @@ enum Command {
     /// Make the stash's node leave voluntarily (`Registry.leave`): its clients back up
     /// elsewhere, and it is removed after the chain's leave delay.
     Leave(crate::register::LeaveArgs),
+    /// Recovery operator tools: make an operator key, check the shares sealed to it.
+    #[command(subcommand)]
+    Operator(crate::recovery_operator::OperatorCommand),
 }
 
 fn init_tracing(format: LogFormat) {
@@ -132,6 +135,7 @@ async fn dispatch(command: Command, started: Instant) -> anyhow::Result<()> {
         Command::Info { data_dir, .. } => print_json(&file_info(&data_dir)?),
         Command::Register(args) => crate::register::register(args).await,
         Command::Leave(args) => crate::register::leave(args).await,
+        Command::Operator(command) => crate::recovery_operator::run(command).await,
         Command::Status { http, table } => {
             let (code, body) = crate::http::get(http, "/status").await?;
             if table {

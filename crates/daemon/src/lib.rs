@@ -36,6 +36,7 @@ pub mod http;
 pub mod metrics;
 pub mod phase;
 pub mod recovery_file;
+pub mod recovery_operator;
 pub mod register;
 pub mod registration;
 pub mod rotation;

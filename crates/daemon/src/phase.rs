@@ -89,6 +89,9 @@ pub enum RotationCause {
     ProviderLeaving,
     /// A provider failed the health check.
     HealthCheck,
+    /// Governance changed the recovery operators: the key is re-sealed to the new set (and
+    /// rotated, so a removed operator's old share opens nothing written from now on).
+    OperatorsChanged,
     /// The node recovered its key after a restart: it moves to a fresh epoch before it is
     /// ready, so a copy of its disk (or the disk it booted from) is superseded at once.
     Restart,
@@ -236,7 +239,10 @@ impl Phase {
             (
                 P::Ready { epoch },
                 S::RotationNeeded {
-                    cause: cause @ (RotationCause::ProviderLeaving | RotationCause::HealthCheck),
+                    cause:
+                        cause @ (RotationCause::ProviderLeaving
+                        | RotationCause::HealthCheck
+                        | RotationCause::OperatorsChanged),
                     to,
                 },
             ) if to > epoch => P::Rotating { from: *epoch, to: *to, cause: *cause },

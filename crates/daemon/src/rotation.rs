@@ -1,7 +1,10 @@
 //! A node whose store is open: keeps its backup current. It follows verified final blocks and
 //! re-backs up when the proven state shows one of its providers leaving or removed (the
-//! chain's `ProviderLeaving`/`ProviderLeft`, read as state), or when a periodic health check
-//! finds a provider that no longer proves it holds the share. After every recovery it rotates
+//! chain's `ProviderLeaving`/`ProviderLeft`, read as state), when its recorded recovery shares
+//! are not sealed to the chain's current recovery operator set (governance changed it), or when
+//! a periodic health check finds a provider that no longer proves it holds the share. Every
+//! backup also seals the key to the recovery operators, if the chain has any
+//! ([`peerseal_backup::client::operators`]). After every recovery it rotates
 //! to a fresh epoch before it is ready, so the disk it booted from (and any copy of it) is
 //! superseded at once: providers release nothing below the chain's recorded epoch.
 //!
@@ -316,7 +319,7 @@ impl Running<'_> {
             let cause = tokio::select! {
                 () = shutdown.wait() => return Err(peerseal_backup::Stopped.into()),
                 head = heads.next() => match head {
-                    Some(head) => self.provider_gone(&chain, head.number).await?,
+                    Some(head) => self.rotation_needed(&chain, head.number).await?,
                     None => {
                         tracing::warn!("verified block stream ended; following again");
                         self.ctx.retry().wait(Duration::from_secs(1)).await?;
@@ -335,12 +338,13 @@ impl Running<'_> {
     }
 
     /// Whether the verified state at the current view says a provider of this node left or is
-    /// leaving. A read that fails is logged and retried at the next block.
+    /// leaving, or that its recorded recovery shares are not sealed to the chain's current
+    /// recovery operator set. A read that fails is logged and retried at the next block.
     ///
     /// A recorded epoch above the store's means another instance of this node (a copy of its
     /// disk, recovered while this one ran) or a rolled-back disk: an error that stops the node,
     /// so two instances never serve at once; the chain's record decides which one is genuine.
-    async fn provider_gone(
+    async fn rotation_needed(
         &self,
         chain: &ChainClient,
         block: u32,
@@ -367,6 +371,18 @@ impl Running<'_> {
         if assignment.stale {
             tracing::info!(node = %self.ctx.config.name, block, "a provider of this node was removed");
             return Ok(Some(RotationCause::ProviderLeaving));
+        }
+        match chain.recovery_seal(Some(&me)).await {
+            Ok((set, recorded)) => {
+                let current = set.map(|s| s.revision);
+                let sealed_to =
+                    recorded.filter(|r| r.epoch == store).map(|r| r.sealed.operator_set);
+                if current != sealed_to {
+                    tracing::info!(node = %self.ctx.config.name, block, operator_set = ?current, sealed_to = ?sealed_to, "the recovery operators changed; re-sealing");
+                    return Ok(Some(RotationCause::OperatorsChanged));
+                }
+            }
+            Err(e) => tracing::warn!(block, "reading the recovery operators: {e}"),
         }
         let view = match chain.view() {
             Ok(view) => view,
