@@ -101,8 +101,13 @@ async fn subxt_reads_writes_and_follows_the_chain() {
 
     // A pallet-backup call signed by an unfunded dev TSS account (feeless for servers).
     let providers = vec![(tss_key("Bob").public_key().0, 1u8)];
-    let record =
-        subxt::dynamic::transaction("Backup", "record_backup", (1u64, 1u8, providers, [7u8; 32]));
+    // No recovery operators in the dev genesis, so no sealed recovery shares.
+    let no_recovery: Option<(u32, Vec<Vec<u8>>)> = None;
+    let record = subxt::dynamic::transaction(
+        "Backup",
+        "record_backup",
+        (1u64, 1u8, providers, [7u8; 32], no_recovery),
+    );
     let events = tokio::time::timeout(LIMIT, async {
         client
             .tx()
