@@ -519,6 +519,12 @@ pub mod pallet {
                 "share indices are u8: MaxRecoveryOperators ≤ 255"
             );
         }
+
+        /// The storage invariants of [`Pallet::do_try_state`], checked by `try-runtime`.
+        #[cfg(feature = "try-runtime")]
+        fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
     }
 
     #[pallet::call]
@@ -840,6 +846,89 @@ pub mod pallet {
                 assignment.providers.iter().any(|(p, _)| p == provider),
                 Error::<T>::NotAProvider
             );
+            Ok(())
+        }
+
+        /// The storage invariants, each a bug if broken (run after every pallet test, and by
+        /// `try-runtime` as the `try_state` hook):
+        /// - [`ClientsOf`] is exactly the reverse of [`Assignments`]: `(p, c)` is there iff `c`'s
+        ///   assignment names `p`, except for a removed `p` (whose entries are dropped and whose
+        ///   clients' assignments are marked stale);
+        /// - [`ClientCount`] counts each provider's [`ClientsOf`] entries (no zero entries) and
+        ///   stays within `MaxClientsPerProvider`;
+        /// - every [`Confirmations`] entry is by a provider of the client's assignment, for its
+        ///   epoch;
+        /// - every assignment is well formed (1 ≤ threshold ≤ providers, distinct providers and
+        ///   share indices, not naming its client);
+        /// - every [`RecoveryShares`] entry belongs to an assignment of the same epoch, and
+        ///   names an operator set no newer than the last one issued;
+        /// - a stored operator set is well formed, with a revision already issued.
+        #[cfg(any(test, feature = "try-runtime"))]
+        pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            use alloc::collections::btree_map::BTreeMap;
+            let mut expected: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+            for (client, a) in Assignments::<T>::iter() {
+                ensure!(a.threshold >= 1, "assignment with threshold 0");
+                ensure!(usize::from(a.threshold) <= a.providers.len(), "threshold above providers");
+                for (i, (provider, index)) in a.providers.iter().enumerate() {
+                    ensure!(*provider != client, "an assignment names its own client");
+                    for (other, other_index) in a.providers.iter().skip(i + 1) {
+                        ensure!(other != provider, "a provider named twice");
+                        ensure!(other_index != index, "a share index used twice");
+                    }
+                    if ClientsOf::<T>::contains_key(provider, &client) {
+                        *expected.entry(provider.encode()).or_default() += 1;
+                    } else {
+                        // Only a removed provider leaves the index; it marks the assignment stale.
+                        ensure!(
+                            a.stale && !T::Registry::is_registered(provider),
+                            "an assigned provider is missing from ClientsOf"
+                        );
+                    }
+                }
+            }
+            for (provider, client, ()) in ClientsOf::<T>::iter() {
+                let named = Assignments::<T>::get(&client)
+                    .is_some_and(|a| a.providers.iter().any(|(p, _)| *p == provider));
+                ensure!(named, "a ClientsOf entry without an assignment naming it");
+            }
+            let mut counted = 0usize;
+            for (provider, count) in ClientCount::<T>::iter() {
+                counted += 1;
+                ensure!(count > 0, "a zero ClientCount entry is kept");
+                ensure!(count <= T::MaxClientsPerProvider::get(), "ClientCount above the bound");
+                ensure!(
+                    expected.get(&provider.encode()) == Some(&count),
+                    "ClientCount disagrees with ClientsOf"
+                );
+            }
+            ensure!(counted == expected.len(), "a provider with clients has no ClientCount");
+            for (client, provider, epoch) in Confirmations::<T>::iter() {
+                let current = Assignments::<T>::get(&client).is_some_and(|a| {
+                    a.epoch == epoch && a.providers.iter().any(|(p, _)| *p == provider)
+                });
+                ensure!(current, "a confirmation outside the client's current assignment");
+            }
+            let issued = NextOperatorSetRevision::<T>::get();
+            if let Some(set) = RecoveryOperators::<T>::get() {
+                ensure!(
+                    set.threshold >= 1 && usize::from(set.threshold) <= set.operators.len(),
+                    "operator threshold out of range"
+                );
+                ensure!(
+                    set.revision >= 1 && set.revision <= issued,
+                    "operator set revision not issued"
+                );
+            }
+            for (client, recorded) in RecoveryShares::<T>::iter() {
+                let same_epoch =
+                    Assignments::<T>::get(&client).is_some_and(|a| a.epoch == recorded.epoch);
+                ensure!(same_epoch, "recovery shares without an assignment of their epoch");
+                ensure!(
+                    recorded.sealed.operator_set <= issued,
+                    "recovery shares sealed to a set never issued"
+                );
+            }
             Ok(())
         }
 

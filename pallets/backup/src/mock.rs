@@ -85,6 +85,17 @@ pub fn remove(who: u64) {
     <Backup as OnServerChange<u64>>::removed(&who);
 }
 
+/// Runs `test` in [`new_test_ext`], then checks the pallet's storage invariants
+/// ([`Backup::do_try_state`]), so every test also proves the state it leaves is consistent.
+pub fn checked(test: impl FnOnce()) {
+    new_test_ext().execute_with(|| {
+        test();
+        if let Err(broken) = Backup::do_try_state() {
+            panic!("storage invariant broken: {broken:?}");
+        }
+    });
+}
+
 /// Externalities at block 1 with servers 1..=6 registered and active.
 pub fn new_test_ext() -> sp_io::TestExternalities {
     let storage = frame_system::GenesisConfig::<Test>::default()

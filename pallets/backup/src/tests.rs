@@ -47,7 +47,7 @@ fn backup_events() -> Vec<Event<Test>> {
 
 #[test]
 fn record_backup_stores_assignment_index_and_event() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         System::set_block_number(5);
         assert_ok!(record(1, 1, 2, &[(2, 1), (3, 2), (4, 3)]));
 
@@ -78,7 +78,7 @@ fn record_backup_stores_assignment_index_and_event() {
 
 #[test]
 fn record_backup_rejects_unsigned_origins() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         for origin in [RuntimeOrigin::root(), RuntimeOrigin::none()] {
             assert_noop!(
                 Backup::record_backup(origin, 1, 1, providers(&[(2, 1)]), COMMIT, None),
@@ -90,7 +90,7 @@ fn record_backup_rejects_unsigned_origins() {
 
 #[test]
 fn record_backup_requires_registered_client() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(record(99, 1, 1, &[(2, 1)]), Error::<Test>::NotRegistered);
         // A leaving server is still registered and may still record its own backup.
         start_leaving(1);
@@ -100,7 +100,7 @@ fn record_backup_requires_registered_client() {
 
 #[test]
 fn record_backup_rejects_stale_epoch() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(record(1, 5, 1, &[(2, 1)]));
         assert_noop!(record(1, 5, 1, &[(3, 1)]), Error::<Test>::StaleEpoch);
         assert_noop!(record(1, 4, 1, &[(3, 1)]), Error::<Test>::StaleEpoch);
@@ -112,21 +112,21 @@ fn record_backup_rejects_stale_epoch() {
 
 #[test]
 fn record_backup_rejects_empty_providers() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(record(1, 1, 1, &[]), Error::<Test>::NoProviders);
     });
 }
 
 #[test]
 fn record_backup_rejects_zero_threshold() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(record(1, 1, 0, &[(2, 1)]), Error::<Test>::ZeroThreshold);
     });
 }
 
 #[test]
 fn record_backup_rejects_threshold_above_providers() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(record(1, 1, 3, &[(2, 1), (3, 2)]), Error::<Test>::ThresholdAboveProviders);
         assert_ok!(record(1, 1, 2, &[(2, 1), (3, 2)]));
     });
@@ -134,14 +134,14 @@ fn record_backup_rejects_threshold_above_providers() {
 
 #[test]
 fn record_backup_rejects_duplicate_provider() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(record(1, 1, 1, &[(2, 1), (3, 2), (2, 3)]), Error::<Test>::DuplicateProvider);
     });
 }
 
 #[test]
 fn record_backup_rejects_duplicate_share_index() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             record(1, 1, 1, &[(2, 1), (3, 2), (4, 1)]),
             Error::<Test>::DuplicateShareIndex
@@ -151,21 +151,21 @@ fn record_backup_rejects_duplicate_share_index() {
 
 #[test]
 fn record_backup_rejects_self_as_provider() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(record(1, 1, 1, &[(2, 1), (1, 2)]), Error::<Test>::SelfAsProvider);
     });
 }
 
 #[test]
 fn record_backup_rejects_unknown_provider() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(record(1, 1, 1, &[(2, 1), (42, 2)]), Error::<Test>::ProviderNotRegistered);
     });
 }
 
 #[test]
 fn record_backup_rejects_leaving_provider() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         start_leaving(3);
         assert_noop!(record(1, 1, 1, &[(2, 1), (3, 2)]), Error::<Test>::ProviderLeaving);
     });
@@ -173,7 +173,7 @@ fn record_backup_rejects_leaving_provider() {
 
 #[test]
 fn record_backup_rejects_full_provider_but_keeps_existing_clients() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         // MaxClientsPerProvider = 3.
         for client in [1, 2, 3] {
             assert_ok!(record(client, 1, 1, &[(6, 1)]));
@@ -211,7 +211,7 @@ fn too_many_providers_do_not_decode() {
 
 #[test]
 fn replacing_an_assignment_keeps_the_reverse_index_exact() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(record(1, 1, 2, &[(2, 1), (3, 2)]));
         assert_ok!(record(5, 1, 1, &[(2, 1)]));
         assert_ok!(Backup::confirm_backup(signed(2), 1, 1));
@@ -241,7 +241,7 @@ fn replacing_an_assignment_keeps_the_reverse_index_exact() {
 
 #[test]
 fn confirm_backup_records_confirmation_and_event() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(record(1, 3, 2, &[(2, 1), (3, 2)]));
         assert_ok!(Backup::confirm_backup(signed(3), 1, 3));
         assert_eq!(Confirmations::<Test>::get(1, 3), Some(3));
@@ -256,7 +256,7 @@ fn confirm_backup_records_confirmation_and_event() {
 
 #[test]
 fn confirm_backup_errors() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(Backup::confirm_backup(RuntimeOrigin::root(), 1, 1), DispatchError::BadOrigin);
         assert_noop!(Backup::confirm_backup(signed(2), 1, 1), Error::<Test>::NoAssignment);
         assert_ok!(record(1, 3, 1, &[(2, 1)]));
@@ -273,7 +273,7 @@ fn confirm_backup_errors() {
 
 #[test]
 fn report_recovery_emits_audit_event() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(record(1, 9, 1, &[(2, 1), (3, 2)]));
         assert_ok!(Backup::report_recovery(signed(1), 3, 9));
         System::assert_last_event(Event::KeyRecovered { client: 1, provider: 3, epoch: 9 }.into());
@@ -284,7 +284,7 @@ fn report_recovery_emits_audit_event() {
 
 #[test]
 fn report_recovery_errors() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             Backup::report_recovery(RuntimeOrigin::none(), 2, 1),
             DispatchError::BadOrigin
@@ -319,7 +319,7 @@ fn hook_weights_state_the_worst_case_for_the_configured_bounds() {
 
 #[test]
 fn leaving_provider_names_its_clients_without_changing_state() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(record(1, 1, 1, &[(3, 1)]));
         assert_ok!(record(2, 1, 1, &[(3, 1), (4, 2)]));
         assert_ok!(record(5, 1, 1, &[(4, 1)]));
@@ -338,7 +338,7 @@ fn leaving_provider_names_its_clients_without_changing_state() {
 
 #[test]
 fn removed_provider_emits_provider_left_and_marks_assignments_stale() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(record(1, 1, 1, &[(3, 1), (4, 2)]));
         assert_ok!(record(2, 1, 1, &[(3, 1)]));
         assert_ok!(record(5, 1, 1, &[(4, 1)]));
@@ -381,7 +381,7 @@ fn removed_provider_emits_provider_left_and_marks_assignments_stale() {
 
 #[test]
 fn removed_server_without_clients_still_reports_empty_provider_left() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         remove(6);
         assert_eq!(backup_events(), vec![Event::ProviderLeft { provider: 6, clients: vec![] }]);
     });
@@ -389,7 +389,7 @@ fn removed_server_without_clients_still_reports_empty_provider_left() {
 
 #[test]
 fn removed_client_drops_its_assignment_and_frees_its_providers() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(record(1, 4, 2, &[(2, 1), (3, 2)]));
         assert_ok!(Backup::confirm_backup(signed(2), 1, 4));
         remove(1);
@@ -405,7 +405,7 @@ fn removed_client_drops_its_assignment_and_frees_its_providers() {
 
 #[test]
 fn revision_moves_with_every_assignment_change_and_only_then() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_eq!(Revision::<Test>::get(), 0);
         assert_ok!(record(1, 1, 1, &[(3, 1), (4, 2)]));
         assert_eq!(Revision::<Test>::get(), 1);
@@ -437,7 +437,7 @@ fn revision_moves_with_every_assignment_change_and_only_then() {
 
 #[test]
 fn candidate_providers_follow_rendezvous_and_skip_self_leaving_and_full() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let encoded = |ids: &[u64]| ids.iter().map(|a| a.encode()).collect::<Vec<_>>();
         let expected = |client: u64, ids: &[u64], epoch: u64| -> Vec<u64> {
             rendezvous::order(&client.encode(), &encoded(ids), epoch)
@@ -469,7 +469,7 @@ fn candidate_providers_follow_rendezvous_and_skip_self_leaving_and_full() {
 
 #[test]
 fn assignment_info_reports_assignment_and_confirmations() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_eq!(Backup::assignment_info(&1), None);
         System::set_block_number(12);
         assert_ok!(record(1, 2, 1, &[(2, 1), (3, 2)]));
@@ -495,7 +495,7 @@ fn assignment_info_reports_assignment_and_confirmations() {
 
 #[test]
 fn record_backup_is_feeless_only_for_registered_servers_with_valid_calls() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let call = |epoch: u64| crate::Call::<Test>::record_backup {
             epoch,
             threshold: 1,
@@ -522,7 +522,7 @@ fn record_backup_is_feeless_only_for_registered_servers_with_valid_calls() {
 
 #[test]
 fn confirm_and_report_are_feeless_only_when_valid() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(record(1, 1, 1, &[(2, 1)]));
         let confirm = crate::Call::<Test>::confirm_backup { client: 1, epoch: 1 };
         assert!(confirm.is_feeless(&signed(2)));
@@ -570,7 +570,7 @@ fn record_sealed(
 
 #[test]
 fn only_governance_sets_recovery_operators_and_each_set_gets_a_fresh_revision() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             Backup::set_recovery_operators(signed(1), operators(&[(90, 1)]), 1),
             DispatchError::BadOrigin
@@ -596,7 +596,7 @@ fn only_governance_sets_recovery_operators_and_each_set_gets_a_fresh_revision() 
 
 #[test]
 fn operator_sets_with_a_bad_threshold_or_duplicates_are_rejected() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let root = || RuntimeOrigin::root();
         for (list, threshold) in
             [(&[(90, 1), (91, 2)][..], 0), (&[(90, 1), (91, 2)][..], 3), (&[][..], 1)]
@@ -627,7 +627,7 @@ fn operator_sets_with_a_bad_threshold_or_duplicates_are_rejected() {
 
 #[test]
 fn backups_carry_sealed_shares_exactly_while_operators_are_set() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         // No operators: shares are refused, none is fine.
         assert_noop!(
             record_sealed(1, 1, Some(sealed(1, &[b"a"]))),
@@ -688,7 +688,7 @@ fn oversized_sealed_shares_do_not_decode() {
 
 #[test]
 fn recovery_shares_are_dropped_with_a_removed_server() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(Backup::set_recovery_operators(RuntimeOrigin::root(), operators(&[(90, 1)]), 1));
         assert_ok!(record_sealed(1, 1, Some(sealed(1, &[b"share"]))));
         remove(1);
@@ -698,7 +698,7 @@ fn recovery_shares_are_dropped_with_a_removed_server() {
 
 #[test]
 fn recoveries_by_operators_are_reported_for_the_recorded_epoch_only() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             Backup::report_recovered_by_operators(signed(1), 1),
             Error::<Test>::NoRecoveryShares
@@ -727,7 +727,7 @@ fn recoveries_by_operators_are_reported_for_the_recorded_epoch_only() {
 
 #[test]
 fn a_backup_with_mismatched_shares_pays_instead_of_being_feeless() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(Backup::set_recovery_operators(
             RuntimeOrigin::root(),
             operators(&[(90, 1), (91, 2)]),
@@ -744,4 +744,43 @@ fn a_backup_with_mismatched_shares_pays_instead_of_being_feeless() {
         assert!(!call(None).is_feeless(&signed(1)));
         assert!(!call(Some(sealed(1, &[b"a"]))).is_feeless(&signed(1)));
     });
+}
+
+// ---- the storage invariant check itself ----
+
+#[test]
+fn the_invariant_check_catches_broken_indexes_and_orphans() {
+    let broken = |corrupt: fn()| {
+        new_test_ext().execute_with(|| {
+            assert_ok!(Backup::set_recovery_operators(
+                RuntimeOrigin::root(),
+                operators(&[(90, 1)]),
+                1
+            ));
+            assert_ok!(Backup::record_backup(
+                signed(1),
+                1,
+                1,
+                providers(&[(2, 1), (3, 2)]),
+                COMMIT,
+                Some(sealed(1, &[b"share"]))
+            ));
+            assert_ok!(Backup::confirm_backup(signed(2), 1, 1));
+            assert_eq!(Backup::do_try_state(), Ok(()));
+            corrupt();
+            Backup::do_try_state().is_err()
+        })
+    };
+    assert!(broken(|| ClientsOf::<Test>::insert(4, 1, ())), "index entry without assignment");
+    assert!(broken(|| ClientsOf::<Test>::remove(2, 1)), "assigned provider not indexed");
+    assert!(broken(|| ClientCount::<Test>::insert(2, 2)), "count disagrees");
+    assert!(broken(|| Confirmations::<Test>::insert(1, 2, 7)), "confirmation of another epoch");
+    assert!(broken(|| Assignments::<Test>::mutate(1, |a| a.as_mut().unwrap().epoch = 5)));
+    assert!(broken(|| crate::NextOperatorSetRevision::<Test>::put(0)), "set never issued");
+    assert!(broken(|| {
+        crate::RecoveryShares::<Test>::insert(
+            4,
+            crate::RecordedRecovery { epoch: 1, sealed: sealed(1, &[b"x"]) },
+        )
+    }));
 }
