@@ -3,8 +3,10 @@
 //! SIGKILL recovers its key and reads back what it wrote; an operator's node with a generated
 //! identity registers itself and joins; a provider leaves voluntarily (`peerseal leave`) and its
 //! clients back up elsewhere; governance removes a provider and every affected client rotates
-//! and re-backs up; a node whose provider is down fails over to the others. Every child process
-//! is killed when the devnet is dropped.
+//! and re-backs up; a node whose provider is down fails over to the others; governance names
+//! three recovery operators (keys made with `peerseal operator keygen`), every registered node
+//! seals its key to them, and each operator's `peerseal operator check` opens its share of
+//! every node. Every child process is killed when the devnet is dropped.
 
 use crate::DevnetArgs;
 use anyhow::{anyhow, bail, Context as _};
@@ -354,7 +356,92 @@ impl Devnet {
             r.epoch.unwrap_or_default()
         ));
 
+        // 7. Recovery operators: governance names three (2-of-3); every node seals its key to
+        //    them with a rotation; each operator checks it can open its share of every node.
+        self.recovery_operators(&chain).await?;
+
         Ok(self.summary().await)
+    }
+
+    async fn recovery_operators(&self, chain: &ChainClient) -> anyhow::Result<()> {
+        let keys = self.dir.path().join("operator-keys");
+        std::fs::create_dir_all(&keys)?;
+        let mut listed = Vec::new();
+        for i in 0..3u8 {
+            let file = keys.join(format!("operator-{i}.key"));
+            let path = file.to_str().ok_or_else(|| anyhow!("non-UTF-8 temporary path"))?;
+            let made = operator::run(&["operator", "keygen", "--out", path], "", self.step).await?;
+            if !made.success {
+                bail!("peerseal operator keygen failed: {}", made.stderr);
+            }
+            let printed: serde_json::Value = serde_json::from_str(made.stdout.trim())?;
+            let mut public = [0u8; 32];
+            hex::decode_to_slice(
+                printed["x25519_public_key"].as_str().unwrap_or_default(),
+                &mut public,
+            )
+            .context("keygen printed no public key")?;
+            listed.push(([0xE0 + i; 32], public));
+        }
+        governance::set_recovery_operators(&self.chain.url, &listed, 2).await?;
+        let set = chain
+            .recovery_operators()
+            .await?
+            .ok_or_else(|| anyhow!("the operator set is not in the verified view"))?;
+        say(format!(
+            "governance named 3 recovery operators (2-of-3, set {}); keys made with `peerseal operator keygen`",
+            set.revision
+        ));
+        let started = Instant::now();
+        for server in chain.servers().await? {
+            let deadline = Instant::now() + self.step;
+            loop {
+                let (_, recorded) = chain.recovery_seal(Some(&server.tss_account)).await?;
+                let gone = chain.view()?.server(&server.tss_account).is_none();
+                if gone || recorded.is_some_and(|r| r.sealed.operator_set == set.revision) {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!(
+                        "{} did not seal its key to the recovery operators",
+                        self.name_of(&hex::encode(server.tss_account.0))
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        say(format!(
+            "every registered node rotated and recorded its key sealed to the operators ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        ));
+        let root = peerseal_testkit::write_trust_root(&self.chain.url, &keys)?;
+        let root = root.to_str().ok_or_else(|| anyhow!("non-UTF-8 temporary path"))?;
+        for i in 0..3 {
+            let file = keys.join(format!("operator-{i}.key"));
+            let path = file.to_str().ok_or_else(|| anyhow!("non-UTF-8 temporary path"))?;
+            let args = [
+                "operator",
+                "check",
+                "--secret",
+                path,
+                "--chain-url",
+                &self.chain.url,
+                "--trust-root",
+                root,
+            ];
+            let checked = operator::run(&args, "", self.step).await?;
+            if !checked.success {
+                bail!("peerseal operator check failed: {}{}", checked.stdout, checked.stderr);
+            }
+            let summary: serde_json::Value =
+                serde_json::from_str(checked.stdout.lines().last().unwrap_or_default())?;
+            say(format!(
+                "operator {}: `peerseal operator check` opened its share of {} nodes, 0 problems",
+                i + 1,
+                summary["opened"]
+            ));
+        }
+        Ok(())
     }
 
     async fn summary(&self) -> String {

@@ -57,6 +57,8 @@ async fn devnet_runs_the_story_and_exits_zero() {
     );
     assert!(output.contains("operator: its stash //Ferdie registered it"), "{output}");
     assert!(output.contains("left voluntarily with `peerseal leave`"), "{output}");
+    assert!(output.contains("recorded its key sealed to the operators"), "{output}");
+    assert!(output.contains("operator 3: `peerseal operator check` opened its share"), "{output}");
     assert!(output.contains("story complete"), "{output}");
     let table: Vec<&str> = output
         .lines()
