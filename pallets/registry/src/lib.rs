@@ -427,6 +427,12 @@ pub mod pallet {
                 "MaxRemovalsPerBlock × (removal + listeners' removed_weight) exceeds a block"
             );
         }
+
+        /// The storage invariants of [`Pallet::do_try_state`], checked by `try-runtime`.
+        #[cfg(feature = "try-runtime")]
+        fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
     }
 
     #[pallet::call]
@@ -637,6 +643,52 @@ pub mod pallet {
     }
 
     impl<T: Config> Pallet<T> {
+        /// The storage invariants, each a bug if broken (run after every pallet test, and by
+        /// `try-runtime` as the `try_state` hook): [`ServerIndex`] holds one `(stash, TSS
+        /// account)` per [`Servers`] entry and nothing else, strictly sorted by TSS account;
+        /// [`StashOf`] and [`ServerStatusOf`] have an entry exactly for each registered TSS
+        /// account; [`ServerCount`] counts them; [`LeavingSince`] is set exactly for leaving
+        /// servers; [`ApprovedMoves`] names registered accounts only.
+        #[cfg(any(test, feature = "try-runtime"))]
+        pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            let index = ServerIndex::<T>::get();
+            ensure!(
+                index.windows(2).all(|w| w[0].1.encode() < w[1].1.encode()),
+                "ServerIndex is not strictly sorted by TSS account"
+            );
+            let mut servers = 0usize;
+            for (stash, info) in Servers::<T>::iter() {
+                servers += 1;
+                ensure!(
+                    index.iter().any(|(s, t)| *s == stash && *t == info.tss_account),
+                    "a server is missing from ServerIndex"
+                );
+                ensure!(
+                    StashOf::<T>::get(&info.tss_account).as_ref() == Some(&stash),
+                    "StashOf does not point back to the server's stash"
+                );
+                let status = ServerStatusOf::<T>::get(&info.tss_account)
+                    .ok_or("a registered server has no status")?;
+                ensure!(
+                    LeavingSince::<T>::contains_key(&info.tss_account)
+                        == (status == ServerStatus::Leaving),
+                    "LeavingSince disagrees with the server's status"
+                );
+            }
+            ensure!(index.len() == servers, "ServerIndex holds entries without a server");
+            ensure!(ServerCount::<T>::get() as usize == servers, "ServerCount is off");
+            ensure!(StashOf::<T>::iter().count() == servers, "StashOf holds stray entries");
+            ensure!(ServerStatusOf::<T>::iter().count() == servers, "stray ServerStatusOf entries");
+            ensure!(LeavingSince::<T>::iter().count() <= servers, "stray LeavingSince entries");
+            for (tss, _) in ApprovedMoves::<T>::iter() {
+                ensure!(
+                    StashOf::<T>::contains_key(&tss),
+                    "a move approved for an unregistered account"
+                );
+            }
+            Ok(())
+        }
+
         /// Weight of `register`: own work, the quote check and one `joined` notification.
         pub fn register_weight() -> Weight {
             T::WeightInfo::register()

@@ -200,7 +200,7 @@ pub fn new_test_ext_with(servers: Vec<(AccountId32, ServerInfo<AccountId32>)>) -
     let mut ext = sp_io::TestExternalities::new(storage);
     ext.execute_with(|| {
         System::set_block_number(1);
-        assert_index_matches_servers();
+        assert_storage_invariants();
     });
     TestExt(ext)
 }
@@ -210,8 +210,8 @@ pub fn new_test_ext() -> TestExt {
     new_test_ext_with(Vec::new())
 }
 
-/// Test externalities that check, after every `execute_with`, that `ServerIndex` is exactly the
-/// set of `Servers` entries (so every test scenario doubles as an invariant test).
+/// Test externalities that check, after every `execute_with`, the registry's storage invariants
+/// (so every test scenario doubles as an invariant test).
 pub struct TestExt(pub sp_io::TestExternalities);
 
 impl TestExt {
@@ -221,7 +221,7 @@ impl TestExt {
         self.0.execute_with(|| {
             let before = (registry_snapshot(), pallet_registry::Revision::<Test>::get());
             let out = f();
-            assert_index_matches_servers();
+            assert_storage_invariants();
             let after = (registry_snapshot(), pallet_registry::Revision::<Test>::get());
             if before.0 != after.0 {
                 assert_ne!(before.1, after.1, "the server list changed but Revision did not");
@@ -244,21 +244,12 @@ fn registry_snapshot() -> Vec<(Vec<u8>, Vec<u8>)> {
     all
 }
 
-/// `ServerIndex` holds one `(stash, tss account)` per `Servers` entry and nothing else, sorted
-/// strictly by TSS account, consistent with `StashOf` and `ServerCount`.
-pub fn assert_index_matches_servers() {
-    let index = pallet_registry::ServerIndex::<Test>::get().into_inner();
-    let tss: Vec<_> = index.iter().map(|(_, t)| t.clone()).collect();
-    assert!(tss.windows(2).all(|w| w[0] < w[1]), "ServerIndex not strictly sorted: {index:?}");
-    let mut from_servers: Vec<_> = pallet_registry::Servers::<Test>::iter()
-        .map(|(stash, info)| (stash, info.tss_account))
-        .collect();
-    from_servers.sort_by(|a, b| a.1.cmp(&b.1));
-    assert_eq!(index, from_servers, "ServerIndex differs from Servers");
-    for (stash, tss) in &index {
-        assert_eq!(pallet_registry::StashOf::<Test>::get(tss).as_ref(), Some(stash));
+/// The registry's storage invariants ([`pallet_registry::Pallet::do_try_state`]: the index
+/// is exactly the set of `Servers` entries, sorted, with its reverse maps and count).
+pub fn assert_storage_invariants() {
+    if let Err(broken) = Registry::do_try_state() {
+        panic!("registry storage invariant broken: {broken:?}");
     }
-    assert_eq!(pallet_registry::ServerCount::<Test>::get() as usize, index.len());
 }
 
 /// The events of the registry pallet, oldest first.

@@ -1307,3 +1307,29 @@ fn move_calls_weigh_what_weight_info_says() {
     // The storage value is the 16-byte PPID, as the TSS node decodes it.
     assert_eq!(NEW_HOST.encode().len(), 16);
 }
+
+#[test]
+fn the_invariant_check_catches_broken_indexes() {
+    let broken = |corrupt: fn(&AccountId32, &AccountId32)| {
+        let mut ext = new_test_ext();
+        // Register through the same helper the other tests use, then corrupt raw storage.
+        ext.execute_with(|| register(1));
+        let (stash, tss) = (stash(1), tss(1));
+        ext.0.execute_with(|| {
+            assert_eq!(Registry::do_try_state(), Ok(()));
+            corrupt(&stash, &tss);
+            Registry::do_try_state().is_err()
+        })
+    };
+    assert!(broken(|_, _| ServerCount::<Test>::put(7)));
+    assert!(broken(|_, tss| StashOf::<Test>::remove(tss)));
+    assert!(broken(|_, tss| StashOf::<Test>::insert(tss, AccountId32::new([0xCD; 32]))));
+    assert!(broken(|stash, _| Servers::<Test>::remove(stash)));
+    assert!(broken(|_, tss| ServerStatusOf::<Test>::remove(tss)));
+    assert!(broken(|_, tss| LeavingSince::<Test>::insert(tss, 1)));
+    assert!(broken(|_, _| crate::ServerIndex::<Test>::kill()));
+    assert!(broken(|_, _| ApprovedMoves::<Test>::insert(
+        AccountId32::new([0xAB; 32]),
+        PlatformId([1; 16])
+    )));
+}
