@@ -397,6 +397,12 @@ pub mod pallet {
                 "MaxNoncePrunesPerBlock must be > 0 or the block hook never prunes"
             );
         }
+
+        /// The storage invariants of [`Pallet::do_try_state`], checked by `try-runtime`.
+        #[cfg(feature = "try-runtime")]
+        fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
     }
 
     #[pallet::call]
@@ -529,6 +535,47 @@ pub mod pallet {
     }
 
     impl<T: Config> Pallet<T> {
+        /// The storage invariants, each a bug if broken (run after every pallet test, and by
+        /// `try-runtime` as the `try_state` hook): accepted measurements and allowed mock PCKs
+        /// hold no duplicates; [`NonceExpiryQueue`] has an entry at exactly each position of
+        /// `head..tail` (wrapping), in non-decreasing expiry order; every pending nonce has its
+        /// `(stash, expires_at)` entry in that queue, so the block hook will prune it.
+        #[cfg(any(test, feature = "try-runtime"))]
+        pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            use alloc::collections::btree_set::BTreeSet;
+            let measurements = AcceptedMeasurements::<T>::get();
+            for (i, m) in measurements.iter().enumerate() {
+                ensure!(!measurements[i + 1..].contains(m), "a measurement accepted twice");
+            }
+            let pcks = AllowedMockPcks::<T>::get();
+            for (i, p) in pcks.iter().enumerate() {
+                ensure!(!pcks[i + 1..].contains(p), "a mock PCK allowed twice");
+            }
+            let (head, tail) = NonceExpiryQueueBounds::<T>::get();
+            let len = tail.wrapping_sub(head);
+            let mut entries: Vec<(u32, Vec<u8>, BlockNumberFor<T>)> = Vec::new();
+            for (position, (stash, expires_at)) in NonceExpiryQueue::<T>::iter() {
+                let offset = position.wrapping_sub(head);
+                ensure!(offset < len, "a queue entry outside head..tail");
+                entries.push((offset, stash.encode(), expires_at));
+            }
+            ensure!(entries.len() as u64 == u64::from(len), "a queue position without an entry");
+            entries.sort_by_key(|(offset, _, _)| *offset);
+            ensure!(
+                entries.windows(2).all(|w| w[0].2 <= w[1].2),
+                "the expiry queue is not in expiry order"
+            );
+            let queued: BTreeSet<(Vec<u8>, BlockNumberFor<T>)> =
+                entries.into_iter().map(|(_, stash, expires_at)| (stash, expires_at)).collect();
+            for (stash, pending) in PendingNonces::<T>::iter() {
+                ensure!(
+                    queued.contains(&(stash.encode(), pending.expires_at)),
+                    "a pending nonce the expiry queue does not hold"
+                );
+            }
+            Ok(())
+        }
+
         /// Derives, stores (replacing the stash's previous one) and queues a new nonce issued
         /// to `stash` for `tss_account`; returns it with its last usable block.
         pub(crate) fn issue_nonce(

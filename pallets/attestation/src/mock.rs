@@ -151,6 +151,17 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
     ext
 }
 
+/// Runs `test` in [`new_test_ext`], then checks the pallet's storage invariants
+/// ([`Attestation::do_try_state`]).
+pub fn checked(test: impl FnOnce()) {
+    new_test_ext().execute_with(|| {
+        test();
+        if let Err(broken) = Attestation::do_try_state() {
+            panic!("storage invariant broken: {broken:?}");
+        }
+    });
+}
+
 /// The events this pallet deposited, oldest first.
 pub fn attestation_events() -> Vec<pallet_attestation::Event<Test>> {
     System::events()

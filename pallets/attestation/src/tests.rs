@@ -66,7 +66,7 @@ fn run_to_block(n: u64) -> frame_support::weights::Weight {
 
 #[test]
 fn genesis_sets_the_policy() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_eq!(AcceptedMeasurements::<Test>::get().into_inner(), vec![mock_measurement()]);
         assert_eq!(AllowedMockPcks::<Test>::get().into_inner(), vec![dev_provider().pck_key()]);
         assert_eq!(PckPolicyMode::<Test>::get(), PckMode::Dev);
@@ -118,7 +118,7 @@ fn genesis_rejects_too_many_mock_pcks() {
 
 #[test]
 fn accept_and_revoke_measurement() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(Attestation::accept_measurement(RuntimeOrigin::root(), m(1)));
         assert!(AcceptedMeasurements::<Test>::get().contains(&m(1)));
         assert_eq!(
@@ -139,7 +139,7 @@ fn accept_and_revoke_measurement() {
 
 #[test]
 fn accept_measurement_errors() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             Attestation::accept_measurement(RuntimeOrigin::signed(account(1)), m(1)),
             DispatchError::BadOrigin
@@ -161,7 +161,7 @@ fn accept_measurement_errors() {
 
 #[test]
 fn revoke_measurement_errors() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             Attestation::revoke_measurement(RuntimeOrigin::signed(account(1)), mock_measurement()),
             DispatchError::BadOrigin
@@ -175,7 +175,7 @@ fn revoke_measurement_errors() {
 
 #[test]
 fn allow_and_disallow_mock_pck() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(Attestation::allow_mock_pck(RuntimeOrigin::root(), pck(1)));
         assert!(AllowedMockPcks::<Test>::get().contains(&pck(1)));
         assert_eq!(attestation_events().last(), Some(&Event::MockPckAllowed { pck: pck(1) }));
@@ -188,7 +188,7 @@ fn allow_and_disallow_mock_pck() {
 
 #[test]
 fn mock_pck_errors() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             Attestation::allow_mock_pck(RuntimeOrigin::signed(account(1)), pck(1)),
             DispatchError::BadOrigin
@@ -217,7 +217,7 @@ fn mock_pck_errors() {
 
 #[test]
 fn set_pck_mode_works_and_needs_governance() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             Attestation::set_pck_mode(RuntimeOrigin::signed(account(1)), PckMode::Production),
             DispatchError::BadOrigin
@@ -233,7 +233,7 @@ fn set_pck_mode_works_and_needs_governance() {
 
 #[test]
 fn request_attestation_issues_unique_expiring_nonces() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         let first = request(&alice);
         let pending = PendingNonces::<Test>::get(&alice).expect("stored under the stash");
@@ -270,7 +270,7 @@ fn request_attestation_issues_unique_expiring_nonces() {
 
 #[test]
 fn request_attestation_needs_a_signed_origin() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             Attestation::request_attestation(RuntimeOrigin::none(), account(0x81)),
             DispatchError::BadOrigin
@@ -284,7 +284,7 @@ fn request_attestation_needs_a_signed_origin() {
 
 #[test]
 fn an_account_without_funds_or_references_needs_no_transaction_for_its_nonce() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         // The TSS account does not even exist on chain; its stash asks on its behalf.
         let tss = server(&account(1));
         assert!(!System::account_exists(&tss));
@@ -296,7 +296,7 @@ fn an_account_without_funds_or_references_needs_no_transaction_for_its_nonce() {
 
 #[test]
 fn one_pending_nonce_per_stash_whatever_the_tss_account() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         request_for(&alice, &account(0x91));
         let second = request_for(&alice, &account(0x92));
@@ -310,7 +310,7 @@ fn one_pending_nonce_per_stash_whatever_the_tss_account() {
 
 #[test]
 fn another_stash_cannot_use_or_disturb_a_nonce() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let (honest, attacker) = (account(1), account(2));
         let nonce = request(&honest);
         let quote = register_quote(&honest);
@@ -334,7 +334,7 @@ fn another_stash_cannot_use_or_disturb_a_nonce() {
 
 #[test]
 fn quote_must_bind_the_presenting_stash() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let (honest, attacker) = (account(1), account(2));
         // The attacker got a nonce for the honest server and a genuine quote over it, but the
         // honest TEE binds its own stash (or, in an old-style quote, no stash at all).
@@ -366,7 +366,7 @@ fn quote_must_bind_the_presenting_stash() {
 
 #[test]
 fn nonce_issued_for_another_tss_account_is_rejected() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         let nonce = request_for(&alice, &account(0x91));
         let quote = quote_binding(
@@ -387,7 +387,7 @@ fn nonce_issued_for_another_tss_account_is_rejected() {
 
 #[test]
 fn block_hook_prunes_expired_nonces_in_bounded_steps() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         for n in 1..=5 {
             request(&account(n));
         }
@@ -415,7 +415,7 @@ fn block_hook_prunes_expired_nonces_in_bounded_steps() {
 
 #[test]
 fn pruning_skips_consumed_and_replaced_nonces() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let (alice, bob) = (account(1), account(2));
         request(&alice);
         request(&bob);
@@ -433,7 +433,7 @@ fn pruning_skips_consumed_and_replaced_nonces() {
 
 #[test]
 fn requests_prune_expired_nonces_too() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         for n in 1..=3 {
             request(&account(n));
         }
@@ -454,6 +454,8 @@ fn requests_prune_expired_nonces_too() {
 
 #[test]
 fn request_refuses_when_the_queue_ring_is_exhausted() {
+    // Not `checked`: the full ring is faked by its bounds alone, without its 2^32 - 1 entries,
+    // a state the invariant check rightly calls broken.
     new_test_ext().execute_with(|| {
         // A ring whose tail is one behind its head has no free position (2^32 - 1 entries);
         // unreachable in practice, but the overwrite must still be refused.
@@ -467,7 +469,7 @@ fn request_refuses_when_the_queue_ring_is_exhausted() {
 
 #[test]
 fn queue_positions_wrap_around() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         NonceExpiryQueueBounds::<Test>::put((u32::MAX, u32::MAX));
         request(&account(1));
         request(&account(2));
@@ -480,7 +482,7 @@ fn queue_positions_wrap_around() {
 
 #[test]
 fn valid_quote_verifies_once() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         request(&alice);
         let quote = register_quote(&alice);
@@ -505,7 +507,7 @@ fn valid_quote_verifies_once() {
 
 #[test]
 fn verify_without_request_fails() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let quote =
             quote_with(&dev_provider(), QuoteContext::Register, &account(1), &PUBLIC_KEY, &[0; 32]);
         assert_eq!(verify(&account(1), &quote), Err(Error::<Test>::NoPendingNonce.into()));
@@ -514,7 +516,7 @@ fn verify_without_request_fails() {
 
 #[test]
 fn nonce_is_usable_until_expires_at_inclusive() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         request(&alice);
         let quote = register_quote(&alice);
@@ -525,7 +527,7 @@ fn nonce_is_usable_until_expires_at_inclusive() {
 
 #[test]
 fn expired_nonce_is_rejected() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         request(&alice);
         let quote = register_quote(&alice);
@@ -536,7 +538,7 @@ fn expired_nonce_is_rejected() {
 
 #[test]
 fn quote_for_a_replaced_nonce_is_stale() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         request(&alice);
         let old_quote = register_quote(&alice);
@@ -547,7 +549,7 @@ fn quote_for_a_replaced_nonce_is_stale() {
 
 #[test]
 fn failed_verification_in_an_extrinsic_keeps_the_nonce() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         let nonce = request(&alice);
         let bad = quote_with(&dev_provider(), QuoteContext::Recover, &alice, &PUBLIC_KEY, &nonce);
@@ -562,7 +564,7 @@ fn failed_verification_in_an_extrinsic_keeps_the_nonce() {
 
 #[test]
 fn binding_mismatches_are_rejected() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         let nonce = request(&alice);
         let provider = dev_provider();
@@ -596,7 +598,7 @@ fn binding_mismatches_are_rejected() {
 
 #[test]
 fn revoked_measurement_is_rejected() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(Attestation::revoke_measurement(RuntimeOrigin::root(), mock_measurement()));
         let alice = account(1);
         request(&alice);
@@ -609,7 +611,7 @@ fn revoked_measurement_is_rejected() {
 
 #[test]
 fn unknown_mock_pck_is_rejected() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         let nonce = request(&alice);
         let stranger = MockQuoteProvider::from_seed([0x55; 32]);
@@ -624,7 +626,7 @@ fn unknown_mock_pck_is_rejected() {
 
 #[test]
 fn disallowed_mock_pck_is_rejected() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(Attestation::disallow_mock_pck(RuntimeOrigin::root(), dev_provider().pck_key()));
         let alice = account(1);
         request(&alice);
@@ -637,7 +639,7 @@ fn disallowed_mock_pck_is_rejected() {
 
 #[test]
 fn production_mode_rejects_mock_quotes() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(Attestation::set_pck_mode(RuntimeOrigin::root(), PckMode::Production));
         let alice = account(1);
         request(&alice);
@@ -650,7 +652,7 @@ fn production_mode_rejects_mock_quotes() {
 
 #[test]
 fn malformed_quotes_are_rejected() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let alice = account(1);
         request(&alice);
         let good = register_quote(&alice);
@@ -803,7 +805,7 @@ mod production_runtime {
     #[test]
     fn the_same_quote_passes_in_a_dev_runtime() {
         // The control: the check above fails for the runtime's reason, not the quote's.
-        new_test_ext().execute_with(|| {
+        checked(|| {
             let stash = account(1);
             request(&stash);
             let quote = register_quote(&stash);
@@ -817,4 +819,24 @@ mod production_runtime {
         set_dev_pck_mode(false);
         let _ = new_test_ext();
     }
+}
+
+#[test]
+fn the_invariant_check_catches_a_broken_nonce_queue() {
+    let broken = |corrupt: fn()| {
+        new_test_ext().execute_with(|| {
+            request(&account(1));
+            assert_eq!(Attestation::do_try_state(), Ok(()));
+            corrupt();
+            Attestation::do_try_state().is_err()
+        })
+    };
+    assert!(broken(|| crate::NonceExpiryQueue::<Test>::remove(0)), "pending nonce not queued");
+    assert!(broken(|| crate::NonceExpiryQueueBounds::<Test>::put((0, 2))), "hole in the ring");
+    assert!(broken(|| crate::NonceExpiryQueue::<Test>::insert(9, (account(1), 1))), "outside ring");
+    assert!(broken(|| {
+        let mut all = crate::AcceptedMeasurements::<Test>::get();
+        all.try_push(all[0]).unwrap();
+        crate::AcceptedMeasurements::<Test>::put(all)
+    }));
 }
