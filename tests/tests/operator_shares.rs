@@ -40,39 +40,15 @@ async fn recorded_at(chain: &ChainClient, account: &AccountId, epoch: u64) -> Re
 /// `peerseal operator keygen --out file`: the secret read back from the file, and the public key
 /// the command printed.
 async fn keygen(file: &std::path::Path) -> (X25519Secret, [u8; 32]) {
-    let args = ["operator", "keygen", "--out", file.to_str().unwrap()];
-    let outcome = operator::run(&args, "", Duration::from_secs(30)).await.unwrap();
-    assert!(outcome.success, "{outcome:?}");
-    let printed: serde_json::Value = serde_json::from_str(outcome.stdout.trim()).unwrap();
-    let mut public = [0u8; 32];
-    hex::decode_to_slice(printed["x25519_public_key"].as_str().unwrap(), &mut public).unwrap();
+    let public = operator::keygen(file).await.unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "only the operator reads the key");
     }
-    let again = operator::run(&args, "", Duration::from_secs(30)).await.unwrap();
-    assert!(!again.success, "an existing key file is never overwritten");
+    assert!(operator::keygen(file).await.is_err(), "an existing key file is never overwritten");
     (read_secret(file).unwrap(), public)
-}
-
-async fn operator_check(
-    secret: &std::path::Path,
-    url: &str,
-    root: &std::path::Path,
-) -> operator::Outcome {
-    let args = [
-        "operator",
-        "check",
-        "--secret",
-        secret.to_str().unwrap(),
-        "--chain-url",
-        url,
-        "--trust-root",
-        root.to_str().unwrap(),
-    ];
-    operator::run(&args, "", Duration::from_secs(60)).await.unwrap()
 }
 
 fn open(secret: &X25519Secret, sealed: &[u8]) -> Option<OperatorShare> {
@@ -155,7 +131,7 @@ async fn nodes_seal_their_key_to_the_recovery_operators_governance_sets() {
     let root = peerseal_testkit::write_trust_root(&chain_node.url, keys.path()).unwrap();
     for i in 0..3 {
         let file = keys.path().join(format!("operator-{i}.key"));
-        let outcome = operator_check(&file, &chain_node.url, &root).await;
+        let outcome = operator::check(&file, &chain_node.url, &root).await.unwrap();
         assert!(outcome.success, "{outcome:?}");
         let summary: serde_json::Value =
             serde_json::from_str(outcome.stdout.lines().last().unwrap()).unwrap();
@@ -167,7 +143,7 @@ async fn nodes_seal_their_key_to_the_recovery_operators_governance_sets() {
     }
     let outsider = keys.path().join("outsider.key");
     keygen(&outsider).await;
-    let refused = operator_check(&outsider, &chain_node.url, &root).await;
+    let refused = operator::check(&outsider, &chain_node.url, &root).await.unwrap();
     assert!(!refused.success);
     assert!(refused.stderr.contains("not in the chain's recovery operator set"), "{refused:?}");
 

@@ -47,13 +47,14 @@ pub const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// pallet-backup's index in the runtime (`#[runtime::pallet_index(12)]`) and its call indices.
 const BACKUP_PALLET: u8 = 12;
 const RECORD_BACKUP: u8 = 0;
+const CONFIRM_BACKUP: u8 = 1;
+const REPORT_RECOVERY: u8 = 2;
+
 /// Bound on a stored operator set: revision, threshold, and up to 255 operators of 64 bytes.
 const MAX_OPERATOR_SET_LEN: usize = 4 + 1 + 5 + 255 * 64;
 /// Bound on a client's recorded recovery shares: epoch, revision, up to 255 shares of at most
 /// 4 KiB each (the runtime allows 512 bytes; this only stops a hostile endpoint early).
 const MAX_RECORDED_RECOVERY_LEN: usize = 8 + 4 + 5 + 255 * (5 + 4096);
-const CONFIRM_BACKUP: u8 = 1;
-const REPORT_RECOVERY: u8 = 2;
 
 /// A verified connection to a peerseal chain node. Cheap to clone (shared state).
 #[derive(Clone)]
@@ -338,6 +339,29 @@ impl ChainClient {
             ChainError::Timeout(format!("transaction not finalized within {TX_TIMEOUT:?}"))
         })?
     }
+
+    /// The recovery operator set and, for `client`, its recorded recovery shares, from one read
+    /// proof at the last verified block (absence proven too).
+    pub async fn recovery_seal(
+        &self,
+        client: Option<&AccountId>,
+    ) -> Result<(Option<RecoveryOperatorSet>, Option<RecordedRecovery>), ChainError> {
+        let mut keys = vec![keys::value("Backup", "RecoveryOperators")];
+        keys.extend(client.map(|c| keys::by_account("Backup", "RecoveryShares", c)));
+        let (_, values) = self.inner.verifier.read(&keys).await?;
+        let mut values = values.into_iter();
+        let set = values
+            .next()
+            .flatten()
+            .map(|b| decode::strict(&b, MAX_OPERATOR_SET_LEN, "Backup.RecoveryOperators"))
+            .transpose()?;
+        let recorded = values
+            .next()
+            .flatten()
+            .map(|b| decode::strict(&b, MAX_RECORDED_RECOVERY_LEN, "Backup.RecoveryShares"))
+            .transpose()?;
+        Ok((set, recorded))
+    }
 }
 
 /// Cursor of a verified-blocks stream.
@@ -386,31 +410,6 @@ impl Heads {
 }
 
 /// The call bytes the runtime expects: pallet index, call index, SCALE arguments.
-impl ChainClient {
-    /// The recovery operator set and, for `client`, its recorded recovery shares, from one read
-    /// proof at the last verified block (absence proven too).
-    pub async fn recovery_seal(
-        &self,
-        client: Option<&AccountId>,
-    ) -> Result<(Option<RecoveryOperatorSet>, Option<RecordedRecovery>), ChainError> {
-        let mut keys = vec![keys::value("Backup", "RecoveryOperators")];
-        keys.extend(client.map(|c| keys::by_account("Backup", "RecoveryShares", c)));
-        let (_, values) = self.inner.verifier.read(&keys).await?;
-        let mut values = values.into_iter();
-        let set = values
-            .next()
-            .flatten()
-            .map(|b| decode::strict(&b, MAX_OPERATOR_SET_LEN, "Backup.RecoveryOperators"))
-            .transpose()?;
-        let recorded = values
-            .next()
-            .flatten()
-            .map(|b| decode::strict(&b, MAX_RECORDED_RECOVERY_LEN, "Backup.RecoveryShares"))
-            .transpose()?;
-        Ok((set, recorded))
-    }
-}
-
 fn call_bytes(call: u8, args: impl Encode) -> Vec<u8> {
     let mut bytes = vec![BACKUP_PALLET, call];
     args.encode_to(&mut bytes);

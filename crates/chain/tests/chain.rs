@@ -327,7 +327,6 @@ async fn rejected_transactions_come_back_typed() {
     );
 }
 
-/// Governance removes `stash`'s server (the harness's sudo call, bounded).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backups_carry_shares_sealed_to_the_recovery_operators_governance_set() {
     let node = Node::start_or_panic(&["--dev", "--block-time", "300"]);
@@ -387,6 +386,7 @@ async fn backups_carry_shares_sealed_to_the_recovery_operators_governance_set() 
     assert_eq!(assignment.map(|a| a.epoch), Some(1));
 }
 
+/// Governance removes `stash`'s server (the harness's sudo call, bounded).
 async fn governance_remove(url: &str, stash: [u8; 32]) {
     bounded("sudo remove", peerseal_testkit::governance::remove_server(url, stash)).await.unwrap();
 }

@@ -10,7 +10,9 @@
 
 use anyhow::{anyhow, bail, Context};
 use codec::DecodeLimit;
-use peerseal_chain::{ChainApi, ChainClient, TrustRoot};
+use peerseal_chain::{
+    AccountId, Assignment, ChainApi, ChainClient, RecordedRecovery, RecoveryOperatorSet, TrustRoot,
+};
 use peerseal_protocol::operator::OperatorShare;
 use peerseal_protocol::{Sealed, X25519Secret};
 use rand::RngCore;
@@ -97,9 +99,49 @@ pub fn read_secret(path: &Path) -> anyhow::Result<X25519Secret> {
     Ok(X25519Secret::from_bytes(*bytes))
 }
 
+/// This operator: its key and its place in the chain's current set.
+struct Mine<'a> {
+    secret: &'a X25519Secret,
+    set: &'a RecoveryOperatorSet,
+    /// Position in the set (share index `position + 1`).
+    position: usize,
+    /// Share index.
+    index: u8,
+}
+
+impl Mine<'_> {
+    /// Opens this operator's share of `account`'s `recorded` shares and checks that it is the
+    /// share the chain's record stands for; why not, otherwise.
+    fn verify(
+        &self,
+        account: &AccountId,
+        recorded: &RecordedRecovery,
+        assignment: Option<&Assignment>,
+    ) -> Result<(), String> {
+        let bytes =
+            recorded.sealed.shares.get(self.position).ok_or("no share for this operator")?;
+        let envelope = Sealed::decode_all_with_depth_limit(MAX_SEALED_DEPTH, &mut &bytes[..])
+            .map_err(|_| "the sealed share does not decode")?;
+        let share = OperatorShare::open(self.secret, &envelope)
+            .map_err(|e| format!("the share does not open with this key: {e}"))?;
+        let commitment = assignment.map(|a| (a.epoch, a.commitment));
+        if share.account != *account {
+            Err("the share names another account".to_owned())
+        } else if share.epoch != recorded.epoch || share.operator_set != self.set.revision {
+            Err("the share names another epoch or operator set".to_owned())
+        } else if share.index != self.index || share.threshold != self.set.threshold {
+            Err("the share has another index or threshold".to_owned())
+        } else if commitment != Some((recorded.epoch, share.commitment)) {
+            Err("the share's key commitment is not the chain's".to_owned())
+        } else {
+            Ok(())
+        }
+    }
+}
+
 async fn check(secret: &Path, chain_url: &str, trust_root: &Path) -> anyhow::Result<()> {
     let secret = read_secret(secret)?;
-    let mine = secret.public().0;
+    let public = secret.public().0;
     let root = std::fs::read(trust_root)
         .with_context(|| format!("reading the trust root {}", trust_root.display()))?;
     let root = TrustRoot::from_json(&root).map_err(|e| anyhow!("trust root: {e}"))?;
@@ -111,14 +153,15 @@ async fn check(secret: &Path, chain_url: &str, trust_root: &Path) -> anyhow::Res
         .await?
         .ok_or_else(|| anyhow!("the chain has no recovery operators set"))?;
     let position =
-        set.operators.iter().position(|o| o.x25519_public_key == mine).ok_or_else(|| {
+        set.operators.iter().position(|o| o.x25519_public_key == public).ok_or_else(|| {
             anyhow!(
                 "this key ({}) is not in the chain's recovery operator set (revision {})",
-                hex::encode(mine),
+                hex::encode(public),
                 set.revision
             )
         })?;
     let index = u8::try_from(position + 1).context("operator position beyond 255")?;
+    let me = Mine { secret: &secret, set: &set, position, index };
     let mut opened = 0usize;
     let mut problems = 0usize;
     for server in chain.servers().await? {
@@ -134,31 +177,7 @@ async fn check(secret: &Path, chain_url: &str, trust_root: &Path) -> anyhow::Res
             )),
             Some(r) => {
                 let assignment = chain.assignment(&account).await?;
-                r.sealed
-                    .shares
-                    .get(position)
-                    .ok_or_else(|| "no share for this operator".to_owned())
-                    .and_then(|bytes| {
-                        let envelope =
-                            Sealed::decode_all_with_depth_limit(MAX_SEALED_DEPTH, &mut &bytes[..])
-                                .map_err(|_| "the sealed share does not decode".to_owned())?;
-                        OperatorShare::open(&secret, &envelope)
-                            .map_err(|e| format!("the share does not open with this key: {e}"))
-                    })
-                    .and_then(|share| {
-                        let commitment = assignment.as_ref().map(|a| (a.epoch, a.commitment));
-                        if share.account != account {
-                            Err("the share names another account".to_owned())
-                        } else if share.epoch != r.epoch || share.operator_set != set.revision {
-                            Err("the share names another epoch or operator set".to_owned())
-                        } else if share.index != index || share.threshold != set.threshold {
-                            Err("the share has another index or threshold".to_owned())
-                        } else if commitment != Some((r.epoch, share.commitment)) {
-                            Err("the share's key commitment is not the chain's".to_owned())
-                        } else {
-                            Ok(r.epoch)
-                        }
-                    })
+                me.verify(&account, &r, assignment.as_ref()).map(|()| r.epoch)
             }
         };
         let line = match verdict {

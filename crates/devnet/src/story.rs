@@ -368,26 +368,21 @@ impl Devnet {
         std::fs::create_dir_all(&keys)?;
         let mut listed = Vec::new();
         for i in 0..3u8 {
-            let file = keys.join(format!("operator-{i}.key"));
-            let path = file.to_str().ok_or_else(|| anyhow!("non-UTF-8 temporary path"))?;
-            let made = operator::run(&["operator", "keygen", "--out", path], "", self.step).await?;
-            if !made.success {
-                bail!("peerseal operator keygen failed: {}", made.stderr);
-            }
-            let printed: serde_json::Value = serde_json::from_str(made.stdout.trim())?;
-            let mut public = [0u8; 32];
-            hex::decode_to_slice(
-                printed["x25519_public_key"].as_str().unwrap_or_default(),
-                &mut public,
-            )
-            .context("keygen printed no public key")?;
+            let public = operator::keygen(&keys.join(format!("operator-{i}.key"))).await?;
             listed.push(([0xE0 + i; 32], public));
         }
         governance::set_recovery_operators(&self.chain.url, &listed, 2).await?;
-        let set = chain
-            .recovery_operators()
-            .await?
-            .ok_or_else(|| anyhow!("the operator set is not in the verified view"))?;
+        // The call is final on the endpoint; the verified view follows a moment later.
+        let deadline = Instant::now() + self.step;
+        let set = loop {
+            if let Some(set) = chain.recovery_operators().await? {
+                break set;
+            }
+            if Instant::now() > deadline {
+                bail!("the operator set never reached the verified view");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         say(format!(
             "governance named 3 recovery operators (2-of-3, set {}); keys made with `peerseal operator keygen`",
             set.revision
@@ -415,21 +410,9 @@ impl Devnet {
             started.elapsed().as_secs_f64()
         ));
         let root = peerseal_testkit::write_trust_root(&self.chain.url, &keys)?;
-        let root = root.to_str().ok_or_else(|| anyhow!("non-UTF-8 temporary path"))?;
         for i in 0..3 {
             let file = keys.join(format!("operator-{i}.key"));
-            let path = file.to_str().ok_or_else(|| anyhow!("non-UTF-8 temporary path"))?;
-            let args = [
-                "operator",
-                "check",
-                "--secret",
-                path,
-                "--chain-url",
-                &self.chain.url,
-                "--trust-root",
-                root,
-            ];
-            let checked = operator::run(&args, "", self.step).await?;
+            let checked = operator::check(&file, &self.chain.url, &root).await?;
             if !checked.success {
                 bail!("peerseal operator check failed: {}{}", checked.stdout, checked.stderr);
             }

@@ -1,6 +1,7 @@
 //! What a validator operator runs beside a node: the `peerseal register` / `leave` / `info` /
 //! `status` commands of the dev binary, as child processes with the stash secret passed the
-//! way the docs say (the `PEERSEAL_STASH_URI` environment variable, never a flag).
+//! way the docs say (the `PEERSEAL_STASH_URI` environment variable, never a flag); and what a
+//! recovery operator runs, `peerseal operator keygen` / `check`.
 
 use crate::HarnessError;
 use std::time::Duration;
@@ -50,6 +51,45 @@ pub async fn register(
 pub async fn leave(chain_url: &str, stash_uri: &str) -> Result<serde_json::Value, HarnessError> {
     let args = ["leave", "--chain-url", chain_url];
     json_of(run(&args, stash_uri, Duration::from_secs(150)).await?)
+}
+
+/// `peerseal operator keygen --out file`: the X25519 public key it printed.
+pub async fn keygen(file: &std::path::Path) -> Result<[u8; 32], HarnessError> {
+    let path = file
+        .to_str()
+        .ok_or_else(|| HarnessError::Process(format!("non-UTF-8 path {}", file.display())))?;
+    let printed =
+        json_of(run(&["operator", "keygen", "--out", path], "", Duration::from_secs(30)).await?)?;
+    let mut public = [0u8; 32];
+    hex::decode_to_slice(printed["x25519_public_key"].as_str().unwrap_or_default(), &mut public)
+        .map_err(|e| HarnessError::Process(format!("keygen printed no public key ({e})")))?;
+    Ok(public)
+}
+
+/// `peerseal operator check` with the operator key `secret` against the chain at `chain_url`
+/// (trust root in `trust_root`); how it ended, since a check that finds problems fails.
+pub async fn check(
+    secret: &std::path::Path,
+    chain_url: &str,
+    trust_root: &std::path::Path,
+) -> Result<Outcome, HarnessError> {
+    let utf8 = |p: &std::path::Path| {
+        p.to_str()
+            .map(str::to_owned)
+            .ok_or_else(|| HarnessError::Process(format!("non-UTF-8 path {}", p.display())))
+    };
+    let (secret, trust_root) = (utf8(secret)?, utf8(trust_root)?);
+    let args = [
+        "operator",
+        "check",
+        "--secret",
+        &secret,
+        "--chain-url",
+        chain_url,
+        "--trust-root",
+        &trust_root,
+    ];
+    run(&args, "", Duration::from_secs(60)).await
 }
 
 fn json_of(outcome: Outcome) -> Result<serde_json::Value, HarnessError> {

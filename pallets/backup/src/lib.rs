@@ -720,7 +720,10 @@ pub mod pallet {
         ///
         /// Feeless when the caller is registered and every check passes.
         #[pallet::call_index(4)]
-        #[pallet::weight(T::WeightInfo::report_recovered_by_operators())]
+        // The recorded shares are read whole: charge for the most a set may have.
+        #[pallet::weight(T::WeightInfo::report_recovered_by_operators(
+            T::MaxRecoveryOperators::get()
+        ))]
         #[pallet::feeless_if(|origin: &OriginFor<T>, epoch: &Epoch| -> bool {
             Pallet::<T>::signer(origin).is_some_and(|who| {
                 Pallet::<T>::check_operator_report(&who, *epoch).is_ok()

@@ -17,8 +17,8 @@ pub trait WeightInfo {
     fn record_backup(p: u32, s: u32) -> Weight;
     /// `set_recovery_operators` with `o` operators.
     fn set_recovery_operators(o: u32) -> Weight;
-    /// `report_recovered_by_operators`.
-    fn report_recovered_by_operators() -> Weight;
+    /// `report_recovered_by_operators` with up to `s` recorded sealed shares.
+    fn report_recovered_by_operators(s: u32) -> Weight;
     /// `confirm_backup`.
     fn confirm_backup() -> Weight;
     /// `report_recovery`.
@@ -71,9 +71,9 @@ impl<W: Get<RuntimeDbWeight>> WeightInfo for Estimated<W> {
         estimate::<W>(o * o, 1, 2, PER_ITEM_PROOF + OPERATOR_PROOF * o)
     }
 
-    fn report_recovered_by_operators() -> Weight {
+    fn report_recovered_by_operators(s: u32) -> Weight {
         // Reads: registry status, the recorded recovery shares.
-        estimate::<W>(1, 2, 0, PER_ITEM_PROOF + SEALED_SHARE_PROOF * 16)
+        estimate::<W>(1, 2, 0, PER_ITEM_PROOF + SEALED_SHARE_PROOF * u64::from(s))
     }
 
     fn confirm_backup() -> Weight {
@@ -117,8 +117,8 @@ impl WeightInfo for () {
     fn set_recovery_operators(o: u32) -> Weight {
         Estimated::<RocksDbWeight>::set_recovery_operators(o)
     }
-    fn report_recovered_by_operators() -> Weight {
-        Estimated::<RocksDbWeight>::report_recovered_by_operators()
+    fn report_recovered_by_operators(s: u32) -> Weight {
+        Estimated::<RocksDbWeight>::report_recovered_by_operators(s)
     }
     fn confirm_backup() -> Weight {
         Estimated::<RocksDbWeight>::confirm_backup()
