@@ -134,3 +134,19 @@ pub async fn verified(nodes: &[&peerseal_testkit::TssDaemon], number: u64, secs:
     })
     .await
 }
+
+/// `account`'s recorded recovery shares (read with a proof) once they are at `epoch`; waits.
+pub async fn recorded_at(
+    chain: &peerseal_chain::ChainClient,
+    account: &peerseal_chain::AccountId,
+    epoch: u64,
+) -> peerseal_chain::RecordedRecovery {
+    loop {
+        if let (_, Some(recorded)) = chain.recovery_seal(Some(account)).await.unwrap() {
+            if recorded.epoch == epoch {
+                return recorded;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -15,27 +15,14 @@ use peerseal::recovery_file::parse_account;
 use peerseal::recovery_operator::read_secret;
 use peerseal_backup::client::commitment::key_commitment;
 use peerseal_backup::client::shares::{combine, KeyShare};
-use peerseal_chain::{AccountId, ChainApi, ChainClient, RecordedRecovery};
-use peerseal_e2e::{bounded, dev_chain, start_ready, wait_for_epoch};
+use peerseal_chain::{AccountId, ChainApi, ChainClient};
+use peerseal_e2e::{bounded, dev_chain, recorded_at, start_ready, wait_for_epoch};
 use peerseal_protocol::operator::OperatorShare;
 use peerseal_protocol::{Sealed, X25519Secret};
 use peerseal_testkit::{dev_ports, governance, operator, DaemonOptions, TssDaemon};
-use std::time::Duration;
 use zeroize::Zeroizing;
 
 const NAMES: [&str; 4] = ["alice", "bob", "charlie", "dave"];
-
-/// The node's recorded recovery shares once they are at its status epoch.
-async fn recorded_at(chain: &ChainClient, account: &AccountId, epoch: u64) -> RecordedRecovery {
-    loop {
-        if let (_, Some(recorded)) = chain.recovery_seal(Some(account)).await.unwrap() {
-            if recorded.epoch == epoch {
-                return recorded;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// `peerseal operator keygen --out file`: the secret read back from the file, and the public key
 /// the command printed.

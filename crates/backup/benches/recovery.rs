@@ -806,6 +806,19 @@ impl ChainApi for PerRequest {
     ) -> Result<Option<peerseal_chain::RecoveryOperatorSet>, peerseal_chain::ChainError> {
         self.0.recovery_operators().await
     }
+    async fn recorded_recovery(
+        &self,
+        client: &AccountId,
+    ) -> Result<Option<peerseal_chain::RecordedRecovery>, peerseal_chain::ChainError> {
+        self.0.recorded_recovery(client).await
+    }
+    async fn report_recovered_by_operators(
+        &self,
+        signer: &peerseal_chain::Keypair,
+        epoch: u64,
+    ) -> Result<peerseal_chain::BlockHash, peerseal_chain::ChainError> {
+        self.0.report_recovered_by_operators(signer, epoch).await
+    }
     async fn confirm_backup(
         &self,
         signer: &peerseal_chain::Keypair,

@@ -3,7 +3,9 @@
 //! still-registered node that answers a fresh nonce with a TDX quote; the [`client`] deals this
 //! node's key into shares, ships them to providers chosen on chain, records the assignment with a
 //! key commitment, and after a restart fetches the shares back ([`client::recovery`]) and accepts
-//! only a key that matches the commitment. One libp2p event loop ([`network`]) owns the swarm;
+//! only a key that matches the commitment; when no provider can help (the whole network
+//! restarted at once) [`cold_start`] takes the key back from a threshold of recovery operators.
+//! One libp2p event loop ([`network`]) owns the swarm;
 //! the node's keys are [`identity::NodeKeys`]; its transactions go through one serialising
 //! [`submit::TxSubmitter`]; every retry loop uses [`retry`]. Chain access is the
 //! `peerseal_chain::ChainApi` trait, so tests can drive the services with a fake chain. The
@@ -28,6 +30,7 @@
 //! adds `peerseal-devkeys` for [`identity::NodeKeys::dev`]; production builds leave it off.
 
 pub mod client;
+pub mod cold_start;
 pub mod identity;
 pub mod network;
 pub mod provider;

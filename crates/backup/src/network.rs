@@ -491,7 +491,8 @@ impl EventLoop {
             return;
         }
         // Only `Recover` may take the last reserved places of the in-flight table and queue.
-        let recover = matches!(request, Request::Recover(_));
+        // An operator's release is a recovery too (a cold start's).
+        let recover = matches!(request, Request::Recover(_) | Request::OperatorRelease(_));
         let (queue_reserve, in_flight_reserve) =
             if recover { (0, 0) } else { (self.reserve_queue, self.reserve_in_flight) };
         let in_flight_full = self.pending_in.len() >= self.max_pending_inbound;

@@ -1,7 +1,8 @@
 //! The node's transactions to the chain, one at a time.
 //!
-//! A TSS node signs three kinds of transactions with its one TSS account: `record_backup` (as a
-//! client), `confirm_backup` (as a provider) and `report_recovery`. Submitted concurrently, two
+//! A TSS node signs four kinds of transactions with its one TSS account: `record_backup` (as a
+//! client), `confirm_backup` (as a provider), `report_recovery` and
+//! `report_recovered_by_operators`. Submitted concurrently, two
 //! of them could be built with the same account nonce and one would be rejected; this wrapper
 //! serialises them behind one lock shared by the provider and the client of a node.
 
@@ -62,6 +63,13 @@ impl TxSubmitter {
     ) -> Result<BlockHash, ChainError> {
         let _turn = self.lock.lock().await;
         self.chain.confirm_backup(self.signer.keypair(), client, epoch).await
+    }
+
+    /// `report_recovered_by_operators` as the signer (a client that opened its store with its
+    /// recovery operators' shares of `epoch`).
+    pub async fn report_recovered_by_operators(&self, epoch: u64) -> Result<BlockHash, ChainError> {
+        let _turn = self.lock.lock().await;
+        self.chain.report_recovered_by_operators(self.signer.keypair(), epoch).await
     }
 
     /// `report_recovery` as the signer (client that recovered).

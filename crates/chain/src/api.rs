@@ -6,8 +6,8 @@ use subxt_signer::sr25519::Keypair;
 
 use crate::error::ChainError;
 use crate::types::{
-    AccountId, Assignment, AttestationPolicy, BlockHash, RecoveryOperatorSet, SealedRecovery,
-    ServerRecord,
+    AccountId, Assignment, AttestationPolicy, BlockHash, RecordedRecovery, RecoveryOperatorSet,
+    SealedRecovery, ServerRecord,
 };
 use peerseal_attestation::PlatformId;
 
@@ -45,6 +45,13 @@ pub trait ChainApi: Send + Sync + 'static {
     /// backup must then carry the key sealed to it.
     async fn recovery_operators(&self) -> Result<Option<RecoveryOperatorSet>, ChainError>;
 
+    /// `client`'s key shares sealed to the recovery operators (`Backup.RecoveryShares`), as
+    /// recorded with its last backup while an operator set existed.
+    async fn recorded_recovery(
+        &self,
+        client: &AccountId,
+    ) -> Result<Option<RecordedRecovery>, ChainError>;
+
     /// `Backup.record_backup`, signed by the client's TSS account, with the key's shares sealed
     /// to the recovery operators (required while the chain has operators set, refused while it
     /// has none).
@@ -63,6 +70,14 @@ pub trait ChainApi: Send + Sync + 'static {
         &self,
         signer: &Keypair,
         client: &AccountId,
+        epoch: u64,
+    ) -> Result<BlockHash, ChainError>;
+
+    /// `Backup.report_recovered_by_operators`, signed by a client that opened its store with
+    /// its recovery operators' shares of `epoch` (the epoch of its recorded shares).
+    async fn report_recovered_by_operators(
+        &self,
+        signer: &Keypair,
         epoch: u64,
     ) -> Result<BlockHash, ChainError>;
 

@@ -49,6 +49,7 @@ const BACKUP_PALLET: u8 = 12;
 const RECORD_BACKUP: u8 = 0;
 const CONFIRM_BACKUP: u8 = 1;
 const REPORT_RECOVERY: u8 = 2;
+const REPORT_RECOVERED_BY_OPERATORS: u8 = 4;
 
 /// Bound on a stored operator set: revision, threshold, and up to 255 operators of 64 bytes.
 const MAX_OPERATOR_SET_LEN: usize = 4 + 1 + 5 + 255 * 64;
@@ -475,6 +476,13 @@ impl ChainApi for ChainClient {
         Ok(self.recovery_seal(None).await?.0)
     }
 
+    async fn recorded_recovery(
+        &self,
+        client: &AccountId,
+    ) -> Result<Option<RecordedRecovery>, ChainError> {
+        Ok(self.recovery_seal(Some(client)).await?.1)
+    }
+
     async fn assignment(&self, client: &AccountId) -> Result<Option<Assignment>, ChainError> {
         // Registered servers' assignments are in the verified view (proven at its block, like
         // the read below); anything else is read with its own proof.
@@ -577,6 +585,16 @@ impl ChainApi for ChainClient {
             "report_recovery",
             (AccountId32(provider.0), epoch),
         );
+        self.submit(signer, call, expected).await
+    }
+
+    async fn report_recovered_by_operators(
+        &self,
+        signer: &Keypair,
+        epoch: u64,
+    ) -> Result<BlockHash, ChainError> {
+        let expected = call_bytes(REPORT_RECOVERED_BY_OPERATORS, epoch);
+        let call = subxt::dynamic::transaction("Backup", "report_recovered_by_operators", (epoch,));
         self.submit(signer, call, expected).await
     }
 }

@@ -133,6 +133,13 @@ struct ClientProviderEpoch {
 }
 
 #[derive(Encode, Decode)]
+struct RecoveredByOperators {
+    client: AccountId,
+    epoch: u64,
+    operator_set: u32,
+}
+
+#[derive(Encode, Decode)]
 struct ProviderClients {
     provider: AccountId,
     clients: Vec<AccountId>,
@@ -170,6 +177,14 @@ pub(crate) fn event(
         ("Backup", "KeyRecovered") => {
             let e: ClientProviderEpoch = strict(fields, MAX_EVENT_LEN, &what)?;
             ChainEvent::KeyRecovered { client: e.client, provider: e.provider, epoch: e.epoch }
+        }
+        ("Backup", "RecoveredByOperators") => {
+            let e: RecoveredByOperators = strict(fields, MAX_EVENT_LEN, &what)?;
+            ChainEvent::RecoveredByOperators {
+                client: e.client,
+                epoch: e.epoch,
+                operator_set: e.operator_set,
+            }
         }
         ("Backup", "ProviderLeaving") => {
             let e: ProviderClients = strict(fields, MAX_EVENT_LEN, &what)?;
@@ -212,6 +227,11 @@ mod tests {
         assert_eq!(
             event("Backup", "KeyRecovered", &cpe).unwrap(),
             Some(ChainEvent::KeyRecovered { client: acct(1), provider: acct(2), epoch: 7 })
+        );
+        let cold = RecoveredByOperators { client: acct(3), epoch: 8, operator_set: 2 }.encode();
+        assert_eq!(
+            event("Backup", "RecoveredByOperators", &cold).unwrap(),
+            Some(ChainEvent::RecoveredByOperators { client: acct(3), epoch: 8, operator_set: 2 })
         );
         let recorded = BackupRecorded {
             client: acct(4),

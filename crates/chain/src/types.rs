@@ -147,6 +147,16 @@ pub enum ChainEvent {
         /// The recovered epoch.
         epoch: u64,
     },
+    /// Audit record: `client` opened its store at `epoch` with its recovery operators' shares
+    /// (sealed to operator set `operator_set`): a cold start.
+    RecoveredByOperators {
+        /// The client's TSS account.
+        client: AccountId,
+        /// The recovered epoch.
+        epoch: u64,
+        /// Revision of the operator set whose shares were used.
+        operator_set: u32,
+    },
     /// A server was registered.
     ServerRegistered {
         /// Its stash.

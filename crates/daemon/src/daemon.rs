@@ -30,9 +30,9 @@ use crate::registration::{PublicIdentity, Registrar};
 use crate::rotation::Running;
 use crate::stored_identity::first_start_marker;
 use crate::unlock::{self, Unlocked};
-use peerseal_backup::network::{self, NetworkConfig, NetworkHandle};
-use peerseal_backup::{Backoff, BackupClient, HeldShares, NodeKeys, Provider};
-use peerseal_backup::{ProviderConfig, Retry, Shutdown, Stopped, TxSubmitter};
+use peerseal_backup::network::NetworkHandle;
+use peerseal_backup::{BackupClient, HeldShares, NodeKeys, Provider};
+use peerseal_backup::{ProviderConfig, Shutdown, Stopped, TxSubmitter};
 use peerseal_chain::{ChainApi, ChainClient};
 use peerseal_kvdb::Store;
 use std::sync::Arc;
@@ -260,29 +260,8 @@ async fn start_provider(
         provider_config,
         Arc::new(ctx.metrics.clone()),
     );
-    let net_config =
-        NetworkConfig { listen: vec![ctx.config.listen.clone()], ..NetworkConfig::default() };
-    // A listener of the previous (killed) process may linger briefly; retry the bind.
-    let mut retry = Retry::new(
-        Backoff {
-            min: Duration::from_millis(250),
-            max: Duration::from_millis(250),
-            jitter: false,
-            max_retries: Some(40),
-        },
-        ctx.shutdown.clone(),
-    );
-    let (network, inbound, _net_task) = loop {
-        let observer = Arc::new(ctx.metrics.clone());
-        match network::start_observed(keys.libp2p.clone(), net_config.clone(), observer).await {
-            Ok(started) => break started,
-            Err(e) => {
-                if retry.after_failure("binding the p2p listener", &e).await.is_err() {
-                    return Err(e.into());
-                }
-            }
-        }
-    };
+    let (network, inbound, _net_task) =
+        ctx.bind_p2p(&keys.libp2p, "binding the p2p listener").await?;
     if let Some(inbound) = inbound {
         let _serve_task = provider.serve(inbound);
     }

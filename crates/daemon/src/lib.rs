@@ -26,6 +26,7 @@
 //! with the chain's own metadata, and parse SS58), and the project crates.
 
 pub mod cli;
+pub mod cold_start;
 pub mod config;
 pub mod context;
 pub mod daemon;

@@ -7,8 +7,11 @@
 //!
 //! ```text
 //!  Starting ──chain──▶ ChainConnected ──store found──▶ Recovering ◀──retry── RecoveryFailed
-//!                          │                               │   └──failed──────────▲
-//!                      new store                        unlocked
+//!                          │                               │   └──failed──────────▲  │
+//!                      new store                        unlocked       no provider answers,
+//!                          │                               │           operators hold shares
+//!                          │                               │                         ▼
+//!                          │                               ◀──unlocked──── AwaitingOperators
 //!                          ▼                               ▼
 //!                    AwaitingRegistration ──registered──▶ Registered
 //!                                                          │ backup current ─────────────┐
@@ -49,6 +52,14 @@ pub enum Phase {
         label: String,
         /// What went wrong, for the operator.
         reason: String,
+    },
+    /// Cold start: no provider of the recorded backup answered (the whole network restarted at
+    /// once) and the chain holds this node's key sealed to recovery operators. The node
+    /// listens for operators (`peerseal operator recover`) and keeps retrying its providers;
+    /// whichever brings the key first opens the store.
+    AwaitingOperators {
+        /// The recovery attempt that found no provider.
+        attempt: u64,
     },
     /// The store is open and the TSS account registered; the node serves as provider.
     Registered {
@@ -120,6 +131,9 @@ pub enum Step {
     },
     /// Waited after a failure; trying again.
     RetryRecovery,
+    /// The failed attempt reached no provider, and operators hold sealed shares of the store's
+    /// epoch: wait for them (and keep trying providers).
+    OperatorsNeeded,
     /// The key was recovered and opened the store.
     Unlocked {
         /// The store's epoch.
@@ -165,6 +179,7 @@ impl Phase {
             Phase::AwaitingRegistration { .. } => "awaiting_registration",
             Phase::Recovering { .. } => "recovering",
             Phase::RecoveryFailed { .. } => "recovery_failed",
+            Phase::AwaitingOperators { .. } => "awaiting_operators",
             Phase::Registered { .. } => "registered",
             Phase::BackingUp { .. } => "backing_up",
             Phase::Rotating { .. } => "rotating",
@@ -174,12 +189,13 @@ impl Phase {
     }
 
     /// Every label, for one-hot metrics.
-    pub const LABELS: [&'static str; 10] = [
+    pub const LABELS: [&'static str; 11] = [
         "starting",
         "chain_connected",
         "awaiting_registration",
         "recovering",
         "recovery_failed",
+        "awaiting_operators",
         "registered",
         "backing_up",
         "rotating",
@@ -221,9 +237,14 @@ impl Phase {
             (P::RecoveryFailed { attempt, .. }, S::RetryRecovery) => {
                 P::Recovering { attempt: attempt.saturating_add(1) }
             }
+            (P::RecoveryFailed { attempt, .. }, S::OperatorsNeeded) => {
+                P::AwaitingOperators { attempt: *attempt }
+            }
             // Providers release a share only to a registered account, so an unlocked store
             // means the node is registered.
-            (P::Recovering { .. }, S::Unlocked { epoch }) => P::Registered { epoch: *epoch },
+            (P::Recovering { .. } | P::AwaitingOperators { .. }, S::Unlocked { epoch }) => {
+                P::Registered { epoch: *epoch }
+            }
             (P::Registered { epoch }, S::BackupCurrent) => P::Ready { epoch: *epoch },
             (P::Registered { epoch }, S::BackupNeeded) => P::BackingUp { epoch: *epoch },
             (
@@ -315,6 +336,27 @@ pub struct Status {
     pub first_start_marker: Option<String>,
     /// Re-backups done since the start (provider left, failed health check).
     pub rebackups: u64,
+    /// While (and after) the node awaited its recovery operators: where they reach it and how
+    /// far they got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdStartView>,
+}
+
+/// A cold start as `/status` shows it (public facts only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColdStartView {
+    /// The multiaddr (with the throwaway peer id) operators pass to `peerseal operator recover
+    /// --node`.
+    pub operator_address: String,
+    /// The key epoch whose shares the node needs.
+    pub epoch: u64,
+    /// Distinct operators' shares accepted so far.
+    pub shares_held: u64,
+    /// Shares needed, once known (the threshold the node signed into them; before the first
+    /// share, the chain's current operator set's threshold if it is the set sealed to).
+    pub shares_needed: Option<u8>,
+    /// Whether the key came from the operators (false if a provider came back first).
+    pub recovered_by_operators: bool,
 }
 
 impl Status {
@@ -334,6 +376,7 @@ impl Status {
             backups_held: None,
             first_start_marker: None,
             rebackups: 0,
+            cold_start: None,
         }
     }
 }
@@ -545,6 +588,26 @@ mod tests {
         // Once ready, a restart rotation is not a thing.
         let again = l.advance(Step::RotationNeeded { cause: RotationCause::Restart, to: 6 });
         assert!(again.is_err());
+    }
+
+    #[test]
+    fn a_cold_start_waits_for_operators_only_after_a_failed_attempt_and_ends_unlocked() {
+        let l = Lifecycle::unobserved("t");
+        l.advance(Step::ChainConnected).unwrap();
+        l.advance(Step::StoreFound).unwrap();
+        assert!(l.advance(Step::OperatorsNeeded).is_err(), "only after an attempt failed");
+        let failed = Step::RecoveryFailed { label: "not_enough_shares".into(), reason: "x".into() };
+        l.advance(failed).unwrap();
+        assert_eq!(
+            l.advance(Step::OperatorsNeeded).unwrap(),
+            Phase::AwaitingOperators { attempt: 1 }
+        );
+        assert_eq!(l.phase().label(), "awaiting_operators");
+        assert!(l.advance(Step::BackupCurrent).is_err(), "no backup before the store opens");
+        assert!(l.advance(Step::RetryRecovery).is_err(), "providers are retried while waiting");
+        assert_eq!(l.advance(Step::Unlocked { epoch: 6 }).unwrap(), Phase::Registered { epoch: 6 });
+        let again = walk(vec![Step::ChainConnected, Step::StoreCreated { epoch: 0 }]).unwrap();
+        assert!(again.next(Step::OperatorsNeeded).is_err(), "a first start has no operators");
     }
 
     #[test]

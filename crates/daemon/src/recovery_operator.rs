@@ -3,25 +3,24 @@
 //! governance puts in `Backup.set_recovery_operators`); `check` is the drill: it reads every
 //! node's sealed recovery shares from the chain through the verified view and opens this
 //! operator's share of each, checking that it belongs to that node, its recorded epoch and the
-//! key commitment the chain records. It prints only public facts, never a share.
-//!
-//! Releasing a share to a cold-starting node (`recover`) needs the node's `AwaitingOperators`
-//! handshake, which is not built yet.
+//! key commitment the chain records; `recover` releases this operator's share to a node that
+//! is cold-starting (`AwaitingOperators`), after checking its fresh quote against the chain's
+//! policy (`peerseal_backup::cold_start`). Each prints only public facts, never a share.
 
+use crate::context::ACCEPTS_DEV_PCK;
 use anyhow::{anyhow, bail, Context};
-use codec::DecodeLimit;
+use libp2p::multiaddr::Protocol;
+use peerseal_backup::cold_start::{check_node, open_own_share, release_share};
+use peerseal_backup::network::{self, NetworkConfig};
 use peerseal_chain::{
     AccountId, Assignment, ChainApi, ChainClient, RecordedRecovery, RecoveryOperatorSet, TrustRoot,
 };
-use peerseal_protocol::operator::OperatorShare;
-use peerseal_protocol::{Sealed, X25519Secret};
+use peerseal_protocol::operator::OperatorChallenge;
+use peerseal_protocol::{Nonce32, Request, Response, X25519Secret};
 use rand::RngCore;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
-
-/// Most nesting a sealed share may decode with (it has none to speak of).
-const MAX_SEALED_DEPTH: u32 = 8;
 /// Longest secret file accepted (a hex key and a newline, with room for whitespace).
 const MAX_SECRET_FILE_LEN: u64 = 256;
 
@@ -37,24 +36,44 @@ pub enum OperatorCommand {
     },
     /// Check that this operator can open its share of every node's recorded backup.
     Check {
-        /// The operator's secret key file (from `keygen`).
-        #[arg(long)]
-        secret: PathBuf,
-        /// A chain endpoint.
-        #[arg(long, env = "PEERSEAL_CHAIN_URL")]
-        chain_url: String,
-        /// The chain's trust root (the same JSON the nodes' image pins).
-        #[arg(long)]
-        trust_root: PathBuf,
+        #[command(flatten)]
+        access: OperatorAccess,
     },
+    /// Release this operator's share to a cold-starting node, after checking its fresh quote
+    /// against the chain's policy.
+    Recover {
+        /// The node's operator address, as its `/status` (`cold_start.operator_address`) and
+        /// its log show it: a multiaddr ending in `/p2p/<peer id>`.
+        #[arg(long)]
+        node: String,
+        #[command(flatten)]
+        access: OperatorAccess,
+    },
+}
+
+/// What `check` and `recover` work with: the operator's key and a verified chain.
+#[derive(clap::Args, Debug)]
+pub struct OperatorAccess {
+    /// The operator's secret key file (from `keygen`).
+    #[arg(long)]
+    secret: PathBuf,
+    /// A chain endpoint.
+    #[arg(long, env = "PEERSEAL_CHAIN_URL")]
+    chain_url: String,
+    /// The chain's trust root (the same JSON the nodes' image pins).
+    #[arg(long)]
+    trust_root: PathBuf,
 }
 
 /// Runs an operator command.
 pub async fn run(command: OperatorCommand) -> anyhow::Result<()> {
     match command {
         OperatorCommand::Keygen { out } => keygen(&out),
-        OperatorCommand::Check { secret, chain_url, trust_root } => {
-            check(&secret, &chain_url, &trust_root).await
+        OperatorCommand::Check { access } => {
+            check(&access.secret, &access.chain_url, &access.trust_root).await
+        }
+        OperatorCommand::Recover { node, access } => {
+            recover(&node, &access.secret, &access.chain_url, &access.trust_root).await
         }
     }
 }
@@ -103,51 +122,46 @@ pub fn read_secret(path: &Path) -> anyhow::Result<X25519Secret> {
 struct Mine<'a> {
     secret: &'a X25519Secret,
     set: &'a RecoveryOperatorSet,
-    /// Position in the set (share index `position + 1`).
-    position: usize,
-    /// Share index.
+    /// Share index (position in the set + 1).
     index: u8,
 }
 
 impl Mine<'_> {
     /// Opens this operator's share of `account`'s `recorded` shares and checks that it is the
-    /// share the chain's record stands for; why not, otherwise.
+    /// share the chain's record stands for, at this operator's place in the current set; why
+    /// not, otherwise.
     fn verify(
         &self,
         account: &AccountId,
         recorded: &RecordedRecovery,
         assignment: Option<&Assignment>,
     ) -> Result<(), String> {
-        let bytes =
-            recorded.sealed.shares.get(self.position).ok_or("no share for this operator")?;
-        let envelope = Sealed::decode_all_with_depth_limit(MAX_SEALED_DEPTH, &mut &bytes[..])
-            .map_err(|_| "the sealed share does not decode")?;
-        let share = OperatorShare::open(self.secret, &envelope)
-            .map_err(|e| format!("the share does not open with this key: {e}"))?;
-        let commitment = assignment.map(|a| (a.epoch, a.commitment));
-        if share.account != *account {
-            Err("the share names another account".to_owned())
-        } else if share.epoch != recorded.epoch || share.operator_set != self.set.revision {
-            Err("the share names another epoch or operator set".to_owned())
+        let (share, _) = open_own_share(self.secret, account, recorded, assignment)
+            .map_err(|e| e.to_string())?;
+        if share.operator_set != self.set.revision {
+            Err("the share names another operator set".to_owned())
         } else if share.index != self.index || share.threshold != self.set.threshold {
             Err("the share has another index or threshold".to_owned())
-        } else if commitment != Some((recorded.epoch, share.commitment)) {
-            Err("the share's key commitment is not the chain's".to_owned())
         } else {
             Ok(())
         }
     }
 }
 
-async fn check(secret: &Path, chain_url: &str, trust_root: &Path) -> anyhow::Result<()> {
-    let secret = read_secret(secret)?;
-    let public = secret.public().0;
+/// A verified chain client for `chain_url`, from the trust root in `trust_root`.
+async fn connect(chain_url: &str, trust_root: &Path) -> anyhow::Result<ChainClient> {
     let root = std::fs::read(trust_root)
         .with_context(|| format!("reading the trust root {}", trust_root.display()))?;
     let root = TrustRoot::from_json(&root).map_err(|e| anyhow!("trust root: {e}"))?;
-    let chain = ChainClient::connect(chain_url, root)
+    ChainClient::connect(chain_url, root)
         .await
-        .with_context(|| format!("connecting to a verified chain at {chain_url}"))?;
+        .with_context(|| format!("connecting to a verified chain at {chain_url}"))
+}
+
+async fn check(secret: &Path, chain_url: &str, trust_root: &Path) -> anyhow::Result<()> {
+    let secret = read_secret(secret)?;
+    let public = secret.public().0;
+    let chain = connect(chain_url, trust_root).await?;
     let set = chain
         .recovery_operators()
         .await?
@@ -161,7 +175,7 @@ async fn check(secret: &Path, chain_url: &str, trust_root: &Path) -> anyhow::Res
             )
         })?;
     let index = u8::try_from(position + 1).context("operator position beyond 255")?;
-    let me = Mine { secret: &secret, set: &set, position, index };
+    let me = Mine { secret: &secret, set: &set, index };
     let mut opened = 0usize;
     let mut problems = 0usize;
     for server in chain.servers().await? {
@@ -206,4 +220,102 @@ async fn check(secret: &Path, chain_url: &str, trust_root: &Path) -> anyhow::Res
         bail!("{problems} node(s) have no share this operator can open (see the lines above)");
     }
     Ok(())
+}
+
+/// Sends `request` to the node at `peer` (dialled at `addr`) and returns its answer; a refusal
+/// is an error naming the node's reason.
+async fn ask(
+    network: &network::NetworkHandle,
+    peer: libp2p::PeerId,
+    addr: &libp2p::Multiaddr,
+    request: Request,
+) -> anyhow::Result<Response> {
+    match network.request(peer, vec![addr.clone()], request).await {
+        Ok(Response::Error(reason)) => bail!("the node refused: {reason:?}"),
+        Ok(response) => Ok(response),
+        Err(e) => bail!("the node at {addr} did not answer: {e}"),
+    }
+}
+
+/// `peerseal operator recover`: challenge the node with a fresh nonce, check its quote and
+/// account against the verified chain, release this operator's share of the epoch the chain
+/// records to the quote's response key. Prints one JSON line per step; refuses (non-zero exit,
+/// nothing released) at the first check that fails.
+async fn recover(
+    node: &str,
+    secret: &Path,
+    chain_url: &str,
+    trust_root: &Path,
+) -> anyhow::Result<()> {
+    let secret = read_secret(secret)?;
+    let mut addr: libp2p::Multiaddr =
+        node.parse().with_context(|| format!("--node {node:?} is not a multiaddr"))?;
+    let Some(Protocol::P2p(peer)) = addr.pop() else {
+        bail!(
+            "--node must end in /p2p/<peer id>: copy the node's operator_address from its status"
+        );
+    };
+    let chain = connect(chain_url, trust_root).await?;
+    let net_config = NetworkConfig { listen: vec![], serve: false, ..NetworkConfig::default() };
+    let (network, _, net_task) =
+        network::start(libp2p::identity::Keypair::generate_ed25519(), net_config)
+            .await
+            .context("starting the operator's network")?;
+    let outcome = async {
+        let mut nonce = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let nonce = Nonce32(nonce);
+        let challenge = Request::OperatorChallenge(OperatorChallenge { nonce });
+        let Response::RecoveryQuote(answer) = ask(&network, peer, &addr, challenge).await? else {
+            bail!("the node answered the challenge with something else than a quote");
+        };
+        let account = hex::encode(answer.account.0);
+        println!(
+            "{}",
+            serde_json::json!({
+                "step": "quote",
+                "node": account,
+                "epoch": answer.epoch,
+                "response_key": hex::encode(answer.response_pk.0),
+            })
+        );
+        check_node(&chain, &nonce, &answer, ACCEPTS_DEV_PCK)
+            .await
+            .map_err(|e| anyhow!("refused, nothing released: {e}"))?;
+        println!(
+            "{}",
+            serde_json::json!({
+                "step": "checked",
+                "node": account,
+                "registered": true,
+                "quote": "accepted measurement, trusted PCK, registered platform or approved move",
+                "binding": "account, response key and this operator's fresh nonce",
+            })
+        );
+        let (release, released) = release_share(&chain, &secret, &answer)
+            .await
+            .map_err(|e| anyhow!("refused, nothing released: {e}"))?;
+        let Response::ShareIntake(intake) =
+            ask(&network, peer, &addr, Request::OperatorRelease(release)).await?
+        else {
+            bail!("the node answered the release with something else than an intake");
+        };
+        println!(
+            "{}",
+            serde_json::json!({
+                "step": "released",
+                "node": account,
+                "epoch": released.epoch,
+                "operator_set": released.operator_set,
+                "index": released.index,
+                "held": intake.held,
+                "needed": intake.needed,
+            })
+        );
+        Ok(())
+    }
+    .await;
+    drop(network);
+    net_task.abort();
+    outcome
 }

@@ -21,6 +21,7 @@
 //! stays on disk. A node with a generated identity then has a new identity, which its stash
 //! registers like a new node's (docs/deployment.md).
 
+use crate::cold_start;
 use crate::config::{Config, QuoteSource};
 use crate::context::{Context, STORE_DIR};
 use crate::error::{DaemonError, UnlockError};
@@ -28,8 +29,9 @@ use crate::phase::Step;
 use crate::recovery_file::{hex, parse_account, parse_hex32, PendingBackup, RecoveryFile};
 use crate::stored_identity::StoredIdentity;
 use peerseal_attestation::{ConfigfsTsmProvider, QuoteProvider};
+use peerseal_backup::cold_start::{ColdStartTarget, OperatorIntake, OperatorRecovered};
 use peerseal_backup::network::{self, NetworkConfig};
-use peerseal_backup::{BackupClient, ClientConfig, NodeKeys, TxSubmitter};
+use peerseal_backup::{BackupClient, ClientConfig, NodeKeys, Retry, TxSubmitter};
 use peerseal_chain::{Assignment, ChainApi};
 use peerseal_kvdb::{DbKey, Store};
 use peerseal_protocol::AccountId;
@@ -177,7 +179,8 @@ fn own_account(config: &Config) -> Result<AccountId, UnlockError> {
 }
 
 /// Recovers until the store opens (or shutdown): `Recovering` → `RecoveryFailed` → … →
-/// `Registered`.
+/// `Registered`, or, when an attempt reached no provider and the chain holds the store's key
+/// sealed to recovery operators, `AwaitingOperators` → `Registered` ([`await_operators`]).
 pub(crate) async fn recover_until_open(
     ctx: &Context,
     chain: &Arc<dyn ChainApi>,
@@ -186,25 +189,161 @@ pub(crate) async fn recover_until_open(
     let client_config = ctx.config.client_config();
     let mut retry = ctx.retry();
     loop {
-        let timer = ctx.metrics.recovery_seconds.start_timer();
-        let result = try_recover(&ctx.config, chain, &quotes, &client_config).await;
-        timer.observe_duration();
+        let result = attempt(ctx, chain, &quotes, &client_config).await;
         match result {
             Ok(unlocked) => {
                 ctx.advance(Step::Unlocked { epoch: unlocked.store.epoch() })?;
                 return Ok(unlocked);
             }
             Err(failure) => {
-                ctx.metrics.recoveries_failed.with_label_values(&[failure.label()]).inc();
                 ctx.advance(Step::RecoveryFailed {
                     label: failure.label().to_owned(),
                     reason: failure.to_string(),
                 })?;
+                if cold_start::no_provider_answered(&failure) {
+                    if let Some(target) = cold_start_target(ctx, chain).await {
+                        return await_operators(ctx, chain, &quotes, &client_config, target).await;
+                    }
+                }
                 retry.after_failure("recovery", &failure).await?;
                 ctx.advance(Step::RetryRecovery)?;
             }
         }
     }
+}
+
+/// Opens the store with `key` and checks that the identity inside is this node's.
+fn open_and_check(config: &Config, key: &DbKey) -> Result<(Store, NodeKeys), UnlockError> {
+    let db_dir = config.data_dir.join(STORE_DIR);
+    let store = Store::open(&db_dir, key).map_err(|e| match e {
+        peerseal_kvdb::Error::WrongKey => UnlockError::WrongKey,
+        other => UnlockError::Store { dir: db_dir.clone(), detail: format!("opening: {other}") },
+    })?;
+    let keys = StoredIdentity::load(&store)
+        .and_then(|id| id.keys())
+        .map_err(|e| UnlockError::Identity(e.to_string()))?;
+    if keys.account() != own_account(config)? {
+        return Err(UnlockError::Identity("the store holds another node's identity".into()));
+    }
+    Ok((store, keys))
+}
+
+/// One timed and counted recovery attempt from the providers.
+async fn attempt(
+    ctx: &Context,
+    chain: &Arc<dyn ChainApi>,
+    quotes: &Arc<dyn QuoteProvider>,
+    client_config: &ClientConfig,
+) -> Result<Unlocked, UnlockError> {
+    let timer = ctx.metrics.recovery_seconds.start_timer();
+    let result = try_recover(&ctx.config, chain, quotes, client_config).await;
+    timer.observe_duration();
+    if let Err(failure) = &result {
+        ctx.metrics.recoveries_failed.with_label_values(&[failure.label()]).inc();
+    }
+    result
+}
+
+/// What operators' shares must rebuild for this store, if they can help at all.
+async fn cold_start_target(ctx: &Context, chain: &Arc<dyn ChainApi>) -> Option<ColdStartTarget> {
+    let account = own_account(&ctx.config).ok()?;
+    let info = peerseal_kvdb::read_info(&ctx.config.data_dir.join(STORE_DIR)).ok()?;
+    cold_start::target(&ctx.config, chain, account, info.epoch).await
+}
+
+/// `AwaitingOperators`: serves the operator handshake on the node's p2p address and keeps
+/// retrying the providers with backoff; the first of the two to bring the key opens the store.
+/// A key from the operators is reported on chain (`report_recovered_by_operators`, before the
+/// rotation records the next backup, which replaces the recorded shares it names).
+async fn await_operators(
+    ctx: &Context,
+    chain: &Arc<dyn ChainApi>,
+    quotes: &Arc<dyn QuoteProvider>,
+    client_config: &ClientConfig,
+    target: ColdStartTarget,
+) -> Result<Unlocked, DaemonError> {
+    let needed = match chain.recovery_operators().await {
+        Ok(Some(set)) if set.revision == target.operator_set => Some(set.threshold),
+        _ => None,
+    };
+    let (intake, mut from_operators) = OperatorIntake::new(target.clone(), quotes.clone());
+    let listener = cold_start::Listener::start(ctx, Arc::new(intake), &target, needed).await?;
+    ctx.advance(Step::OperatorsNeeded)?;
+    cold_start::tell_operators(&ctx.config, &listener.address, &target);
+
+    let retry = ctx.retry();
+    let mut delays = peerseal_backup::Backoff::up_to(ctx.config.max_backoff).delays();
+    let outcome = loop {
+        let delay = delays.next().unwrap_or(ctx.config.max_backoff);
+        let from_providers = async {
+            retry.wait(delay).await?;
+            ctx.lifecycle.update(|s| s.recovery_attempts = s.recovery_attempts.saturating_add(1));
+            Ok::<_, DaemonError>(attempt(ctx, chain, quotes, client_config).await)
+        };
+        tokio::select! {
+            recovered = &mut from_operators => break match recovered {
+                Ok(recovered) => open_with_operators_key(ctx, chain, recovered).await,
+                Err(_) => Err(DaemonError::Store("the operator intake stopped".into())),
+            },
+            outcome = from_providers => match outcome? {
+                Ok(unlocked) => {
+                    tracing::info!(node = %ctx.config.name, "a provider answered: recovered without the operators");
+                    break Ok(unlocked);
+                }
+                Err(failure) => tracing::debug!(%failure, "providers still unavailable"),
+            },
+        }
+    };
+    listener.stop().await;
+    let unlocked = outcome?;
+    ctx.advance(Step::Unlocked { epoch: unlocked.store.epoch() })?;
+    Ok(unlocked)
+}
+
+/// Opens the store with the key the operators' shares rebuilt (it matches the chain's
+/// commitment already), checks the identity inside, and reports the cold start on chain. A
+/// committed key that does not open the store means the store is not this node's: the daemon
+/// stops with that reason, the store untouched.
+async fn open_with_operators_key(
+    ctx: &Context,
+    chain: &Arc<dyn ChainApi>,
+    recovered: OperatorRecovered,
+) -> Result<Unlocked, DaemonError> {
+    let config = &ctx.config;
+    let opened = open_and_check(config, &recovered.key)
+        .map_err(|e| DaemonError::Store(format!("after the operators' shares: {e}")))?;
+    let (store, keys) = opened;
+    tracing::warn!(
+        node = %config.name,
+        epoch = recovered.epoch,
+        operators = recovered.operators,
+        "cold start: key rebuilt from recovery operators' shares, store open"
+    );
+    ctx.lifecycle.update(|s| {
+        if let Some(view) = s.cold_start.as_mut() {
+            view.recovered_by_operators = true;
+        }
+    });
+    // The audit record, retried a few times: the chain accepts it only while the recorded
+    // shares are still of this epoch, i.e. before this node's next backup is recorded.
+    let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
+    let backoff = peerseal_backup::Backoff {
+        max_retries: Some(5),
+        ..peerseal_backup::Backoff::up_to(config.max_backoff)
+    };
+    let mut retry = Retry::new(backoff, ctx.shutdown.clone());
+    loop {
+        match tx.report_recovered_by_operators(recovered.epoch).await {
+            Ok(_) => break,
+            Err(e) => {
+                if retry.after_failure("recording the recovery by operators", &e).await.is_err() {
+                    tracing::error!(node = %config.name, "the recovery by operators is not recorded on chain");
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Unlocked { keys, key: recovered.key, store })
 }
 
 /// One recovery attempt. Reads the store's header, fetches the key, and opens the store only
@@ -230,16 +369,7 @@ async fn try_recover(
     let recovered = client.recover_assignment(&account, &assignment, quotes.clone()).await;
     net_task.abort();
     let recovered = recovered?;
-    let store = Store::open(&db_dir, &recovered.key).map_err(|e| match e {
-        peerseal_kvdb::Error::WrongKey => UnlockError::WrongKey,
-        other => UnlockError::Store { dir: db_dir.clone(), detail: format!("opening: {other}") },
-    })?;
-    let keys = StoredIdentity::load(&store)
-        .and_then(|id| id.keys())
-        .map_err(|e| UnlockError::Identity(e.to_string()))?;
-    if keys.account() != account {
-        return Err(UnlockError::Identity("the store holds another node's identity".into()));
-    }
+    let (store, keys) = open_and_check(config, &recovered.key)?;
     tracing::info!(node = %config.name, epoch = recovered.epoch, providers = recovered.used.len(), "key recovered, store open");
     let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
     let unreported = client.report_recovery(&tx, &recovered).await;

@@ -6,7 +6,10 @@
 //! and re-backs up; a node whose provider is down fails over to the others; governance names
 //! three recovery operators (keys made with `peerseal operator keygen`), every registered node
 //! seals its key to them, and each operator's `peerseal operator check` opens its share of
-//! every node. Every child process is killed when the devnet is dropped.
+//! every node; then every registered node is killed at once and restarted (a whole-network
+//! outage): all await their operators, two operators' `peerseal operator recover` brings back
+//! enough nodes for the rest to recover from them, and every node reads back what it wrote.
+//! Every child process is killed when the devnet is dropped.
 
 use crate::DevnetArgs;
 use anyhow::{anyhow, bail, Context as _};
@@ -24,6 +27,8 @@ const SELF_REGISTERED: &str = "eve";
 /// The operator's node (a generated identity) and its stash.
 const OPERATOR: &str = "operator";
 const OPERATOR_STASH: &str = "//Ferdie";
+/// The record number (plus the node's index) each node writes before the outage.
+const OUTAGE_RECORD: usize = 100;
 
 fn say(line: impl std::fmt::Display) {
     println!("[devnet] {line}");
@@ -358,12 +363,131 @@ impl Devnet {
 
         // 7. Recovery operators: governance names three (2-of-3); every node seals its key to
         //    them with a rotation; each operator checks it can open its share of every node.
-        self.recovery_operators(&chain).await?;
+        let (keys, root) = self.recovery_operators(&chain).await?;
+
+        // 8. A whole-network outage: every registered node killed at once and restarted; none
+        //    can recover from peers, so operators bring back enough nodes for the rest to.
+        self.outage(&keys, &root).await?;
 
         Ok(self.summary().await)
     }
 
-    async fn recovery_operators(&self, chain: &ChainClient) -> anyhow::Result<()> {
+    /// The outage chapter (module doc): returns once every restarted node is ready again at a
+    /// fresh epoch and read back what it wrote before.
+    async fn outage(&mut self, keys: &Path, root: &Path) -> anyhow::Result<()> {
+        let mut members = Vec::new();
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].node.is_none() {
+                continue;
+            }
+            let Some(s) = self.status(i).await else { continue };
+            if is_ready(&s) && s.registration.as_deref() == Some("active") {
+                let (code, body) = peerseal::http::post(
+                    self.nodes[i].http,
+                    &format!("/dev/records/{}", OUTAGE_RECORD + i),
+                )
+                .await?;
+                if code != 200 {
+                    bail!("{} did not take a record: {code} {body}", self.nodes[i].name);
+                }
+                members.push((i, s.epoch));
+            }
+        }
+        let names: Vec<&str> = members.iter().map(|(i, _)| self.nodes[*i].name).collect();
+        for (i, _) in &members {
+            self.kill(*i)?;
+        }
+        say(format!(
+            "outage: every registered node {names:?} killed with SIGKILL at once (each wrote a \
+             record first); restarting all on the same disks"
+        ));
+        for (i, _) in &members {
+            self.restart(*i).await?;
+        }
+        for (i, _) in &members {
+            let s = self
+                .wait_until(*i, "awaiting operators", |s| s.state.label() == "awaiting_operators")
+                .await?;
+            let address = s.cold_start.map(|c| c.operator_address).unwrap_or_default();
+            say(format!(
+                "{}: no provider answers; awaiting recovery operators at {address}",
+                self.nodes[*i].name
+            ));
+        }
+        let mut by_operators = 0usize;
+        for (i, _) in &members {
+            let name = self.nodes[*i].name;
+            if by_operators >= 2 {
+                // Enough providers may be back: give the node a moment to recover from them.
+                let on_its_own = peerseal_testkit::daemon::wait_until(
+                    name,
+                    self.nodes[*i].http,
+                    "recovered from peers",
+                    Duration::from_secs(10),
+                    |s| s.state.label() != "awaiting_operators",
+                )
+                .await;
+                if on_its_own.is_ok() {
+                    continue;
+                }
+            }
+            let Some(s) = self.status(*i).await else { bail!("{name} does not answer") };
+            let Some(view) = s.cold_start.filter(|_| s.state.label() == "awaiting_operators")
+            else {
+                continue;
+            };
+            for op in 0..2 {
+                let secret = keys.join(format!("operator-{op}.key"));
+                let out = operator::recover(&view.operator_address, &secret, &self.chain.url, root)
+                    .await?;
+                if !out.success {
+                    bail!("peerseal operator recover failed: {}{}", out.stdout, out.stderr);
+                }
+            }
+            self.wait_until(*i, "store opened", |s| {
+                s.cold_start.as_ref().is_some_and(|c| c.recovered_by_operators)
+            })
+            .await?;
+            by_operators += 1;
+            say(format!(
+                "{name}: operators 1 and 2 ran `peerseal operator recover` (quote checked against \
+                 the chain); store opened from 2 of 3 operator shares"
+            ));
+        }
+        for (i, epoch) in &members {
+            let s = self
+                .wait_until(*i, "ready at a fresh epoch", |s| is_ready(s) && s.epoch > *epoch)
+                .await?;
+            let record = OUTAGE_RECORD + *i;
+            let (code, body) =
+                peerseal::http::get(self.nodes[*i].http, &format!("/dev/records/{record}")).await?;
+            if code != 200 || body.trim() != format!("record {record}") {
+                bail!("{} lost the record it wrote before the outage", self.nodes[*i].name);
+            }
+            self.nodes[*i].recovery_ms = s.recovery_ms;
+            let how = match s.cold_start {
+                Some(c) if c.recovered_by_operators => "its recovery operators",
+                _ => "its providers",
+            };
+            say(format!(
+                "{}: back through {how}, ready at epoch {}, read back its record",
+                self.nodes[*i].name,
+                s.epoch.unwrap_or_default()
+            ));
+        }
+        say(format!(
+            "the whole network came back: {by_operators} nodes through the operators, {} from \
+             their providers",
+            members.len() - by_operators
+        ));
+        Ok(())
+    }
+
+    /// Chapter 7; the operators' key directory and the chain's trust root file.
+    async fn recovery_operators(
+        &self,
+        chain: &ChainClient,
+    ) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
         let keys = self.dir.path().join("operator-keys");
         std::fs::create_dir_all(&keys)?;
         let mut listed = Vec::new();
@@ -424,15 +548,22 @@ impl Devnet {
                 summary["opened"]
             ));
         }
-        Ok(())
+        Ok((keys, root))
     }
 
     async fn summary(&self) -> String {
-        let row =
-            |node: &str, state: &str, epoch: &str, backup: &str, providers: &str, ms: &str| {
-                format!("{node:<9} {state:<16} {epoch:>5}  {backup:<7} {providers:<26} {ms:>11}\n")
-            };
-        let mut out = row("node", "state", "epoch", "backup", "providers", "recovery ms");
+        let row = |node: &str,
+                   state: &str,
+                   epoch: &str,
+                   backup: &str,
+                   providers: &str,
+                   ms: &str,
+                   how: &str| {
+            format!(
+                "{node:<9} {state:<16} {epoch:>5}  {backup:<7} {providers:<26} {ms:>11}  {how}\n"
+            )
+        };
+        let mut out = row("node", "state", "epoch", "backup", "providers", "recovery ms", "outage");
         for (i, node) in self.nodes.iter().enumerate() {
             let s = self.status(i).await;
             let providers = s.as_ref().map(providers_of).unwrap_or_default();
@@ -447,6 +578,11 @@ impl Devnet {
                 &backup,
                 &self.names_of(&providers).join(","),
                 &node.recovery_ms.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                match s.as_ref().and_then(|s| s.cold_start.as_ref()) {
+                    Some(c) if c.recovered_by_operators => "operators",
+                    Some(_) => "providers",
+                    None => "-",
+                },
             ));
         }
         out

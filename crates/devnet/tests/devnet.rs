@@ -26,7 +26,7 @@ async fn devnet_runs_the_story_and_exits_zero() {
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let output = bounded(
-        280,
+        420,
         tokio::task::spawn_blocking(move || {
             let mut text = String::new();
             std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
@@ -59,6 +59,9 @@ async fn devnet_runs_the_story_and_exits_zero() {
     assert!(output.contains("left voluntarily with `peerseal leave`"), "{output}");
     assert!(output.contains("recorded its key sealed to the operators"), "{output}");
     assert!(output.contains("operator 3: `peerseal operator check` opened its share"), "{output}");
+    assert!(output.contains("awaiting recovery operators at /ip4/127.0.0.1/tcp/"), "{output}");
+    assert!(output.contains("store opened from 2 of 3 operator shares"), "{output}");
+    assert!(output.contains("the whole network came back"), "{output}");
     assert!(output.contains("story complete"), "{output}");
     let table: Vec<&str> = output
         .lines()

@@ -101,24 +101,21 @@ pub fn open(
     expected_tag: DomainTag,
     sealed: &Sealed,
 ) -> Result<(AccountId, Zeroizing<Vec<u8>>), EnvelopeError> {
+    let (sender, _, payload) = open_with_signature(recipient, expected_tag, sealed)?;
+    Ok((sender, payload))
+}
+
+/// Like [`open`], also returning the sender's (verified) signature, so the payload can be
+/// passed on with proof of who made it (a recovery operator releasing a node's own share).
+pub fn open_with_signature(
+    recipient: &X25519Secret,
+    expected_tag: DomainTag,
+    sealed: &Sealed,
+) -> Result<(AccountId, Signature, Zeroizing<Vec<u8>>), EnvelopeError> {
     if !expected_tag.is_envelope_tag() {
         return Err(EnvelopeError::TagNotForEnvelopes);
     }
-    let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(recipient.expose())
-        .map_err(|_| EnvelopeError::Open)?;
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
-        .map_err(|_| EnvelopeError::Open)?;
-    let plaintext = Zeroizing::new(
-        hpke::single_shot_open::<Aead, Kdf, Kem>(
-            &hpke::OpModeR::Base,
-            &sk,
-            &enc,
-            &hpke_info(expected_tag),
-            sealed.ciphertext.as_slice(),
-            &[],
-        )
-        .map_err(|_| EnvelopeError::Open)?,
-    );
+    let plaintext = open_hpke(recipient, expected_tag, sealed)?;
     let body = EnvelopeBody::decode_all_with_depth_limit(MAX_DECODE_DEPTH, &mut &plaintext[..])
         .map_err(|_| EnvelopeError::MalformedBody)?;
     let message =
@@ -126,7 +123,77 @@ pub fn open(
     if !verify_sr25519(&body.sender, &message, &body.signature) {
         return Err(EnvelopeError::BadSignature);
     }
-    Ok((body.sender, body.payload.into_zeroizing()))
+    Ok((body.sender, body.signature, body.payload.into_zeroizing()))
+}
+
+/// Whether `signature` is `sender`'s signature of `payload` as sealed in a signed envelope
+/// for `recipient` under `tag` (what [`open_with_signature`] returned, checked again by
+/// whoever receives the payload second-hand).
+pub fn verify_envelope_signature(
+    sender: &AccountId,
+    tag: DomainTag,
+    recipient: &X25519Public,
+    payload: &[u8],
+    signature: &Signature,
+) -> bool {
+    tag.is_envelope_tag()
+        && verify_sr25519(sender, &envelope_message_bytes(tag, &recipient.0, payload), signature)
+}
+
+/// Seals `payload` to `recipient` for the use `tag` without a sender signature. Only for
+/// [`DomainTag::is_anonymous_envelope_tag`] tags, whose payloads authenticate themselves.
+pub fn seal_anonymous(
+    recipient: &X25519Public,
+    tag: DomainTag,
+    payload: &[u8],
+) -> Result<Sealed, EnvelopeError> {
+    if !tag.is_anonymous_envelope_tag() {
+        return Err(EnvelopeError::TagNotForEnvelopes);
+    }
+    let payload = SecretBytes::<MAX_ENVELOPE_PAYLOAD_LEN>::from_slice(payload)?;
+    seal_body(recipient, tag, &Zeroizing::new(payload.encode()))
+}
+
+/// Opens an envelope made by [`seal_anonymous`] for `expected_tag`; the payload says nothing
+/// about who sent it until the caller checks what it carries.
+pub fn open_anonymous(
+    recipient: &X25519Secret,
+    expected_tag: DomainTag,
+    sealed: &Sealed,
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    if !expected_tag.is_anonymous_envelope_tag() {
+        return Err(EnvelopeError::TagNotForEnvelopes);
+    }
+    let plaintext = open_hpke(recipient, expected_tag, sealed)?;
+    let payload = SecretBytes::<MAX_ENVELOPE_PAYLOAD_LEN>::decode_all_with_depth_limit(
+        MAX_DECODE_DEPTH,
+        &mut &plaintext[..],
+    )
+    .map_err(|_| EnvelopeError::MalformedBody)?;
+    Ok(payload.into_zeroizing())
+}
+
+/// HPKE-opens `sealed` with `recipient`'s key under `tag`'s `info`.
+fn open_hpke(
+    recipient: &X25519Secret,
+    tag: DomainTag,
+    sealed: &Sealed,
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(recipient.expose())
+        .map_err(|_| EnvelopeError::Open)?;
+    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
+        .map_err(|_| EnvelopeError::Open)?;
+    Ok(Zeroizing::new(
+        hpke::single_shot_open::<Aead, Kdf, Kem>(
+            &hpke::OpModeR::Base,
+            &sk,
+            &enc,
+            &hpke_info(tag),
+            sealed.ciphertext.as_slice(),
+            &[],
+        )
+        .map_err(|_| EnvelopeError::Open)?,
+    ))
 }
 
 #[cfg(test)]

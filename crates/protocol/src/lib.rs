@@ -36,13 +36,16 @@ pub mod signing;
 pub mod types;
 
 pub use bounded::{BoundedBytes, SecretBytes, TooLong};
-pub use envelope::{open, seal, Sealed};
+pub use envelope::{open, open_anonymous, open_with_signature, seal, seal_anonymous, Sealed};
 pub use error::{EnvelopeError, WireError};
 pub use health::{health_mac, verify_health_mac};
 pub use messages::{
     BackupReceipt, BackupShare, ErrorReason, HealthChallenge, HealthProof, Nonce, QuoteBytes,
     QuoteRejection, Recover, RecoveredShare, Request, RequestNonce, Response, ShareBytes,
     SignedReceipt, StoreBackup,
+};
+pub use operator::{
+    OperatorChallenge, OperatorRelease, OperatorShare, RecoveryQuote, ReleasedShare, ShareIntake,
 };
 pub use p2p::{behaviour, behaviour_with, BackupCodec, PROTOCOL, PROTOCOL_NAME};
 /// Re-exported so callers name the same `schnorrkel` version this crate signs with.

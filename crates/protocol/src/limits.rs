@@ -15,7 +15,9 @@ pub const MAX_ENVELOPE_PAYLOAD_LEN: usize = 2 * 1024;
 pub const MAX_SEALED_CIPHERTEXT_LEN: usize = MAX_ENVELOPE_PAYLOAD_LEN + 128;
 /// Largest request frame (a `Recover` with a maximal quote is ~16.1 KiB).
 pub const MAX_REQUEST_LEN: usize = 20 * 1024;
-/// Largest response frame (a `RecoveredShare` with a maximal envelope is ~2.2 KiB).
-pub const MAX_RESPONSE_LEN: usize = 4 * 1024;
+/// Largest response frame: a cold-starting node's `RecoveryQuote` carries a quote, so
+/// responses take the request bound (a `RecoveredShare` is ~2.2 KiB). It bounds what a client
+/// reads from a peer it dialled itself.
+pub const MAX_RESPONSE_LEN: usize = MAX_REQUEST_LEN;
 /// Nesting depth limit for SCALE decoding; the message types nest only a few levels.
 pub const MAX_DECODE_DEPTH: u32 = 16;

@@ -10,6 +10,8 @@
 //! | [`RequestNonce`]   | [`Nonce`]          | step 1 of recovery: a fresh single-use nonce    |
 //! | [`Recover`]        | [`RecoveredShare`] | step 2: quote in, share sealed to response key  |
 //! | [`HealthChallenge`]| [`HealthProof`]    | does the provider still hold the right share?   |
+//! | [`OperatorChallenge`] | [`RecoveryQuote`] | cold start: an operator asks a node to quote |
+//! | [`OperatorRelease`] | [`ShareIntake`]   | cold start: an operator releases its share      |
 //!
 //! Any request may instead be answered with [`Response::Error`] and an [`ErrorReason`].
 
@@ -19,6 +21,7 @@ use crate::error::{EnvelopeError, WireError};
 use crate::limits::{
     MAX_DECODE_DEPTH, MAX_QUOTE_LEN, MAX_REQUEST_LEN, MAX_RESPONSE_LEN, MAX_SHARE_LEN,
 };
+use crate::operator::{OperatorChallenge, OperatorRelease, RecoveryQuote, ShareIntake};
 use crate::signing::{sign_message, verify_message, AccountSigner, DomainTag};
 use crate::types::{AccountId, Nonce32, Signature, X25519Public, X25519Secret};
 use codec::{Decode, DecodeLimit, Encode};
@@ -366,6 +369,10 @@ pub enum ErrorReason {
     /// overwrites one, so a clone cannot replace the genuine node's pending shares.
     #[codec(index = 15)]
     EpochTaken,
+    /// Cold start: a released operator share is for another key epoch, key commitment,
+    /// operator set or threshold than the node's store needs.
+    #[codec(index = 16)]
+    ShareMismatch,
 }
 
 impl ErrorReason {
@@ -388,6 +395,7 @@ impl ErrorReason {
             ErrorReason::Internal => "internal",
             ErrorReason::SupersededEpoch => "superseded_epoch",
             ErrorReason::EpochTaken => "epoch_taken",
+            ErrorReason::ShareMismatch => "share_mismatch",
         }
     }
 }
@@ -407,6 +415,12 @@ pub enum Request {
     /// See [`HealthChallenge`].
     #[codec(index = 3)]
     HealthChallenge(HealthChallenge),
+    /// Cold start, operator → node: see [`OperatorChallenge`].
+    #[codec(index = 4)]
+    OperatorChallenge(OperatorChallenge),
+    /// Cold start, operator → node: see [`OperatorRelease`].
+    #[codec(index = 5)]
+    OperatorRelease(OperatorRelease),
 }
 
 /// Every response of the protocol.
@@ -427,6 +441,12 @@ pub enum Response {
     /// Refusal of any request.
     #[codec(index = 4)]
     Error(ErrorReason),
+    /// Answer to [`Request::OperatorChallenge`].
+    #[codec(index = 5)]
+    RecoveryQuote(RecoveryQuote),
+    /// Answer to [`Request::OperatorRelease`].
+    #[codec(index = 6)]
+    ShareIntake(ShareIntake),
 }
 
 fn encode_bounded<T: Encode>(value: &T, max: usize) -> Result<Vec<u8>, WireError> {

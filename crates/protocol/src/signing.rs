@@ -32,6 +32,10 @@ pub enum DomainTag {
     HealthChallenge,
     /// A node's key share sealed to a recovery operator (recorded on chain).
     OperatorShare,
+    /// An operator's share released to a cold-starting node's response key. The envelope is
+    /// anonymous (operators hold no account key): what authenticates its content is the node's
+    /// own signature from [`DomainTag::OperatorShare`], carried inside.
+    OperatorRelease,
 }
 
 impl DomainTag {
@@ -43,15 +47,23 @@ impl DomainTag {
             DomainTag::Receipt => b"peerseal/v1/receipt",
             DomainTag::HealthChallenge => b"peerseal/v1/health-challenge",
             DomainTag::OperatorShare => b"peerseal/v1/operator-share",
+            DomainTag::OperatorRelease => b"peerseal/v1/operator-release",
         }
     }
 
-    /// Whether the tag may be used for an HPKE envelope (receipts are signed, not sealed).
+    /// Whether the tag may be used for a signed HPKE envelope (receipts are signed, not
+    /// sealed).
     pub const fn is_envelope_tag(self) -> bool {
         matches!(
             self,
             DomainTag::StoreBackup | DomainTag::RecoveredShare | DomainTag::OperatorShare
         )
+    }
+
+    /// Whether the tag may be used for an anonymous HPKE envelope (no sender signature: the
+    /// payload carries its own authentication).
+    pub const fn is_anonymous_envelope_tag(self) -> bool {
+        matches!(self, DomainTag::OperatorRelease)
     }
 }
 

@@ -20,7 +20,7 @@ fn every_request_round_trips() {
 #[test]
 fn every_response_round_trips() {
     let responses = sample_responses(64);
-    assert_eq!(responses.len(), 4 + 23);
+    assert_eq!(responses.len(), 6 + 24);
     for response in responses {
         let bytes = response.to_bytes().unwrap();
         assert_eq!(Response::from_bytes(&bytes).unwrap(), response);
@@ -96,13 +96,23 @@ fn input_over_the_frame_bound_is_rejected_before_decoding() {
 }
 
 #[test]
-fn encoder_refuses_a_response_over_its_bound() {
-    // A RecoveredShare whose envelope is legal but larger than the response frame allows
-    // cannot exist with today's bounds, so check the request side instead: a quote-sized blob
-    // is fine as a request and the response decoder refuses it by size.
-    let request = &sample_requests(MAX_QUOTE_LEN, 32)[2];
-    let bytes = request.to_bytes().unwrap();
-    assert!(matches!(Response::from_bytes(&bytes), Err(WireError::TooLarge { .. })));
+fn a_response_quote_over_its_field_bound_is_rejected_while_decoding() {
+    // Responses share the request frame bound (a cold-starting node's quote travels in one),
+    // so the quote's own bound is what stops an oversized one: a `RecoveryQuote` whose length
+    // prefix is one over the quote bound, inside a frame that is itself legal.
+    let mut bytes = vec![5u8]; // Response::RecoveryQuote
+    bytes.extend_from_slice(&[3; 32]); // account
+    bytes.extend_from_slice(&7u64.encode()); // epoch
+    bytes.extend_from_slice(&[11; 32]); // response key
+    bytes.extend_from_slice(&Compact((MAX_QUOTE_LEN + 1) as u32).encode());
+    bytes.extend(std::iter::repeat_n(0x42, MAX_QUOTE_LEN + 1));
+    assert!(bytes.len() <= MAX_RESPONSE_LEN);
+    assert!(matches!(Response::from_bytes(&bytes), Err(WireError::Malformed(_))));
+    // The same bytes with a legal quote length decode.
+    let mut legal = bytes[..73].to_vec();
+    legal.extend_from_slice(&Compact(MAX_QUOTE_LEN as u32).encode());
+    legal.extend(std::iter::repeat_n(0x42, MAX_QUOTE_LEN));
+    assert!(matches!(Response::from_bytes(&legal), Ok(Response::RecoveryQuote(_))));
 }
 
 #[test]
@@ -121,10 +131,10 @@ fn trailing_bytes_are_rejected() {
 
 #[test]
 fn unknown_variants_and_truncations_are_rejected() {
-    assert!(Request::from_bytes(&[4]).is_err());
+    assert!(Request::from_bytes(&[6]).is_err());
     assert!(Request::from_bytes(&[0xff; 40]).is_err());
-    assert!(Response::from_bytes(&[5]).is_err());
-    assert!(Response::from_bytes(&[4, 16]).is_err()); // ErrorReason index 16 does not exist
+    assert!(Response::from_bytes(&[7]).is_err());
+    assert!(Response::from_bytes(&[4, 17]).is_err()); // ErrorReason index 17 does not exist
     assert!(Response::from_bytes(&[4, 8, 7]).is_err()); // QuoteRejection index 7 does not exist
     assert!(Request::from_bytes(&[]).is_err());
     for request in sample_requests(100, 32) {
@@ -139,10 +149,11 @@ fn unknown_variants_and_truncations_are_rejected() {
 fn variant_indices_are_stable() {
     // The wire does not depend on source order: pin the first byte of each message.
     let firsts: Vec<u8> = sample_requests(1, 1).iter().map(|r| r.to_bytes().unwrap()[0]).collect();
-    assert_eq!(firsts, vec![0, 1, 2, 3]);
+    assert_eq!(firsts, vec![0, 1, 2, 3, 4, 5]);
     let firsts: Vec<u8> =
-        sample_responses(1)[..5].iter().map(|r| r.to_bytes().unwrap()[0]).collect();
-    assert_eq!(firsts, vec![0, 1, 2, 3, 4]);
+        sample_responses(1)[..7].iter().map(|r| r.to_bytes().unwrap()[0]).collect();
+    assert_eq!(firsts, vec![0, 1, 2, 3, 5, 6, 4], "the last is the first error reason");
+    assert_eq!(Response::Error(ErrorReason::ShareMismatch).to_bytes().unwrap(), vec![4, 16]);
     assert_eq!(Response::Error(ErrorReason::Internal).to_bytes().unwrap(), vec![4, 13]);
     assert_eq!(
         Response::Error(ErrorReason::QuoteRejected(QuoteRejection::Other(1))).to_bytes().unwrap(),

@@ -1,7 +1,7 @@
 //! What a validator operator runs beside a node: the `peerseal register` / `leave` / `info` /
 //! `status` commands of the dev binary, as child processes with the stash secret passed the
 //! way the docs say (the `PEERSEAL_STASH_URI` environment variable, never a flag); and what a
-//! recovery operator runs, `peerseal operator keygen` / `check`.
+//! recovery operator runs, `peerseal operator keygen` / `check` / `recover`.
 
 use crate::HarnessError;
 use std::time::Duration;
@@ -73,22 +73,35 @@ pub async fn check(
     chain_url: &str,
     trust_root: &std::path::Path,
 ) -> Result<Outcome, HarnessError> {
+    keyed(&["operator", "check"], secret, chain_url, trust_root).await
+}
+
+/// `peerseal operator recover --node <node>` with the operator key `secret` against the chain
+/// at `chain_url`; how it ended, since a refusal fails.
+pub async fn recover(
+    node: &str,
+    secret: &std::path::Path,
+    chain_url: &str,
+    trust_root: &std::path::Path,
+) -> Result<Outcome, HarnessError> {
+    keyed(&["operator", "recover", "--node", node], secret, chain_url, trust_root).await
+}
+
+/// `peerseal-dev <command> --secret .. --chain-url .. --trust-root ..`, bounded.
+async fn keyed(
+    command: &[&str],
+    secret: &std::path::Path,
+    chain_url: &str,
+    trust_root: &std::path::Path,
+) -> Result<Outcome, HarnessError> {
     let utf8 = |p: &std::path::Path| {
         p.to_str()
             .map(str::to_owned)
             .ok_or_else(|| HarnessError::Process(format!("non-UTF-8 path {}", p.display())))
     };
     let (secret, trust_root) = (utf8(secret)?, utf8(trust_root)?);
-    let args = [
-        "operator",
-        "check",
-        "--secret",
-        &secret,
-        "--chain-url",
-        chain_url,
-        "--trust-root",
-        &trust_root,
-    ];
+    let mut args = command.to_vec();
+    args.extend(["--secret", &secret, "--chain-url", chain_url, "--trust-root", &trust_root]);
     run(&args, "", Duration::from_secs(60)).await
 }
 

@@ -261,21 +261,40 @@ fn find_key(
     assignment: &Assignment,
     received: &[Received],
 ) -> Option<Zeroizing<[u8; KEY_LEN]>> {
-    let t = usize::from(assignment.threshold);
+    let shares: Vec<KeyShare> = received.iter().map(|r| r.share.clone()).collect();
+    combine_committed(
+        account,
+        assignment.epoch,
+        assignment.threshold,
+        &assignment.commitment,
+        &shares,
+    )
+}
+
+/// The key of `account` at `epoch`, if some `threshold`-subset of `shares` combines to one
+/// matching `commitment` (at most [`MAX_COMBINATIONS`] subsets are tried).
+pub(crate) fn combine_committed(
+    account: &AccountId,
+    epoch: u64,
+    threshold: u8,
+    commitment: &[u8; 32],
+    shares: &[KeyShare],
+) -> Option<Zeroizing<[u8; KEY_LEN]>> {
+    let t = usize::from(threshold);
     let mut tried = 0usize;
     let mut picks: Vec<usize> = (0..t).collect();
-    if t == 0 || received.len() < t {
+    if t == 0 || shares.len() < t {
         return None;
     }
     loop {
         tried += 1;
-        let subset: Vec<KeyShare> = picks.iter().map(|&i| received[i].share.clone()).collect();
-        if let Ok(key) = combine(assignment.threshold, &subset) {
-            if matches_commitment(account, assignment.epoch, &key, &assignment.commitment) {
+        let subset: Vec<KeyShare> = picks.iter().map(|&i| shares[i].clone()).collect();
+        if let Ok(key) = combine(threshold, &subset) {
+            if matches_commitment(account, epoch, &key, commitment) {
                 return Some(key);
             }
         }
-        if tried >= MAX_COMBINATIONS || !next_combination(&mut picks, received.len()) {
+        if tried >= MAX_COMBINATIONS || !next_combination(&mut picks, shares.len()) {
             return None;
         }
     }

@@ -302,6 +302,12 @@ impl Provider {
             Request::RequestNonce(ask) => self.request_nonce(peer, ask).await,
             Request::Recover(recover) => self.recover(peer, recover).await,
             Request::HealthChallenge(challenge) => self.health(peer, challenge).await,
+            // Operators talk to cold-starting nodes (`crate::cold_start`), never to a provider.
+            Request::OperatorChallenge(_) | Request::OperatorRelease(_) => Err(refuse(
+                ErrorReason::InvalidRequest,
+                None,
+                "operator request sent to a running provider",
+            )),
         };
         match outcome {
             Ok(response) => response,
@@ -789,6 +795,8 @@ fn request_kind(request: &Request) -> &'static str {
         Request::RequestNonce(_) => "request-nonce",
         Request::Recover(_) => "recover",
         Request::HealthChallenge(_) => "health",
+        Request::OperatorChallenge(_) => "operator-challenge",
+        Request::OperatorRelease(_) => "operator-release",
     }
 }
 

@@ -17,6 +17,8 @@ pub struct FakeChain {
     pub down: AtomicBool,
     /// Recorded backups, as a test sets them.
     pub assignments: Mutex<Vec<Assignment>>,
+    /// Recorded recovery shares (client, record), as a test sets them.
+    pub recorded: Mutex<Vec<(AccountId, peerseal_chain::RecordedRecovery)>>,
     assigned_to: Mutex<Vec<AccountId>>,
 }
 
@@ -45,6 +47,7 @@ impl FakeChain {
             }),
             down: AtomicBool::new(false),
             assignments: Mutex::new(Vec::new()),
+            recorded: Mutex::new(Vec::new()),
             assigned_to: Mutex::new(Vec::new()),
         }
     }
@@ -122,6 +125,21 @@ impl ChainApi for FakeChain {
     ) -> Result<Option<peerseal_chain::RecoveryOperatorSet>, ChainError> {
         self.check()?;
         Ok(None)
+    }
+    async fn recorded_recovery(
+        &self,
+        client: &AccountId,
+    ) -> Result<Option<peerseal_chain::RecordedRecovery>, ChainError> {
+        self.check()?;
+        let recorded = self.recorded.lock().unwrap();
+        Ok(recorded.iter().find(|(c, _)| c == client).map(|(_, r)| r.clone()))
+    }
+    async fn report_recovered_by_operators(
+        &self,
+        _signer: &subxt_signer::sr25519::Keypair,
+        _epoch: u64,
+    ) -> Result<BlockHash, ChainError> {
+        Err(ChainError::Rpc("fake chain takes no transactions".into()))
     }
     async fn confirm_backup(
         &self,

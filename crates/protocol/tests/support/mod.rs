@@ -62,7 +62,27 @@ pub fn sample_requests(quote_len: usize, share_len: usize) -> Vec<Request> {
             challenge: Nonce32([4; 32]),
             signature: Signature([6; 64]),
         }),
+        Request::OperatorChallenge(OperatorChallenge { nonce: Nonce32([8; 32]) }),
+        Request::OperatorRelease(sample_release(share_len)),
     ]
+}
+
+/// An operator's release of a share of `share_len` bytes, as large as the bounds allow.
+pub fn sample_release(share_len: usize) -> OperatorRelease {
+    let node = account_key(1);
+    let operator = x25519(12);
+    let share = OperatorShare {
+        account: node.account(),
+        epoch: 7,
+        commitment: [9; 32],
+        operator_set: 3,
+        threshold: 2,
+        index: 1,
+        share: ShareBytes::from_slice(&vec![0x5a; share_len]).unwrap(),
+    };
+    let sealed = share.seal(&operator.public(), &node).unwrap();
+    let (_, released) = OperatorShare::open_signed(&operator, &sealed).unwrap();
+    released.seal(&x25519(11).public()).unwrap()
 }
 
 pub fn all_error_reasons() -> Vec<ErrorReason> {
@@ -82,6 +102,7 @@ pub fn all_error_reasons() -> Vec<ErrorReason> {
         ErrorReason::Internal,
         ErrorReason::SupersededEpoch,
         ErrorReason::EpochTaken,
+        ErrorReason::ShareMismatch,
     ];
     for q in [
         QuoteRejection::Malformed,
@@ -107,6 +128,13 @@ pub fn sample_responses(share_len: usize) -> Vec<Response> {
             envelope: sample_envelope(DomainTag::RecoveredShare, share_len),
         }),
         Response::HealthProof(HealthProof { mac: [6; 32] }),
+        Response::RecoveryQuote(RecoveryQuote {
+            account: AccountId([3; 32]),
+            epoch: u64::MAX,
+            response_pk: x25519(11).public(),
+            quote: QuoteBytes::new(vec![0x42; limits::MAX_QUOTE_LEN]).unwrap(),
+        }),
+        Response::ShareIntake(ShareIntake { held: 1, needed: 2 }),
     ];
     responses.extend(all_error_reasons().into_iter().map(Response::Error));
     responses
