@@ -144,6 +144,12 @@ pub mod pallet {
             pallet_grandpa::CurrentSetId::<T>::put(set_id);
             Self::deposit_event(Event::SetIdAdvanced { set_id });
         }
+
+        /// The storage invariants of [`Pallet::do_try_state`], checked by `try-runtime`.
+        #[cfg(feature = "try-runtime")]
+        fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
     }
 
     #[pallet::call]
@@ -196,6 +202,37 @@ pub mod pallet {
     }
 
     impl<T: Config> Pallet<T> {
+        /// The pallet's storage invariants, with pallet-grandpa's state it drives:
+        /// - a change is pending here exactly when pallet-grandpa has one pending (both are
+        ///   written by [`Pallet::schedule_change`] and cleared at the enactment block's end);
+        /// - the enactment block is the pending change's `scheduled_at + delay`;
+        /// - it is not in the past (a missed enactment would leave the set id behind the
+        ///   authorities);
+        /// - the current authority set is not empty.
+        #[cfg(any(test, feature = "try-runtime"))]
+        pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            let ours = PendingEnactment::<T>::get();
+            let grandpa = pallet_grandpa::PendingChange::<T>::get();
+            match (ours, grandpa) {
+                (None, None) => {}
+                (Some(at), Some(change)) => {
+                    let due = change.scheduled_at.checked_add(&change.delay);
+                    ensure!(due == Some(at), "the enactment block is not scheduled_at + delay");
+                    ensure!(
+                        at >= frame_system::Pallet::<T>::block_number(),
+                        "a pending enactment lies in the past"
+                    );
+                }
+                (Some(_), None) => Err("an enactment is pending without a GRANDPA change")?,
+                (None, Some(_)) => Err("a GRANDPA change is pending without its enactment")?,
+            }
+            ensure!(
+                !pallet_grandpa::Pallet::<T>::grandpa_authorities().is_empty(),
+                "the GRANDPA authority set is empty"
+            );
+            Ok(())
+        }
+
         /// The block at whose end the pending change is enacted, if one is pending.
         pub fn pending_enactment() -> Option<BlockNumberFor<T>> {
             PendingEnactment::<T>::get()

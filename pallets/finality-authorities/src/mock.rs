@@ -47,6 +47,18 @@ pub fn key(who: sp_keyring::Ed25519Keyring) -> AuthorityId {
     who.public().into()
 }
 
+/// Runs `test` in [`new_test_ext`], then checks the pallet's storage invariants
+/// ([`FinalityAuthorities::do_try_state`]), so every test also proves the state it leaves is
+/// consistent.
+pub fn checked(test: impl FnOnce()) {
+    new_test_ext().execute_with(|| {
+        test();
+        if let Err(broken) = FinalityAuthorities::do_try_state() {
+            panic!("storage invariant broken: {broken:?}");
+        }
+    });
+}
+
 /// Externalities with Alice (weight 1) as the genesis GRANDPA set, at block 1.
 pub fn new_test_ext() -> sp_io::TestExternalities {
     let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();

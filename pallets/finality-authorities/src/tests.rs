@@ -41,7 +41,7 @@ fn authorities() -> Vec<(sp_consensus_grandpa::AuthorityId, u64)> {
 
 #[test]
 fn genesis_is_set_zero_with_alice() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_eq!(Grandpa::current_set_id(), 0);
         assert_eq!(authorities(), vec![(key(Alice), 1)]);
     });
@@ -49,7 +49,7 @@ fn genesis_is_set_zero_with_alice() {
 
 #[test]
 fn only_governance_schedules() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_noop!(
             FinalityAuthorities::schedule_change(RuntimeOrigin::signed(1), set(&[(Bob, 1)]), 2),
             BadOrigin
@@ -59,7 +59,7 @@ fn only_governance_schedules() {
 
 #[test]
 fn refuses_bad_sets_with_typed_errors() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let root = || RuntimeOrigin::root();
         assert_noop!(
             FinalityAuthorities::schedule_change(root(), set(&[]), 2),
@@ -86,7 +86,7 @@ fn refuses_bad_sets_with_typed_errors() {
 
 #[test]
 fn refuses_a_second_change_while_one_is_pending() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(FinalityAuthorities::schedule_change(
             RuntimeOrigin::root(),
             set(&[(Bob, 1)]),
@@ -116,7 +116,7 @@ fn refuses_a_second_change_while_one_is_pending() {
 
 #[test]
 fn digest_in_scheduling_block_and_set_id_advances_at_enactment() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let next = set(&[(Bob, 1), (Charlie, 1)]);
         assert_ok!(FinalityAuthorities::schedule_change(RuntimeOrigin::root(), next.clone(), 2));
         System::assert_last_event(
@@ -153,7 +153,7 @@ fn digest_in_scheduling_block_and_set_id_advances_at_enactment() {
 
 #[test]
 fn zero_delay_enacts_in_the_same_block() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(FinalityAuthorities::schedule_change(
             RuntimeOrigin::root(),
             set(&[(Dave, 3)]),
@@ -168,7 +168,7 @@ fn zero_delay_enacts_in_the_same_block() {
 
 #[test]
 fn hook_order_does_not_matter() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         assert_ok!(FinalityAuthorities::schedule_change(
             RuntimeOrigin::root(),
             set(&[(Bob, 1)]),
@@ -185,7 +185,7 @@ fn hook_order_does_not_matter() {
 
 #[test]
 fn on_initialize_charges_more_when_due() {
-    new_test_ext().execute_with(|| {
+    checked(|| {
         let idle = FinalityAuthorities::on_initialize(1);
         assert_ok!(FinalityAuthorities::schedule_change(
             RuntimeOrigin::root(),
@@ -194,4 +194,40 @@ fn on_initialize_charges_more_when_due() {
         ));
         assert!(FinalityAuthorities::on_initialize(1).ref_time() > idle.ref_time());
     });
+}
+
+#[test]
+fn broken_storage_is_caught_by_the_invariants() {
+    let broken = |corrupt: fn()| {
+        new_test_ext().execute_with(|| {
+            assert_ok!(FinalityAuthorities::do_try_state());
+            assert_ok!(FinalityAuthorities::schedule_change(
+                RuntimeOrigin::root(),
+                set(&[(Bob, 1)]),
+                2
+            ));
+            assert_ok!(FinalityAuthorities::do_try_state());
+            corrupt();
+            format!("{:?}", FinalityAuthorities::do_try_state().unwrap_err())
+        })
+    };
+    // The enactment forgotten, or left behind after pallet-grandpa enacted the change.
+    assert!(broken(PendingEnactment::<Test>::kill).contains("without its enactment"));
+    assert!(
+        broken(pallet_grandpa::PendingChange::<Test>::kill).contains("without a GRANDPA change")
+    );
+    // The enactment block moved away from scheduled_at + delay, or into the past.
+    assert!(broken(|| PendingEnactment::<Test>::put(9)).contains("scheduled_at + delay"));
+    let past = || {
+        PendingEnactment::<Test>::put(3);
+        System::set_block_number(5);
+    };
+    assert!(broken(past).contains("in the past"));
+    // No authorities at all.
+    let empty = || {
+        pallet_grandpa::PendingChange::<Test>::kill();
+        PendingEnactment::<Test>::kill();
+        pallet_grandpa::Authorities::<Test>::kill();
+    };
+    assert!(broken(empty).contains("authority set is empty"));
 }
