@@ -11,6 +11,11 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 # clang compiles secp256k1-sys for the wasm runtime (the no_std production runtime build).
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+# chopsticks' sqlite3 dependency builds from source (scripts/chopsticks): a C++ compiler, make
+# and Python for node-gyp.
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -19,7 +19,7 @@ fn dev_chain() -> std::sync::Arc<Chain> {
     Chain::new(
         executor,
         ChainConfig {
-            genesis_patch: spec.genesis_patch().unwrap(),
+            genesis: spec.genesis().unwrap(),
             block_time: Duration::from_secs(3600),
             instant_seal: false,
             state_pruning: 32,

@@ -33,7 +33,7 @@ fn main() {
     let chain = Chain::new(
         executor,
         ChainConfig {
-            genesis_patch: spec.genesis_patch().unwrap(),
+            genesis: spec.genesis().unwrap(),
             block_time: BLOCK_TIME,
             instant_seal: true,
             state_pruning: 256,

@@ -24,8 +24,8 @@ use crate::types::{Block, BlockNumber, Extrinsic, Hash, Header, State};
 
 /// Everything needed to start a chain.
 pub struct ChainConfig {
-    /// Genesis patch JSON for the runtime's `GenesisBuilder_build_state`.
-    pub genesis_patch: Vec<u8>,
+    /// What the genesis state is built from (a chain spec's genesis).
+    pub genesis: crate::spec::GenesisSource,
     /// Produce a block every this often, even when idle.
     pub block_time: Duration,
     /// Also seal a block as soon as a transaction arrives.
@@ -131,7 +131,7 @@ impl Chain {
     /// (frame_system only records the real genesis hash in `BlockHash[0]` when block #1 is
     /// initialised, and every signed transaction's `CheckGenesis` needs it).
     pub fn new(executor: Executor, config: ChainConfig) -> Result<Arc<Self>, ChainError> {
-        let (genesis_state, genesis_header) = executor.genesis_state(&config.genesis_patch)?;
+        let (genesis_state, genesis_header) = executor.genesis_state(&config.genesis)?;
         let genesis_hash = genesis_header.hash();
         let version = executor.version(&genesis_state)?;
         let store = match &config.base_path {

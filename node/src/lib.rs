@@ -32,14 +32,14 @@ pub mod types;
 pub use chain::{Chain, ChainConfig};
 pub use executor::Executor;
 
-/// The TSS node's trust root for the chain whose genesis is `genesis_patch` (JSON, the format of
+/// The TSS node's trust root for the chain whose genesis is `genesis` (JSON, the format of
 /// `peerseal_chain::TrustRoot`): the genesis hash, and the genesis GRANDPA set as a checkpoint at
 /// block 0, so a TSS node needs no proof of the (possibly pruned) genesis state to start.
 pub fn trust_root(
     executor: &Executor,
-    genesis_patch: &[u8],
+    genesis: &spec::GenesisSource,
 ) -> Result<serde_json::Value, executor::CallError> {
-    let (state, header) = executor.genesis_state(genesis_patch)?;
+    let (state, header) = executor.genesis_state(genesis)?;
     let authorities: sp_consensus_grandpa::AuthorityList =
         executor.call_decode(&state, "GrandpaApi_grandpa_authorities", &[])?;
     let hash = format!("0x{}", hex::encode(header.hash()));

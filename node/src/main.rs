@@ -39,6 +39,14 @@ enum Command {
         /// Use this chain spec file instead of the dev chain.
         #[arg(long)]
         chain: Option<PathBuf>,
+        /// Put this wasm runtime (from `scripts/build-runtime-wasm.sh`) in the spec's genesis
+        /// (`code`, stored at `:code`): what any other Substrate executor runs.
+        #[arg(long, value_name = "FILE")]
+        wasm: Option<PathBuf>,
+        /// Print the raw form: every genesis storage entry (what `--chain` of any Substrate
+        /// node, or chopsticks' `--genesis`, takes without running the genesis builder).
+        #[arg(long)]
+        raw: bool,
     },
     /// Print the TSS node's trust root (JSON) for `--chain` or the dev chain: the genesis hash
     /// computed from the spec's genesis, and the genesis GRANDPA authority set as a checkpoint
@@ -110,13 +118,22 @@ fn main() -> anyhow::Result<()> {
         }
     };
     match &cli.command {
-        Some(Command::BuildSpec { chain }) => {
-            println!("{}", serde_json::to_string_pretty(&load_spec(chain)?)?);
+        Some(Command::BuildSpec { chain, wasm, raw }) => {
+            let mut spec = load_spec(chain)?;
+            if let Some(path) = wasm {
+                let code = std::fs::read(path)
+                    .with_context(|| format!("reading the wasm runtime {}", path.display()))?;
+                spec = spec.with_code(&code);
+            }
+            if *raw {
+                spec = spec.into_raw(&executor)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&spec)?);
             return Ok(());
         }
         Some(Command::TrustRoot { chain }) => {
             let spec = load_spec(chain)?;
-            let root = peerseal_node::trust_root(&executor, &spec.genesis_patch()?)?;
+            let root = peerseal_node::trust_root(&executor, &spec.genesis()?)?;
             println!("{}", serde_json::to_string_pretty(&root)?);
             return Ok(());
         }
@@ -128,7 +145,7 @@ fn main() -> anyhow::Result<()> {
     }
     let spec = load_spec(&args.chain)?;
     let config = ChainConfig {
-        genesis_patch: spec.genesis_patch()?,
+        genesis: spec.genesis()?,
         block_time: Duration::from_millis(args.block_time.max(1)),
         instant_seal: !args.no_instant_seal,
         state_pruning: args.state_pruning.max(1),

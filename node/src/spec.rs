@@ -1,10 +1,14 @@
 //! Chain specs: the dev chain's, and reading/writing the JSON form (`build-spec`, `--chain`).
 //!
-//! The JSON follows the shape of Substrate chain specs where it matters to people who know them
-//! (`name`, `id`, `chainType`, `properties`, `genesis.runtimeGenesis.patch`); the runtime code is
-//! not part of it because the dev node runs the runtime natively.
+//! The JSON follows the shape of Substrate chain specs (`name`, `id`, `chainType`, `properties`,
+//! and either `genesis.runtimeGenesis { code, patch }` or, with `build-spec --raw`,
+//! `genesis.raw { top, childrenDefault }`: every genesis storage entry, hex). The dev node runs
+//! the runtime natively, so it never executes `code`; it stores it at `:code` like any
+//! Substrate node, so a spec with the wasm runtime (`scripts/build-runtime-wasm.sh`) has the
+//! same genesis hash here as in any other Substrate executor started from it.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::executor::Executor;
 
@@ -20,19 +24,51 @@ pub struct ChainSpec {
     pub genesis: Genesis,
 }
 
-/// The genesis section.
+/// The genesis section: a runtime genesis config, or raw storage.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Genesis {
-    pub runtime_genesis: RuntimeGenesis,
+pub enum Genesis {
+    /// A patch over the runtime's default genesis config, with the runtime code.
+    RuntimeGenesis(RuntimeGenesis),
+    /// Every genesis storage entry.
+    Raw(RawGenesis),
 }
 
-/// A patch over the runtime's default genesis config (what `GenesisBuilder_build_state` takes).
+/// A patch over the runtime's default genesis config (what `GenesisBuilder_build_state` takes)
+/// and the wasm runtime (`0x` hex) that goes to `:code`, if the spec carries one.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuntimeGenesis {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     pub patch: serde_json::Value,
 }
+
+/// Raw genesis storage: `0x` hex keys to `0x` hex values (child tries are not used).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawGenesis {
+    pub top: BTreeMap<String, String>,
+    #[serde(default)]
+    pub children_default: BTreeMap<String, serde_json::Value>,
+}
+
+/// What the chain's genesis state is built from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GenesisSource {
+    /// `GenesisBuilder_build_state(patch)`, plus `:code` = `code` when given.
+    Patch {
+        /// The genesis config patch, JSON.
+        patch: Vec<u8>,
+        /// The wasm runtime.
+        code: Option<Vec<u8>>,
+    },
+    /// These storage entries, exactly.
+    Raw(BTreeMap<Vec<u8>, Vec<u8>>),
+}
+
+/// The storage key of the runtime code.
+pub const CODE_KEY: &[u8] = b":code";
 
 /// Largest chain spec file accepted.
 pub const MAX_SPEC_BYTES: u64 = 16 * 1024 * 1024;
@@ -50,6 +86,19 @@ pub enum SpecError {
     TooLarge,
     #[error("cannot read chain spec: {0}")]
     Io(#[from] std::io::Error),
+    #[error("chain spec field {0} is not 0x-prefixed hex")]
+    Hex(String),
+    #[error("raw chain specs with child tries are not supported")]
+    ChildTries,
+}
+
+fn from_hex(field: &str, text: &str) -> Result<Vec<u8>, SpecError> {
+    let digits = text.strip_prefix("0x").ok_or_else(|| SpecError::Hex(field.to_owned()))?;
+    hex::decode(digits).map_err(|_| SpecError::Hex(field.to_owned()))
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
 }
 
 fn dev_properties() -> serde_json::Map<String, serde_json::Value> {
@@ -71,9 +120,31 @@ impl ChainSpec {
             id: "peerseal_dev".into(),
             chain_type: "Development".into(),
             properties: dev_properties(),
-            genesis: Genesis {
-                runtime_genesis: RuntimeGenesis { patch: serde_json::from_slice(&preset)? },
-            },
+            genesis: Genesis::RuntimeGenesis(RuntimeGenesis {
+                code: None,
+                patch: serde_json::from_slice(&preset)?,
+            }),
+        })
+    }
+
+    /// This spec with `code` as its runtime (a runtime genesis spec; a raw one gets `:code`).
+    pub fn with_code(mut self, code: &[u8]) -> Self {
+        match &mut self.genesis {
+            Genesis::RuntimeGenesis(g) => g.code = Some(to_hex(code)),
+            Genesis::Raw(raw) => {
+                raw.top.insert(to_hex(CODE_KEY), to_hex(code));
+            }
+        }
+        self
+    }
+
+    /// This spec in raw form: every storage entry of its genesis state, as `executor` builds it.
+    pub fn into_raw(self, executor: &Executor) -> Result<Self, SpecError> {
+        let storage = executor.genesis_storage(&self.genesis()?)?;
+        let top = storage.iter().map(|(k, v)| (to_hex(k), to_hex(v))).collect();
+        Ok(Self {
+            genesis: Genesis::Raw(RawGenesis { top, children_default: BTreeMap::new() }),
+            ..self
         })
     }
 
@@ -85,8 +156,27 @@ impl ChainSpec {
         Ok(serde_json::from_slice(&std::fs::read(path)?)?)
     }
 
-    /// The genesis patch as the bytes `GenesisBuilder_build_state` takes.
-    pub fn genesis_patch(&self) -> Result<Vec<u8>, SpecError> {
-        Ok(serde_json::to_vec(&self.genesis.runtime_genesis.patch)?)
+    /// What the genesis state is built from.
+    pub fn genesis(&self) -> Result<GenesisSource, SpecError> {
+        match &self.genesis {
+            Genesis::RuntimeGenesis(g) => Ok(GenesisSource::Patch {
+                patch: serde_json::to_vec(&g.patch)?,
+                code: g
+                    .code
+                    .as_deref()
+                    .map(|c| from_hex("genesis.runtimeGenesis.code", c))
+                    .transpose()?,
+            }),
+            Genesis::Raw(raw) => {
+                if !raw.children_default.is_empty() {
+                    return Err(SpecError::ChildTries);
+                }
+                let mut top = BTreeMap::new();
+                for (k, v) in &raw.top {
+                    top.insert(from_hex("genesis.raw.top", k)?, from_hex("genesis.raw.top", v)?);
+                }
+                Ok(GenesisSource::Raw(top))
+            }
+        }
     }
 }

@@ -371,3 +371,50 @@ fn build_spec_prints_a_spec_that_runs() {
     let node = Node::start(&["--chain", path.to_str().unwrap()]);
     drop(node);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_with_wasm_code_and_its_raw_form_start_the_same_genesis() {
+    // The node never executes `code` (it runs the runtime natively), so any bytes stand in for
+    // the wasm here; scripts/chopsticks runs the real blob in another executor.
+    let dir = tempfile::tempdir().unwrap();
+    let code: Vec<u8> = b"\0asm\x01\0\0\0peerseal test code".to_vec();
+    let wasm = dir.path().join("runtime.wasm");
+    std::fs::write(&wasm, &code).unwrap();
+    let wasm = wasm.to_str().unwrap();
+    let spec_of = |args: &[&str]| {
+        let (ok, spec, err) = common::run_to_exit(args, None);
+        assert!(ok, "{err}");
+        spec
+    };
+    let with_code = spec_of(&["build-spec", "--wasm", wasm]);
+    let raw = spec_of(&["build-spec", "--wasm", wasm, "--raw"]);
+    let json: serde_json::Value = serde_json::from_str(&with_code).unwrap();
+    let hex_code = format!("0x{}", hex::encode(&code));
+    assert_eq!(json["genesis"]["runtimeGenesis"]["code"], hex_code.as_str());
+    let json: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(json["genesis"]["raw"]["top"]["0x3a636f6465"], hex_code.as_str(), ":code");
+    assert!(json["genesis"]["raw"]["top"].as_object().unwrap().len() > 20);
+
+    let mut genesis = Vec::new();
+    for (name, spec) in [("code.json", &with_code), ("raw.json", &raw)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, spec).unwrap();
+        let (ok, root, err) =
+            common::run_to_exit(&["trust-root", "--chain", path.to_str().unwrap()], None);
+        assert!(ok, "{err}");
+        let root: serde_json::Value = serde_json::from_str(&root).unwrap();
+        let node = Node::start(&["--chain", path.to_str().unwrap()]);
+        let rpc = raw_client(&node).await;
+        let served: String = rpc.request("chain_getBlockHash", rpc_params![0]).await.unwrap();
+        assert_eq!(
+            root["genesis_hash"],
+            served.as_str(),
+            "{name}: the node runs the genesis it computes"
+        );
+        genesis.push(served);
+    }
+    assert_eq!(genesis[0], genesis[1], "the raw form is the same genesis");
+    let (_, plain, _) = common::run_to_exit(&["trust-root"], None);
+    let plain: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    assert_ne!(plain["genesis_hash"], genesis[0].as_str(), ":code is part of genesis storage");
+}

@@ -153,9 +153,10 @@ impl pallet_attestation::Config for Runtime {
     /// Expired nonces pruned per block; each request also prunes two, so this only has to
     /// absorb bursts.
     type MaxNoncePrunesPerBlock = ConstU32<16>;
-    // The dev PCK mode (mock quotes) exists only in a runtime built with the `dev` feature:
-    // the dev chain node's. The wasm runtime for chain specs is built without it.
-    type DevPckMode = frame_support::traits::ConstBool<{ cfg!(feature = "dev") }>;
+    // The dev PCK mode (mock quotes) exists only in a runtime built with the `dev-pck` feature
+    // (implied by `dev`): the dev chain node's, and the wasm of dev chain specs. The wasm
+    // runtime for real networks is built without it.
+    type DevPckMode = frame_support::traits::ConstBool<{ cfg!(feature = "dev-pck") }>;
     type WeightInfo = pallet_attestation::weights::SubstrateWeight<Runtime>;
 }
 
