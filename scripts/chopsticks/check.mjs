@@ -11,10 +11,17 @@
 // hash and parent hash instead of hashing the header. So the genesis hash is compared by
 // hashing chopsticks' genesis header with the zero parent hash every genesis header has.
 //
+// Then, against chopsticks alone, the feeless path of the peerseal pallets: the pre-registered
+// dev server Alice's TSS account (`//Alice//tss`, which holds no funds) records a backup naming
+// Bob's server (`Backup.record_backup`); the wasm runtime takes it without a fee and emits
+// `Backup.BackupRecorded`, and the chain's storage holds the assignment.
+//
 // Usage: node check.mjs <chopsticks ws url> <peerseal-node ws url>
 // Prints one `PASS` line and exits 0, or `FAIL: <why>` and exits 1; bounded (60 s).
 
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 const OVERALL_TIMEOUT_MS = 60_000;
 const STEP_TIMEOUT_MS = 20_000;
@@ -32,8 +39,52 @@ function withTimeout(promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+async function connect(url) {
+  const provider = new WsProvider(url, 1_000, {}, 15_000);
+  return withTimeout(ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true }), `connecting to ${url}`);
+}
+
+// Submits `tx` signed by `signer` and resolves with the events of its block once in a block.
+function submit(api, tx, signer) {
+  return withTimeout(new Promise((resolve, reject) => {
+    let unsubscribe;
+    tx.signAndSend(signer, (result) => {
+      if (result.isError || result.status.isInvalid || result.status.isDropped) {
+        reject(new Error(`the transaction failed: ${result.status.type}`));
+      } else if (result.status.isInBlock || result.status.isFinalized) {
+        if (unsubscribe) unsubscribe();
+        resolve(result);
+      }
+    }).then((u) => { unsubscribe = u; }, reject);
+  }), 'a signed transaction');
+}
+
+async function feelessRecordBackup(url) {
+  await cryptoWaitReady();
+  const api = await connect(url);
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const aliceTss = keyring.addFromUri('//Alice//tss');
+  const bobTss = keyring.addFromUri('//Bob//tss');
+  const server = await withTimeout(api.query.registry.stashOf(aliceTss.address), 'Registry.StashOf');
+  if (server.isNone) fail('//Alice//tss is not a registered TSS account in the dev genesis');
+  const before = (await api.query.system.account(aliceTss.address)).data.free.toBigInt();
+  const commitment = new Uint8Array(32).fill(7);
+  const tx = api.tx.backup.recordBackup(1, 1, [[bobTss.address, 1]], commitment, null);
+  const result = await submit(api, tx, aliceTss);
+  const names = result.events.map(({ event }) => `${event.section}.${event.method}`);
+  if (result.dispatchError) fail(`record_backup failed: ${result.dispatchError.toString()}`);
+  if (!names.includes('backup.BackupRecorded')) fail(`no Backup.BackupRecorded among ${names.join(', ')}`);
+  if (names.includes('transactionPayment.TransactionFeePaid')) fail('record_backup paid a fee');
+  const after = (await api.query.system.account(aliceTss.address)).data.free.toBigInt();
+  if (after !== before) fail(`the TSS account's balance moved: ${before} -> ${after}`);
+  const assignment = await api.query.backup.assignments(aliceTss.address);
+  if (assignment.isNone) fail('no assignment in Backup.Assignments after the record');
+  await api.disconnect();
+  return names;
+}
+
 async function facts(url, { placeholderGenesis }) {
-  const api = await withTimeout(ApiPromise.create({ provider: new WsProvider(url, 1_000, {}, 15_000), noInitWarn: true }).then(async (a) => { await a.isReady; return a; }), `connecting to ${url}`);
+  const api = await connect(url);
   const served = await withTimeout(api.rpc.chain.getBlockHash(0), `${url} chain_getBlockHash(0)`);
   const header = await withTimeout(api.rpc.chain.getHeader(served), `${url} chain_getHeader`);
   const genesisHeader = api.createType('Header', {
@@ -72,7 +123,9 @@ try {
   if (wasm.genesis !== native.genesis) fail('the genesis hashes differ');
   if (wasm.spec !== native.spec) fail('the wasm and native runtimes report different versions');
   if (wasm.pallets !== native.pallets) fail(`the metadata's pallets differ: ${wasm.pallets} vs ${native.pallets}`);
-  console.log(`PASS: chopsticks runs the wasm runtime from the raw spec with the dev node's genesis state root and hash, runtime version and pallets (${wasm.pallets.split(',').length})`);
+  const events = await feelessRecordBackup(chopsticksUrl);
+  console.log(`chopsticks: //Alice//tss recorded a backup without funds or fee: ${events.join(', ')}`);
+  console.log(`PASS: chopsticks runs the wasm runtime from the raw spec with the dev node's genesis state root and hash, runtime version and pallets (${wasm.pallets.split(',').length}), and takes a feeless record_backup`);
   process.exit(0);
 } catch (e) {
   fail(e.message ?? String(e));

@@ -8,6 +8,7 @@
 #   1. check.mjs: chopsticks' genesis state root and hash (its own trie code over the raw
 #      storage, `:code` included), the wasm runtime's version and metadata pallets equal the
 #      native node's;
+#      and, on chopsticks, a feeless `record_backup` by a fund-less dev TSS account;
 #   2. ../polkadotjs/check.mjs against chopsticks: the same polkadot.js check CI runs against
 #      the dev node (metadata, storage of the peerseal pallets, two signed transfers with their
 #      events), now executed by the wasm runtime.
