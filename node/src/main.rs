@@ -37,8 +37,13 @@ enum Command {
     /// Print the chain spec (JSON) of `--chain` or of the dev chain.
     BuildSpec {
         /// Use this chain spec file instead of the dev chain.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "preset")]
         chain: Option<PathBuf>,
+        /// Start from this genesis preset of the runtime instead of the dev chain's
+        /// (`development`): `local_testnet` has three GRANDPA authorities, the production PCK
+        /// mode and no pre-registered servers, as a production network starts.
+        #[arg(long)]
+        preset: Option<String>,
         /// Put this wasm runtime (from `scripts/build-runtime-wasm.sh`) in the spec's genesis
         /// (`code`, stored at `:code`): what any other Substrate executor runs.
         #[arg(long, value_name = "FILE")]
@@ -118,8 +123,11 @@ fn main() -> anyhow::Result<()> {
         }
     };
     match &cli.command {
-        Some(Command::BuildSpec { chain, wasm, raw }) => {
-            let mut spec = load_spec(chain)?;
+        Some(Command::BuildSpec { chain, preset, wasm, raw }) => {
+            let mut spec = match preset {
+                Some(name) => ChainSpec::from_preset(&executor, name)?,
+                None => load_spec(chain)?,
+            };
             if let Some(path) = wasm {
                 let code = std::fs::read(path)
                     .with_context(|| format!("reading the wasm runtime {}", path.display()))?;

@@ -112,13 +112,23 @@ fn dev_properties() -> serde_json::Map<String, serde_json::Value> {
 impl ChainSpec {
     /// The dev chain: the runtime's "development" genesis preset.
     pub fn dev(executor: &Executor) -> Result<Self, SpecError> {
-        let preset = executor
-            .genesis_preset("development")?
-            .ok_or_else(|| SpecError::NoPreset("development".into()))?;
+        Self::from_preset(executor, "development")
+    }
+
+    /// The chain of the runtime's genesis preset `name`: `development` (the dev chain) or
+    /// `local_testnet` (three GRANDPA authorities, the production PCK mode, no pre-registered
+    /// server).
+    pub fn from_preset(executor: &Executor, name: &str) -> Result<Self, SpecError> {
+        let preset =
+            executor.genesis_preset(name)?.ok_or_else(|| SpecError::NoPreset(name.into()))?;
+        let (display, id, chain_type) = match name {
+            "development" => ("peerseal dev", "peerseal_dev", "Development"),
+            _ => ("peerseal local testnet", "peerseal_local_testnet", "Local"),
+        };
         Ok(Self {
-            name: "peerseal dev".into(),
-            id: "peerseal_dev".into(),
-            chain_type: "Development".into(),
+            name: display.into(),
+            id: id.into(),
+            chain_type: chain_type.into(),
             properties: dev_properties(),
             genesis: Genesis::RuntimeGenesis(RuntimeGenesis {
                 code: None,

@@ -418,3 +418,57 @@ async fn a_spec_with_wasm_code_and_its_raw_form_start_the_same_genesis() {
     let plain: serde_json::Value = serde_json::from_str(&plain).unwrap();
     assert_ne!(plain["genesis_hash"], genesis[0].as_str(), ":code is part of genesis storage");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_testnet_preset_starts_as_a_production_network_and_finalizes() {
+    let (ok, spec, err) = common::run_to_exit(&["build-spec", "--preset", "local_testnet"], None);
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    assert_eq!(
+        (json["id"].as_str(), json["chainType"].as_str()),
+        (Some("peerseal_local_testnet"), Some("Local"))
+    );
+    let patch = &json["genesis"]["runtimeGenesis"]["patch"];
+    assert_eq!(patch["attestation"]["pckMode"], "Production", "{patch}");
+    assert!(
+        patch["attestation"]["acceptedMeasurements"].as_array().is_none_or(Vec::is_empty),
+        "{patch}"
+    );
+    assert!(
+        patch["attestation"]["allowedMockPcks"].as_array().is_none_or(Vec::is_empty),
+        "{patch}"
+    );
+    assert!(patch["registry"]["servers"].as_array().is_none_or(Vec::is_empty), "{patch}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.json");
+    std::fs::write(&path, &spec).unwrap();
+    let (ok, root, err) =
+        common::run_to_exit(&["trust-root", "--chain", path.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    let root: serde_json::Value = serde_json::from_str(&root).unwrap();
+    let authorities = root["checkpoint"]["authorities"].as_array().unwrap();
+    assert_eq!(authorities.len(), 3, "three distinct GRANDPA authorities: {root}");
+    // The dev node holds those three keys and finalizes with them.
+    let node = Node::start(&["--chain", path.to_str().unwrap(), "--block-time", "200"]);
+    let rpc = raw_client(&node).await;
+    let finalized = tokio::time::timeout(LIMIT, async {
+        loop {
+            let head: String = rpc.request("chain_getFinalizedHead", rpc_params![]).await.unwrap();
+            let header: serde_json::Value =
+                rpc.request("chain_getHeader", rpc_params![head]).await.unwrap();
+            let number = u64::from_str_radix(
+                header["number"].as_str().unwrap().trim_start_matches("0x"),
+                16,
+            )
+            .unwrap();
+            if number >= 2 {
+                break number;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the local testnet finalizes");
+    assert!(finalized >= 2);
+}

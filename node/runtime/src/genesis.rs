@@ -17,14 +17,21 @@
 //! `Multiaddr::try_from(Vec<u8>)` reads), here `/ip4/127.0.0.1/tcp/<p2p_port>/p2p/<peer id>`; see
 //! [`loopback_multiaddr`].
 //!
-//! The preset exists only with the `dev` feature (dev keys are derived and mock quotes signed
-//! natively, and its policy is the dev PCK mode, which only a dev runtime has); a build without
-//! it, such as the wasm runtime for chain specs, lists no dev preset.
+//! The `local_testnet` preset ([`LOCAL_TESTNET_RUNTIME_PRESET`]) starts a network the way a
+//! production one starts: three distinct GRANDPA authorities (the ed25519 keys of `//Alice`,
+//! `//Bob` and `//Charlie`), the production PCK mode (Intel's certificate chain required), no
+//! accepted measurement and no mock PCK (governance accepts the image it deploys), and no
+//! pre-registered server (each registers with a real quote). Only its keys are the well-known dev
+//! ones: sudo is Alice, and the dev stashes are funded.
+//!
+//! The presets exist only with the `dev` feature (dev keys are derived, and mock quotes signed,
+//! natively; the development policy is the dev PCK mode, which only a dev runtime has); a build
+//! without it, such as the wasm runtime for chain specs, lists none.
 
 use alloc::vec::Vec;
 use sp_genesis_builder::PresetId;
 
-pub use sp_genesis_builder::DEV_RUNTIME_PRESET;
+pub use sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 
 /// Multiaddr protocol code of `/ip4`.
 const MULTIADDR_IP4: u64 = 0x04;
@@ -68,7 +75,10 @@ fn push_varint(out: &mut Vec<u8>, mut value: u64) {
 pub fn preset_names() -> Vec<PresetId> {
     #[cfg(feature = "dev")]
     {
-        alloc::vec![PresetId::from(DEV_RUNTIME_PRESET)]
+        alloc::vec![
+            PresetId::from(DEV_RUNTIME_PRESET),
+            PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)
+        ]
     }
     #[cfg(not(feature = "dev"))]
     {
@@ -83,6 +93,10 @@ pub fn preset(id: &PresetId) -> Option<Vec<u8>> {
     if id.as_str() == DEV_RUNTIME_PRESET {
         return dev::dev_genesis_json().ok();
     }
+    #[cfg(feature = "dev")]
+    if id.as_str() == LOCAL_TESTNET_RUNTIME_PRESET {
+        return dev::local_testnet_genesis_json().ok();
+    }
     let _ = id;
     None
 }
@@ -90,7 +104,8 @@ pub fn preset(id: &PresetId) -> Option<Vec<u8>> {
 #[cfg(feature = "dev")]
 pub use dev::{
     dev_genesis_config, dev_genesis_json, dev_genesis_storage, dev_grandpa_authorities,
-    dev_runtime_genesis_config, DevGenesisError, DEV_ACCOUNTS, DEV_ENDOWMENT,
+    dev_runtime_genesis_config, local_testnet_genesis_json, local_testnet_grandpa_authorities,
+    DevGenesisError, DEV_ACCOUNTS, DEV_ENDOWMENT,
 };
 
 #[cfg(feature = "dev")]
@@ -168,14 +183,44 @@ mod dev {
         })
     }
 
-    /// The development genesis as the runtime's config struct.
-    pub fn dev_runtime_genesis_config() -> Result<RuntimeGenesisConfig, DevGenesisError> {
+    /// The dev stashes with their endowment, Alice first.
+    fn dev_balances() -> Result<Vec<(AccountId, Balance)>, DevGenesisError> {
         let mut balances = Vec::with_capacity(DEV_ACCOUNTS.len());
         for name in DEV_ACCOUNTS {
             let id = peerseal_devkeys::dev_identity(name)
                 .ok_or(DevGenesisError::UnknownIdentity(name))?;
             balances.push((stash_account(&id), DEV_ENDOWMENT));
         }
+        Ok(balances)
+    }
+
+    /// The local testnet's genesis GRANDPA set: `//Alice`, `//Bob` and `//Charlie`'s ed25519
+    /// keys, weight 1 each (two of three finalize).
+    pub fn local_testnet_grandpa_authorities() -> sp_consensus_grandpa::AuthorityList {
+        use sp_keyring::Ed25519Keyring::{Alice, Bob, Charlie};
+        vec![(Alice.public().into(), 1), (Bob.public().into(), 1), (Charlie.public().into(), 1)]
+    }
+
+    /// The `local_testnet` preset (module doc) as JSON.
+    pub fn local_testnet_genesis_json() -> Result<Vec<u8>, DevGenesisError> {
+        let balances = dev_balances()?;
+        let sudo = balances.first().map(|(alice, _)| alice.clone());
+        let config = RuntimeGenesisConfig {
+            balances: BalancesConfig { balances, ..Default::default() },
+            sudo: SudoConfig { key: sudo },
+            attestation: AttestationConfig { pck_mode: PckMode::Production, ..Default::default() },
+            grandpa: GrandpaConfig {
+                authorities: local_testnet_grandpa_authorities(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        serde_json::to_vec(&config).map_err(|e| DevGenesisError::Json(e.to_string()))
+    }
+
+    /// The development genesis as the runtime's config struct.
+    pub fn dev_runtime_genesis_config() -> Result<RuntimeGenesisConfig, DevGenesisError> {
+        let balances = dev_balances()?;
         let sudo = balances.first().map(|(alice, _)| alice.clone());
 
         let mut servers = Vec::new();

@@ -217,7 +217,13 @@ fn dev_genesis_is_deterministic_and_preregisters_dev_servers() {
     assert_eq!(preset.as_deref(), Some(&first[..]));
     let names: Vec<String> =
         Decode::decode(&mut &chain.call("GenesisBuilder_preset_names", &[])[..]).unwrap();
-    assert_eq!(names, vec![genesis::DEV_RUNTIME_PRESET.to_string()]);
+    assert_eq!(
+        names,
+        vec![
+            genesis::DEV_RUNTIME_PRESET.to_string(),
+            genesis::LOCAL_TESTNET_RUNTIME_PRESET.to_string()
+        ]
+    );
 
     chain.with(|| {
         for name in ["alice", "bob", "charlie", "dave"] {
