@@ -6,10 +6,12 @@
 //! operator recover` against two nodes, which open their stores, report
 //! `RecoveredByOperators` on chain and serve as providers again; the other two then recover
 //! from those providers without any operator. All four end ready at fresh epochs and read back
-//! what they wrote before the outage. Then two partial outages: two nodes restarting while two
-//! run recover from their peers and never ask for operators; three restarting while one runs
-//! (a closed cycle: each reaches one provider of the two it needs) all ask, and once operators
-//! bring one back the other two recover from it and the running node.
+//! what they wrote before the outage. Then two partial outages, with expectations taken from
+//! the nodes' recorded assignments (a node that backed up while few providers were up holds a
+//! 2-of-2 backup): two nodes whose providers keep their threshold running recover from their
+//! peers without operators; then three restart while one runs (a closed cycle), those left
+//! below their threshold ask for operators, and once operators bring one back the others
+//! recover from it if they now can, or get their operators too.
 // Integration tests: fixtures and helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -156,59 +158,131 @@ async fn a_network_whose_every_node_restarted_at_once_comes_back_through_its_ope
         "the chain records exactly the two cold starts"
     );
 
-    // Peers can help: alice and bob restart together while charlie and dave run. Each still
-    // reaches two of its three providers, so neither asks for operators.
+    // Partial outages. Which restarting node can recover from its peers depends on its recorded
+    // assignment (a node that backed up while few providers were up holds a 2-of-2 backup), so
+    // the expectations come from the nodes' own statuses: a node asks for operators exactly when
+    // fewer than its threshold of its providers keep running.
     let mut nodes: Vec<Option<TssDaemon>> = nodes.into_iter().map(Some).collect();
-    let mut epochs = Vec::new();
-    for node in nodes.iter().flatten() {
-        epochs.push(node.status().await.unwrap().epoch.unwrap());
-    }
-    for node in nodes.iter_mut().take(2) {
-        node.take().unwrap().kill();
-    }
-    for i in 0..2 {
-        let node = TssDaemon::start_with(NAMES[i], &url, &dirs.path().join(NAMES[i]), &options);
-        nodes[i] = Some(node.unwrap());
-    }
-    for i in 0..2 {
+    let mut operator_recoveries = 2;
+
+    // Peers can help: two nodes each of whose backups keeps its threshold among the other two.
+    let statuses = statuses_of(&nodes).await;
+    let pair = (0..4)
+        .flat_map(|a| (a + 1..4).map(move |b| [a, b]))
+        .find(|pair| pair.iter().all(|&i| !needs_operators(&statuses[i], &statuses, pair)))
+        .unwrap_or_else(|| panic!("no two nodes can restart from their peers: {statuses:?}"));
+    let mut epochs: Vec<u64> = statuses.iter().map(|s| s.epoch.unwrap()).collect();
+    restart(&mut nodes, &pair, &url, dirs.path(), &options);
+    for &i in &pair {
         let ready = bounded(200, wait_for_epoch(nodes[i].as_ref().unwrap(), epochs[i] + 1)).await;
-        assert!(ready.cold_start.is_none(), "{} asked for operators: {ready:?}", NAMES[i]);
+        let by_operators = ready.cold_start.as_ref().is_some_and(|c| c.recovered_by_operators);
+        assert!(!by_operators, "{} needed operators with its providers up: {ready:?}", NAMES[i]);
         assert_eq!(ready.recovery_attempts, 1, "{ready:?}");
     }
 
-    // A closed cycle with one node up: alice, bob and charlie restart while dave runs. Each
-    // reaches one provider of the two it needs, so all three ask for operators; once the
-    // operators bring alice back, bob and charlie recover from alice and dave on their own.
-    let mut epochs = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let status = node.as_ref().unwrap().status().await.unwrap();
-        let epoch = status.epoch.unwrap();
-        bounded(60, recorded_at(&chain, &accounts[i], epoch)).await;
-        epochs.push(epoch);
+    // A closed cycle with one node up: the other three restart. Those that keep fewer than
+    // their threshold of providers running ask for operators; operators bring one back, then
+    // each of the rest recovers from its peers if it now can, or gets its operators too.
+    let statuses = statuses_of(&nodes).await;
+    for (i, status) in statuses.iter().enumerate() {
+        epochs[i] = status.epoch.unwrap();
+        bounded(60, recorded_at(&chain, &accounts[i], epochs[i])).await;
     }
-    for node in nodes.iter_mut().take(3) {
-        node.take().unwrap().kill();
+    let (running, restarting, cold) = (0..4)
+        .map(|r| {
+            let restarting: Vec<usize> = (0..4).filter(|&i| i != r).collect();
+            let cold: Vec<usize> = restarting
+                .iter()
+                .copied()
+                .filter(|&i| needs_operators(&statuses[i], &statuses, &restarting))
+                .collect();
+            (r, restarting, cold)
+        })
+        .max_by_key(|(_, _, cold)| cold.len())
+        .unwrap();
+    assert!(
+        !cold.is_empty(),
+        "no restart of three leaves a node without its threshold: {statuses:?}"
+    );
+    restart(&mut nodes, &restarting, &url, dirs.path(), &options);
+    let mut addresses = std::collections::BTreeMap::new();
+    for &i in &cold {
+        let status = bounded(100, awaiting_operators(nodes[i].as_ref().unwrap())).await;
+        addresses.insert(i, status.cold_start.unwrap().operator_address);
     }
-    let mut addresses = Vec::new();
-    for i in 0..3 {
-        let node = TssDaemon::start_with(NAMES[i], &url, &dirs.path().join(NAMES[i]), &options);
-        nodes[i] = Some(node.unwrap());
+    let mut by_operators = Vec::new();
+    for (n, &i) in cold.iter().enumerate() {
+        let node = nodes[i].as_ref().unwrap();
+        if n > 0 {
+            // Providers brought back since may be enough now.
+            let on_its_own = node
+                .wait_until("recovered from peers", Duration::from_secs(15), |s| {
+                    s.state.label() != "awaiting_operators"
+                })
+                .await;
+            if on_its_own.is_ok() {
+                continue;
+            }
+        }
+        for op in [1usize, 2] {
+            let secret = keys.path().join(format!("operator-{op}.key"));
+            let outcome = operator::recover(&addresses[&i], &secret, &url, &root).await.unwrap();
+            assert!(outcome.success, "{outcome:?}");
+        }
+        by_operators.push(i);
     }
-    for node in nodes.iter().take(3) {
-        let status = bounded(100, awaiting_operators(node.as_ref().unwrap())).await;
-        addresses.push(status.cold_start.unwrap().operator_address);
+    for &i in &restarting {
+        let ready = bounded(200, wait_for_epoch(nodes[i].as_ref().unwrap(), epochs[i] + 1)).await;
+        let view = ready.cold_start.as_ref();
+        assert_eq!(
+            view.is_some_and(|c| c.recovered_by_operators),
+            by_operators.contains(&i),
+            "{} (running: {}): {ready:?}",
+            NAMES[i],
+            NAMES[running]
+        );
+        if cold.contains(&i) {
+            assert!(view.is_some(), "{} had no peers and must have asked: {ready:?}", NAMES[i]);
+        }
     }
-    for op in [1usize, 2] {
-        let secret = keys.path().join(format!("operator-{op}.key"));
-        let outcome = operator::recover(&addresses[0], &secret, &url, &root).await.unwrap();
-        assert!(outcome.success, "{outcome:?}");
-    }
-    for (i, node) in nodes.iter().enumerate().take(3) {
-        let ready = bounded(200, wait_for_epoch(node.as_ref().unwrap(), epochs[i] + 1)).await;
-        let view = ready.cold_start.as_ref().expect("it awaited operators");
-        assert_eq!(view.recovered_by_operators, i == 0, "{}: {ready:?}", NAMES[i]);
-    }
+    operator_recoveries += by_operators.len();
     let audited = recovered_by_operators(&url).await;
-    assert_eq!(audited.len(), 3, "{audited:?}");
-    assert_eq!(audited[2], (accounts[0], epochs[0]));
+    assert_eq!(audited.len(), operator_recoveries, "{audited:?}");
+    for (n, &i) in by_operators.iter().enumerate() {
+        assert_eq!(audited[2 + n], (accounts[i], epochs[i]));
+    }
+}
+
+/// Every node's status (all running).
+async fn statuses_of(nodes: &[Option<TssDaemon>]) -> Vec<Status> {
+    let mut statuses = Vec::new();
+    for node in nodes.iter().flatten() {
+        statuses.push(node.status().await.unwrap());
+    }
+    statuses
+}
+
+/// Whether the node of `status` keeps fewer than its threshold of providers running when the
+/// nodes at `restarting` (indices into `all`) restart: it then needs its operators.
+fn needs_operators(status: &Status, all: &[Status], restarting: &[usize]) -> bool {
+    let down: Vec<&str> = restarting.iter().filter_map(|&i| all[i].account.as_deref()).collect();
+    let up = status.providers.iter().filter(|p| !down.contains(&p.account.as_str())).count();
+    up < usize::from(status.threshold.unwrap())
+}
+
+/// SIGKILLs the nodes at `which` at once, then starts them again on the same disks.
+fn restart(
+    nodes: &mut [Option<TssDaemon>],
+    which: &[usize],
+    url: &str,
+    dirs: &std::path::Path,
+    options: &DaemonOptions,
+) {
+    for &i in which {
+        nodes[i].take().unwrap().kill();
+    }
+    for &i in which {
+        nodes[i] =
+            Some(TssDaemon::start_with(NAMES[i], url, &dirs.join(NAMES[i]), options).unwrap());
+    }
 }
