@@ -64,11 +64,18 @@ const RECORDS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Opens the raw sled database without sled's background flusher: a flusher thread can still
+/// hold the database's file lock for a moment after the handle is dropped, and the next open
+/// (the store's) then fails with "could not acquire lock" (seen once in CI).
+fn open_raw(dir: &std::path::Path) -> sled::Db {
+    sled::Config::new().path(dir.join(format::DATA_DIR)).flush_every_ms(None).open().unwrap()
+}
+
 /// Lays the fixture out on disk exactly as the old code left it.
 fn write_fixture(dir: &std::path::Path) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(format::HEADER_FILE), hex::decode(HEADER).unwrap()).unwrap();
-    let db = sled::open(dir.join(format::DATA_DIR)).unwrap();
+    let db = open_raw(dir);
     for (tree, key, value) in RECORDS {
         let tree = db.open_tree(hex::decode(tree).unwrap()).unwrap();
         tree.insert(hex::decode(key).unwrap(), hex::decode(value).unwrap()).unwrap();
@@ -140,7 +147,7 @@ fn tampered_old_record_is_reported_not_opened() {
     let dir = tmp.path().join("db");
     write_fixture(&dir);
     {
-        let db = sled::open(dir.join(format::DATA_DIR)).unwrap();
+        let db = open_raw(&dir);
         let tree = db.open_tree("t/keyshares").unwrap();
         let mut raw = tree.get("session-1").unwrap().unwrap().to_vec();
         let last = raw.len() - 1;
