@@ -212,8 +212,12 @@ pub(crate) async fn recover_until_open(
     }
 }
 
-/// Opens the store with `key` and checks that the identity inside is this node's.
-fn open_and_check(config: &Config, key: &DbKey) -> Result<(Store, NodeKeys), UnlockError> {
+/// Opens the store with `key` and checks that the identity inside is `account`'s (this node's).
+fn open_and_check(
+    config: &Config,
+    key: &DbKey,
+    account: &AccountId,
+) -> Result<(Store, NodeKeys), UnlockError> {
     let db_dir = config.data_dir.join(STORE_DIR);
     let store = Store::open(&db_dir, key).map_err(|e| match e {
         peerseal_kvdb::Error::WrongKey => UnlockError::WrongKey,
@@ -222,7 +226,7 @@ fn open_and_check(config: &Config, key: &DbKey) -> Result<(Store, NodeKeys), Unl
     let keys = StoredIdentity::load(&store)
         .and_then(|id| id.keys())
         .map_err(|e| UnlockError::Identity(e.to_string()))?;
-    if keys.account() != own_account(config)? {
+    if keys.account() != *account {
         return Err(UnlockError::Identity("the store holds another node's identity".into()));
     }
     Ok((store, keys))
@@ -282,7 +286,9 @@ async fn await_operators(
         };
         tokio::select! {
             recovered = &mut from_operators => break match recovered {
-                Ok(recovered) => open_with_operators_key(ctx, chain, recovered).await,
+                Ok(recovered) => {
+                    open_with_operators_key(ctx, chain, &target.account, recovered).await
+                }
                 Err(_) => Err(DaemonError::Store("the operator intake stopped".into())),
             },
             outcome = from_providers => match outcome? {
@@ -307,12 +313,12 @@ async fn await_operators(
 async fn open_with_operators_key(
     ctx: &Context,
     chain: &Arc<dyn ChainApi>,
+    account: &AccountId,
     recovered: OperatorRecovered,
 ) -> Result<Unlocked, DaemonError> {
     let config = &ctx.config;
-    let opened = open_and_check(config, &recovered.key)
+    let (store, keys) = open_and_check(config, &recovered.key, account)
         .map_err(|e| DaemonError::Store(format!("after the operators' shares: {e}")))?;
-    let (store, keys) = opened;
     tracing::warn!(
         node = %config.name,
         epoch = recovered.epoch,
@@ -369,7 +375,7 @@ async fn try_recover(
     let recovered = client.recover_assignment(&account, &assignment, quotes.clone()).await;
     net_task.abort();
     let recovered = recovered?;
-    let (store, keys) = open_and_check(config, &recovered.key)?;
+    let (store, keys) = open_and_check(config, &recovered.key, &account)?;
     tracing::info!(node = %config.name, epoch = recovered.epoch, providers = recovered.used.len(), "key recovered, store open");
     let tx = TxSubmitter::new(chain.clone(), keys.signer.clone());
     let unreported = client.report_recovery(&tx, &recovered).await;

@@ -118,9 +118,14 @@ pub fn open_with_signature(
     let plaintext = open_hpke(recipient, expected_tag, sealed)?;
     let body = EnvelopeBody::decode_all_with_depth_limit(MAX_DECODE_DEPTH, &mut &plaintext[..])
         .map_err(|_| EnvelopeError::MalformedBody)?;
-    let message =
-        envelope_message_bytes(expected_tag, &recipient.public().0, body.payload.expose());
-    if !verify_sr25519(&body.sender, &message, &body.signature) {
+    let payload = body.payload.expose();
+    if !verify_envelope_signature(
+        &body.sender,
+        expected_tag,
+        &recipient.public(),
+        payload,
+        &body.signature,
+    ) {
         return Err(EnvelopeError::BadSignature);
     }
     Ok((body.sender, body.signature, body.payload.into_zeroizing()))
