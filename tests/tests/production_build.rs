@@ -57,12 +57,14 @@ fn mock_quotes_and_dev_keys_are_refused_in_the_config_file() {
 }
 
 /// The strings only the dev code paths carry: the fault-hook variable, the flag's variable, the
-/// mock quote provider's warning and the dev identities' key derivation domain.
-const DEV_MARKERS: [&str; 4] = [
+/// mock quote provider's warning, the dev identities' key derivation domain and the warning of
+/// the endpoint-finality mode.
+const DEV_MARKERS: [&str; 5] = [
     "PEERSEAL_TEST_CRASH_AT",
     "PEERSEAL_DEV_IDENTITY",
     "MOCK TDX QUOTE PROVIDER SELECTED",
     "peerseal/devkeys/x25519/v1",
+    "INSECURE dev mode: blocks are final",
 ];
 
 #[test]
@@ -135,4 +137,22 @@ fn the_trust_root_cannot_come_from_the_host_in_production() {
         &[("PEERSEAL_TRUST_ROOT", "/nonexistent/ignored.json")],
     );
     assert!(stderr.contains("no chain trust root"), "{stderr}");
+}
+
+/// The dev-only endpoint-finality mode (blocks final on the endpoint's word, for chopsticks)
+/// cannot be switched on in production, not even by the image's own trust root file: the
+/// production binary refuses it before it creates anything. (`peerseal-dev` takes the same
+/// file: `scripts/chopsticks/run.sh` runs its TSS story that way.)
+#[test]
+fn endpoint_finality_is_refused_in_production() {
+    let chain = dev_chain();
+    let dir = tempfile::tempdir().unwrap();
+    let prod = production_binary_trusting(&chain.url, dir.path()).unwrap();
+    let file = dir.path().join(peerseal::trust_root::TRUST_ROOT_FILE_NAME);
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    root["finality"] = "endpoint-unverified".into();
+    std::fs::write(&file, root.to_string()).unwrap();
+    let stderr = refused_at_start(&prod, &chain.url, dir.path(), &[]);
+    assert!(stderr.contains("dev-only mode this build does not have"), "{stderr}");
 }

@@ -330,3 +330,24 @@ proptest! {
         let _ = scheduled_change(&h);
     }
 }
+
+/// The dev-only mode for executors without GRANDPA (chopsticks): a header is final on the
+/// endpoint's word, but it must still extend the chain it was offered to.
+#[cfg(feature = "insecure-endpoint-finality")]
+#[test]
+fn unverified_import_takes_the_endpoint_word_but_keeps_the_chain_linked() {
+    let (g, head) = genesis();
+    let mut chain = HeaderChain::new(head, set(0, &[Keyring::Alice]), None).unwrap();
+    let h1 = header(g.hash(), 1, vec![]);
+    let h2 = header(h1.hash(), 2, vec![]);
+    assert!(chain.import(h1.clone(), None).unwrap().is_empty());
+    let heads = chain.import_unverified(h2.clone()).unwrap();
+    assert_eq!(heads.iter().map(|h| h.number).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(chain.final_head().hash, h2.hash());
+    assert_eq!(chain.final_head().state_root, *h2.state_root());
+    let stray = header(H256::repeat_byte(3), 3, vec![]);
+    assert!(matches!(chain.import_unverified(stray), Err(HeaderError::NotAChild { .. })));
+    let skip = header(h2.hash(), 4, vec![]);
+    assert!(matches!(chain.import_unverified(skip), Err(HeaderError::NotAChild { .. })));
+    assert_eq!(chain.final_head().number, 2);
+}

@@ -134,3 +134,36 @@ pub(crate) async fn read_proof(
     }
     proof.proof.into_iter().map(JsonBytes::into_bytes).collect()
 }
+
+/// Dev-only endpoint-finality mode: the values of `keys` at block `at` as the endpoint reports
+/// them (`state_queryStorageAt`), with no proof. Matched by key, so the answer's order does not
+/// matter; a key the answer leaves out reads as absent.
+#[cfg(feature = "insecure-endpoint-finality")]
+pub(crate) async fn storage_unproven(
+    rpc: &WsClient,
+    keys: &[Vec<u8>],
+    at: H256,
+) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
+    #[derive(Deserialize)]
+    struct ChangeSet {
+        block: H256,
+        changes: Vec<(JsonBytes, Option<JsonBytes>)>,
+    }
+    let hex_keys: Vec<String> = keys.iter().map(|k| format!("0x{}", hex::encode(k))).collect();
+    let sets: Vec<ChangeSet> = rpc
+        .request("state_queryStorageAt", rpc_params![hex_keys, at])
+        .await
+        .map_err(|e| rpc_error("state_queryStorageAt", e))?;
+    let mut found = std::collections::HashMap::new();
+    for set in sets {
+        if set.block != at {
+            return Err(ChainError::Decode(
+                "state_queryStorageAt answered for another block".into(),
+            ));
+        }
+        for (key, value) in set.changes {
+            found.insert(key.into_bytes()?, value.map(JsonBytes::into_bytes).transpose()?);
+        }
+    }
+    Ok(keys.iter().map(|k| found.remove(k).flatten()).collect())
+}

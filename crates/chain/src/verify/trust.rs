@@ -12,6 +12,12 @@
 //! ```
 //! Without a checkpoint the client starts at the genesis header and reads the genesis authority
 //! set from the genesis state with a read proof.
+//!
+//! A build with the dev-only `insecure-endpoint-finality` feature also takes
+//! `"finality": "endpoint-unverified"`: blocks are final on the endpoint's word, with no GRANDPA
+//! justification (for executors that make none, such as chopsticks). Read proofs and the header
+//! chain are still checked, but whoever runs the endpoint decides what is final, so such a
+//! node trusts its host. Any other build refuses the file.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +33,23 @@ pub struct TrustRoot {
     pub genesis_hash: [u8; 32],
     /// A later final block to start from, with the set that finalizes its successors.
     pub checkpoint: Option<Checkpoint>,
+    /// How a block is proven final.
+    pub finality: FinalitySource,
 }
+
+/// How the client decides that a block is final.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FinalitySource {
+    /// A GRANDPA justification by the tracked authority set (the only mode of production builds).
+    #[default]
+    Grandpa,
+    /// Dev only: the endpoint's finalized head, unverified (module doc).
+    #[cfg(feature = "insecure-endpoint-finality")]
+    EndpointUnverified,
+}
+
+/// The file's name of [`FinalitySource::EndpointUnverified`].
+const ENDPOINT_UNVERIFIED: &str = "endpoint-unverified";
 
 /// A trusted final block and the authority set after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +89,8 @@ struct File {
     genesis_hash: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     checkpoint: Option<FileCheckpoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    finality: Option<String>,
 }
 
 fn hash32(text: &str, what: &str) -> Result<[u8; 32], TrustRootError> {
@@ -79,7 +103,14 @@ fn hash32(text: &str, what: &str) -> Result<[u8; 32], TrustRootError> {
 impl TrustRoot {
     /// A trust root that is just a genesis hash.
     pub fn genesis(genesis_hash: [u8; 32]) -> Self {
-        TrustRoot { genesis_hash, checkpoint: None }
+        TrustRoot { genesis_hash, checkpoint: None, finality: FinalitySource::Grandpa }
+    }
+
+    /// Dev only: the trust root of a chain whose blocks are final on the endpoint's word
+    /// ([`FinalitySource::EndpointUnverified`]).
+    #[cfg(feature = "insecure-endpoint-finality")]
+    pub fn endpoint_unverified(genesis_hash: [u8; 32]) -> Self {
+        TrustRoot { genesis_hash, checkpoint: None, finality: FinalitySource::EndpointUnverified }
     }
 
     /// Parses the JSON form (module doc) and checks the authority set.
@@ -108,7 +139,27 @@ impl TrustRoot {
                 })
             }
         };
-        Ok(TrustRoot { genesis_hash: hash32(&file.genesis_hash, "genesis_hash")?, checkpoint })
+        let finality = match file.finality.as_deref() {
+            None | Some("grandpa") => FinalitySource::Grandpa,
+            #[cfg(feature = "insecure-endpoint-finality")]
+            Some(ENDPOINT_UNVERIFIED) => FinalitySource::EndpointUnverified,
+            #[cfg(not(feature = "insecure-endpoint-finality"))]
+            Some(ENDPOINT_UNVERIFIED) => {
+                return Err(TrustRootError(format!(
+                    "finality \"{ENDPOINT_UNVERIFIED}\" is a dev-only mode this build does not have"
+                )))
+            }
+            Some(other) => {
+                return Err(TrustRootError(format!(
+                    "unknown finality \"{other}\" (expected \"grandpa\")"
+                )))
+            }
+        };
+        Ok(TrustRoot {
+            genesis_hash: hash32(&file.genesis_hash, "genesis_hash")?,
+            checkpoint,
+            finality,
+        })
     }
 
     /// The JSON form (module doc).
@@ -129,6 +180,11 @@ impl TrustRoot {
                     })
                     .collect(),
             }),
+            finality: match self.finality {
+                FinalitySource::Grandpa => None,
+                #[cfg(feature = "insecure-endpoint-finality")]
+                FinalitySource::EndpointUnverified => Some(ENDPOINT_UNVERIFIED.to_owned()),
+            },
         };
         // Serializing plain strings and numbers cannot fail.
         serde_json::to_string_pretty(&file).unwrap_or_default()
@@ -150,6 +206,7 @@ mod tests {
                 hash: [2; 32],
                 set: AuthoritySet { set_id: 3, authorities: vec![([4; 32], 1), ([5; 32], 2)] },
             }),
+            finality: FinalitySource::Grandpa,
         };
         assert_eq!(TrustRoot::from_json(with.to_json().as_bytes()).unwrap(), with);
     }
@@ -167,5 +224,33 @@ mod tests {
             assert!(TrustRoot::from_json(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
         assert!(TrustRoot::from_json(&vec![b' '; MAX_TRUST_ROOT_LEN + 1]).is_err());
+    }
+
+    const GENESIS: &str = "0x0101010101010101010101010101010101010101010101010101010101010101";
+
+    #[test]
+    fn finality_defaults_to_grandpa_and_unknown_modes_are_refused() {
+        let named = format!("{{\"genesis_hash\": \"{GENESIS}\", \"finality\": \"grandpa\"}}");
+        assert_eq!(TrustRoot::from_json(named.as_bytes()).unwrap(), TrustRoot::genesis([1; 32]));
+        let unknown = format!("{{\"genesis_hash\": \"{GENESIS}\", \"finality\": \"trust-me\"}}");
+        assert!(TrustRoot::from_json(unknown.as_bytes()).is_err());
+    }
+
+    /// Without the dev feature (every production build), the file cannot switch off GRANDPA.
+    #[cfg(not(feature = "insecure-endpoint-finality"))]
+    #[test]
+    fn endpoint_finality_is_refused_without_the_dev_feature() {
+        let file =
+            format!("{{\"genesis_hash\": \"{GENESIS}\", \"finality\": \"{ENDPOINT_UNVERIFIED}\"}}");
+        let error = TrustRoot::from_json(file.as_bytes()).unwrap_err();
+        assert!(error.0.contains("dev-only"), "{error}");
+    }
+
+    #[cfg(feature = "insecure-endpoint-finality")]
+    #[test]
+    fn endpoint_finality_round_trips_in_dev_builds() {
+        let root = TrustRoot::endpoint_unverified([1; 32]);
+        assert!(root.to_json().contains(ENDPOINT_UNVERIFIED));
+        assert_eq!(TrustRoot::from_json(root.to_json().as_bytes()).unwrap(), root);
     }
 }
