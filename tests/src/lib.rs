@@ -150,3 +150,18 @@ pub async fn recorded_at(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// `account`'s backup assignment as the test's own verified view records it once that view
+/// has reached the block `node` has verified (a node says `ready` once *its* view shows its
+/// record, and the test's view may be a block behind it; waiting for a given epoch instead
+/// would hide a node that said `ready` before its record was final).
+pub async fn recorded_assignment(
+    chain: &peerseal_chain::ChainClient,
+    node: &peerseal_testkit::TssDaemon,
+    account: &peerseal_chain::AccountId,
+) -> peerseal_chain::Assignment {
+    use peerseal_chain::ChainApi as _;
+    let seen = metric(node, "peerseal_chain_verified_block").await;
+    chain.wait_verified(seen, Duration::from_secs(30)).await.unwrap();
+    chain.assignment(account).await.unwrap().expect("the chain records the node's backup")
+}

@@ -17,7 +17,9 @@ use peerseal::recovery_file::parse_account;
 use peerseal::Status;
 use peerseal_backup::{FailureReason, RecoveryError};
 use peerseal_chain::ChainApi;
-use peerseal_e2e::{bounded, copy_dir, dev_chain, exited, provider_accounts, recovery_client};
+use peerseal_e2e::{
+    bounded, copy_dir, dev_chain, exited, provider_accounts, recorded_assignment, recovery_client,
+};
 use peerseal_protocol::ErrorReason;
 use peerseal_testkit::{dev_ports, governance, snapshot, DaemonOptions, TssDaemon};
 use std::path::Path;
@@ -39,8 +41,8 @@ fn stash_of(tss_hex: &str) -> [u8; 32] {
 async fn a_copy_of_the_disk_gets_no_share_once_the_node_has_restarted() {
     let _ports = dev_ports().await.unwrap();
     let chain_node = dev_chain();
-    let chain: Arc<dyn ChainApi> =
-        Arc::new(peerseal_testkit::connect_chain(&chain_node.url).await.unwrap());
+    let client = peerseal_testkit::connect_chain(&chain_node.url).await.unwrap();
+    let chain: Arc<dyn ChainApi> = Arc::new(client.clone());
     let dirs = tempfile::tempdir().unwrap();
     let start = |name: &'static str| {
         TssDaemon::start(name, &chain_node.url, &dirs.path().join(name), dirs.path()).unwrap()
@@ -51,7 +53,7 @@ async fn a_copy_of_the_disk_gets_no_share_once_the_node_has_restarted() {
         bounded(240, node.wait_for("ready", 230)).await.unwrap();
     }
     let account = parse_account(before.account.as_deref().unwrap()).unwrap();
-    let copied = chain.assignment(&account).await.unwrap().unwrap();
+    let copied = recorded_assignment(&client, &nodes[0], &account).await;
 
     // The host copies alice's disk, then alice restarts (as after any reboot).
     let mut nodes = nodes.into_iter();
@@ -62,7 +64,7 @@ async fn a_copy_of_the_disk_gets_no_share_once_the_node_has_restarted() {
     let alice = start("alice");
     let after = bounded(180, alice.wait_for("ready", 170)).await.unwrap();
     assert!(after.epoch > before.epoch, "a fresh epoch before ready: {after:?}");
-    let recorded = chain.assignment(&account).await.unwrap().unwrap();
+    let recorded = recorded_assignment(&client, &alice, &account).await;
     assert_eq!(Some(recorded.epoch), after.epoch, "recorded before ready");
 
     // The copy's owner asks the copied epoch's providers for their shares exactly as the node
@@ -134,7 +136,7 @@ async fn failed_record_story(crash_at: &str) {
     }
     assert!(!provider_accounts(&ready).contains(&victim), "{ready:?}");
     let account = parse_account(ready.account.as_deref().unwrap()).unwrap();
-    let recorded = chain.assignment(&account).await.unwrap().unwrap();
+    let recorded = recorded_assignment(&chain, &alice, &account).await;
     assert_eq!(Some(recorded.epoch), ready.epoch, "the store's epoch is the recorded one");
     assert_eq!(ready.first_start_marker, first.first_start_marker, "same store, same data");
     let file: serde_json::Value = serde_json::from_slice(
@@ -224,7 +226,7 @@ async fn a_first_start_crashed_before_its_first_backup_starts_clean_and_backs_up
     let ready = bounded(240, alice.wait_for("ready", 230)).await.unwrap();
     assert_eq!(ready.recovery_attempts, 0, "a clean first start, not a recovery: {ready:?}");
     let account = parse_account(ready.account.as_deref().unwrap()).unwrap();
-    assert_eq!(chain.assignment(&account).await.unwrap().unwrap().epoch, 0);
+    assert_eq!(recorded_assignment(&chain, &alice, &account).await.epoch, 0);
     assert!(!provider_accounts(&ready).is_empty());
     assert!(!dirs.path().join("alice").join(peerseal::unlock::FIRST_BACKUP_MARKER).exists());
     // Now it is a normal node: a restart recovers (and does not start clean again).

@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use peerseal::phase::Phase;
-use peerseal_chain::ChainApi;
 use peerseal_e2e::{bounded, copy_dir, dev_chain, provider_accounts};
 use peerseal_testkit::{dev_ports, governance, snapshot, TssDaemon};
 use std::time::Duration;
@@ -28,7 +27,8 @@ async fn a_restored_old_disk_with_a_crafted_pending_entry_is_refused_untouched()
     let old_epoch = before.epoch.unwrap();
     let account =
         peerseal::recovery_file::parse_account(before.account.as_deref().unwrap()).unwrap();
-    let old_commitment = chain.assignment(&account).await.unwrap().unwrap().commitment;
+    let old_commitment =
+        peerseal_e2e::recorded_assignment(&chain, &alice, &account).await.commitment;
 
     // The host keeps a copy of alice's disk at the old epoch.
     alice.kill();
