@@ -65,6 +65,8 @@ pub use peerseal_attestation::{
     Measurement, PckKey, PckMode, QuoteContext, VerifiedQuote, VerifyError,
 };
 
+#[cfg(feature = "runtime-benchmarks")]
+pub mod benchmarking;
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod mock;

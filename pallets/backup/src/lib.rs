@@ -74,6 +74,8 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 pub mod runtime_api;
 pub mod weights;
 
@@ -84,6 +86,15 @@ use frame_support::{
 };
 use peerseal_primitives::{Epoch, HookWeight, ServerRegistry};
 use scale_info::TypeInfo;
+
+/// Setup this pallet's benchmarks cannot do through the pallet itself: registering servers
+/// lives in another pallet (the registry), which this one only reads through
+/// [`Config::Registry`].
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+    /// Makes `who` a registered, active server (a client or provider of the benchmarks).
+    fn register_server(who: &AccountId) -> sp_runtime::DispatchResult;
+}
 
 /// One backup provider of an assignment: its TSS account and the share index it holds.
 pub type ProviderShare<AccountId> = (AccountId, u8);
@@ -302,6 +313,10 @@ pub mod pallet {
 
         /// Weights of this pallet's calls and hooks.
         type WeightInfo: WeightInfo;
+
+        /// Registers the servers the benchmarks need (see [`BenchmarkHelper`]).
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
     }
 
     /// Current backup assignment of each client (keyed by the client's TSS account).

@@ -35,6 +35,8 @@ extern crate alloc;
 
 pub use pallet::*;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod mock;

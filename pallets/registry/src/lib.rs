@@ -86,6 +86,8 @@ extern crate alloc;
 
 pub use pallet::*;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod mock;
@@ -687,6 +689,25 @@ pub mod pallet {
                 );
             }
             Ok(())
+        }
+
+        /// Registers `stash`'s server `tss_account` without a quote (stored empty), for the
+        /// benchmarks of pallets that need registered servers (pallet-backup's providers and
+        /// clients, through its `BenchmarkHelper`). Only with `runtime-benchmarks`, which a
+        /// production runtime never has.
+        #[cfg(feature = "runtime-benchmarks")]
+        pub fn register_for_benchmarks(
+            stash: &T::AccountId,
+            tss_account: &T::AccountId,
+        ) -> DispatchResult {
+            let info = ServerInfo {
+                tss_account: tss_account.clone(),
+                x25519_public_key: [0u8; 32],
+                peer_id: BoundedVec::new(),
+                multiaddrs: BoundedVec::new(),
+                quote: BoundedVec::new(),
+            };
+            Self::insert_server(stash, info)
         }
 
         /// Weight of `register`: own work, the quote check and one `joined` notification.

@@ -202,6 +202,9 @@ pub fn new_test_ext_with(servers: Vec<(AccountId32, ServerInfo<AccountId32>)>) -
         System::set_block_number(1);
         assert_storage_invariants();
     });
+    // Into the backend, not only the overlay: the benchmark tests wipe the overlay between
+    // runs, which would otherwise drop the genesis block number.
+    ext.commit_all().expect("the mock's in-memory backend commits");
     TestExt(ext)
 }
 
