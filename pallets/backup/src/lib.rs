@@ -43,6 +43,16 @@
 //! returned from dispatch, it only refunds a fee that was already withdrawn at validation, which
 //! an unfunded TSS account cannot pay. `feeless_if` decides per call, before any fee is taken.
 //!
+//! ## Weights
+//! The figures in `weights.rs` are measured, not estimated: `src/benchmarking.rs` benchmarks
+//! every call and both registry hooks (`leaving`, `removed`) at its worst case, and `peerseal-weights` (crates/weights) runs those
+//! benchmarks natively against `peerseal-runtime` and writes the file. Regenerate it (release
+//! build, on an otherwise idle machine) with
+//! `cargo run --release -p peerseal-weights --features runtime-benchmarks -- --steps 10 --repeat 20`;
+//! `cargo test -p pallet-backup --features runtime-benchmarks` runs each benchmark once as a test
+//! against the mock, and `cargo run --release -p peerseal-weights --features runtime-benchmarks
+//! -- --check` against the runtime.
+//!
 //! ## Bounds
 //!
 //! An assignment holds at most `MaxProviders` providers (the call parameter is a bounded vector,
