@@ -15,7 +15,9 @@
 //! ```
 //! `--check` runs every benchmark once at its lowest and once at its highest component values,
 //! with verification, and writes nothing: the quick test that no runtime change broke a
-//! benchmark.
+//! benchmark (well under a second in a release build). The crate's tests run the same check:
+//! `cargo test -p peerseal-weights --features runtime-benchmarks` is the CI form.
+//! `PEERSEAL_WEIGHTS_DUMP=<benchmark>` prints that benchmark's timing samples.
 //!
 //! ## Why a separate crate, with `required-features`
 //! The runtime's `runtime-benchmarks` feature must never reach the dev node: it adds benchmark
@@ -323,5 +325,36 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CI check: every benchmark of every pallet still runs, verified, against the
+    /// runtime's dev genesis (a runtime change that breaks a benchmark fails here).
+    #[test]
+    fn every_benchmark_runs_against_the_runtime() {
+        let options = Options {
+            settings: Settings { steps: 2, repeat: 1 },
+            pallets: Vec::new(),
+            check: true,
+            args: Vec::new(),
+        };
+        if let Err(message) = run(options) {
+            panic!("{message}");
+        }
+    }
+
+    #[test]
+    fn parses_the_options() {
+        let args = ["--steps", "4", "--repeat", "3", "--pallet", "registry", "--check"];
+        let options = parse(args.iter().map(|a| a.to_string()).collect()).unwrap();
+        assert_eq!((options.settings.steps, options.settings.repeat), (4, 3));
+        assert_eq!(options.pallets, vec!["registry".to_string()]);
+        assert!(options.check);
+        assert!(parse(vec!["--pallet".into(), "nope".into()]).is_err());
+        assert!(parse(vec!["--steps".into()]).is_err());
     }
 }

@@ -93,6 +93,8 @@ fn extract_trait(source: &str) -> Result<(String, Vec<Method>), String> {
     Ok((text, methods))
 }
 
+// Every `let _ = write!(..)` here writes into a `String`, which cannot fail.
+
 /// The Rust expression of `fitted`'s weight, with `db` the `RuntimeDbWeight` expression and
 /// `used` the method's parameters by component name.
 fn expression(fitted: &Fitted, db: &str, used: &BTreeMap<String, String>) -> String {

@@ -28,6 +28,7 @@ fn providers<T: Config>(accounts: &[T::AccountId]) -> Result<ProvidersOf<T>, Ben
     let shares: Vec<ProviderShare<T::AccountId>> = accounts
         .iter()
         .enumerate()
+        // At most MaxProviders ≤ 255 accounts (integrity test), so `i + 1` fits a u8.
         .map(|(i, who)| (who.clone(), u8::try_from(i + 1).unwrap_or(u8::MAX)))
         .collect();
     BoundedVec::try_from(shares).map_err(|_| BenchmarkError::Stop("more than MaxProviders"))
