@@ -270,6 +270,9 @@ fn run(options: Options) -> Result<(), String> {
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
         let fitted = measured.get(pallet.name).ok_or("pallet not measured")?;
         let mut adjust = Vec::new();
+        if matches!(pallet.name, "attestation" | "registry") {
+            adjust.push(write::Adjust::ProcessedAndRemoved { method: "on_initialize" });
+        }
         let mut extra = String::new();
         match (pallet.name, &verify) {
             ("registry", Some(verify)) => {

@@ -22,6 +22,11 @@ use crate::measure::{Fitted, Term};
 pub enum Adjust<'a> {
     /// Subtract this benchmark's (no-component) figures from the named method's.
     Subtract { method: &'static str, other: &'a Fitted, why: &'static str },
+    /// The benchmark's component `p` counts entries processed but not removed and `r` entries
+    /// removed, while the method takes `processed` (all of them) and `removed`: per removed
+    /// entry only the difference `r - p` is added on top of `p` (never below zero, which can
+    /// only overcharge).
+    ProcessedAndRemoved { method: &'static str },
 }
 
 /// What the file header says about how the figures were made.
@@ -173,7 +178,11 @@ fn docs(name: &str, fitted: &Fitted) -> String {
     let _ =
         writeln!(d, "    // `{name}`: fastest run {} ns{components}.", group(fitted.min_time_ns));
     for line in &fitted.storage {
-        let _ = writeln!(d, "    // Storage: {line}");
+        if line.starts_with('(') {
+            let _ = writeln!(d, "    // {line}");
+        } else {
+            let _ = writeln!(d, "    // Storage: {line}");
+        }
     }
     d
 }
@@ -234,13 +243,32 @@ fn signature(method: &Method, code: &str) -> String {
 /// Applies `adjust` to the measured benchmarks.
 fn adjusted(fitted: &BTreeMap<String, Fitted>, adjust: &[Adjust]) -> BTreeMap<String, Fitted> {
     let mut out = fitted.clone();
-    for Adjust::Subtract { method, other, why } in adjust {
-        if let Some(f) = out.get_mut(*method) {
-            f.time = f.time.minus(&other.time);
-            f.reads = f.reads.minus(&other.reads);
-            f.writes = f.writes.minus(&other.writes);
-            f.proof = f.proof.minus(&other.proof);
-            f.storage.push(format!("(minus one quote verification: {why})"));
+    for adjustment in adjust {
+        match adjustment {
+            Adjust::Subtract { method, other, why } => {
+                if let Some(f) = out.get_mut(*method) {
+                    f.time = f.time.minus(&other.time);
+                    f.reads = f.reads.minus(&other.reads);
+                    f.writes = f.writes.minus(&other.writes);
+                    f.proof = f.proof.minus(&other.proof);
+                    f.storage.push(format!("(minus one quote verification: {why})"));
+                }
+            }
+            Adjust::ProcessedAndRemoved { method } => {
+                if let Some(f) = out.get_mut(*method) {
+                    for term in [&mut f.time, &mut f.reads, &mut f.writes, &mut f.proof] {
+                        let per_entry = term.slopes.get("p").copied().unwrap_or(0);
+                        if let Some(per_removal) = term.slopes.get_mut("r") {
+                            *per_removal = per_removal.saturating_sub(per_entry);
+                        }
+                    }
+                    f.storage.push(
+                        "(`p` + `r` entries processed, `r` of them removed: per removed entry \
+                         the difference of the two slopes)"
+                            .into(),
+                    );
+                }
+            }
         }
     }
     out

@@ -3,8 +3,8 @@
 //! **Generated; do not edit by hand.** Regenerate (release build, idle machine) with:
 //! `cargo run --release -p peerseal-weights --features runtime-benchmarks -- --steps 10 --repeat 20`
 //!
-//! - machine: a 2-core VM (`nproc` 2, CPU `AMD EPYC`), load average 3.85 at the start
-//! - date: 2026-12-07 01:22 UTC
+//! - machine: a 2-core VM (`nproc` 2, CPU `AMD EPYC`), load average 0.76 at the start
+//! - date: 2026-12-07 01:46 UTC
 //! - steps per component: 10; timing repeats per step: 20
 //! - what runs: the benchmarks of `src/benchmarking.rs`, natively against
 //!   `peerseal-runtime` (`dev` feature: mock quotes) over its dev genesis state
@@ -54,7 +54,7 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-    // `register`: fastest run 703_385 ns.
+    // `register`: fastest run 683_546 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
@@ -66,13 +66,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `Registry::Servers` (r:1 w:1)
     // Storage: `Registry::StashOf` (r:1 w:1)
     // Storage: `System::Account` (r:1 w:1)
-    // Storage: (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
+    // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn register() -> Weight {
-        Weight::from_parts(179_457_000, 97_695)
+        Weight::from_parts(131_545_000, 97_695)
             .saturating_add(T::DbWeight::get().reads(6))
             .saturating_add(T::DbWeight::get().writes(7))
     }
-    // `change_server_info`: fastest run 722_784 ns.
+    // `change_server_info`: fastest run 708_103 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
@@ -88,13 +88,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `Registry::StashOf` (r:1 w:2)
     // Storage: `System::Account` (r:2 w:2)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
-    // Storage: (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
+    // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn change_server_info() -> Weight {
-        Weight::from_parts(126_628_000, 113_405)
+        Weight::from_parts(195_640_000, 113_405)
             .saturating_add(T::DbWeight::get().reads(10))
             .saturating_add(T::DbWeight::get().writes(12))
     }
-    // `leave`: fastest run 61_832 ns.
+    // `leave`: fastest run 50_855 ns.
     // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
     // Storage: `Registry::LeaveQueue` (r:0 w:1)
     // Storage: `Registry::LeavingSince` (r:0 w:1)
@@ -103,11 +103,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `Registry::Servers` (r:1 w:0)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn leave() -> Weight {
-        Weight::from_parts(70_384_000, 30_517)
+        Weight::from_parts(60_560_000, 30_517)
             .saturating_add(T::DbWeight::get().reads(5))
             .saturating_add(T::DbWeight::get().writes(5))
     }
-    // `purge_left`: fastest run 131_705 ns.
+    // `purge_left`: fastest run 112_497 ns.
     // Storage: `Backup::Assignments` (r:1 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:1)
     // Storage: `Backup::RecoveryShares` (r:0 w:1)
@@ -122,11 +122,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `System::Account` (r:1 w:1)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn purge_left() -> Weight {
-        Weight::from_parts(163_723_000, 108_749)
+        Weight::from_parts(138_957_000, 108_749)
             .saturating_add(T::DbWeight::get().reads(9))
             .saturating_add(T::DbWeight::get().writes(11))
     }
-    // `remove`: fastest run 112_507 ns.
+    // `remove`: fastest run 116_213 ns.
     // Storage: `Backup::Assignments` (r:1 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:1)
     // Storage: `Backup::RecoveryShares` (r:0 w:1)
@@ -141,50 +141,52 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `System::Account` (r:1 w:1)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn remove() -> Weight {
-        Weight::from_parts(127_129_000, 105_232)
+        Weight::from_parts(129_573_000, 105_232)
             .saturating_add(T::DbWeight::get().reads(8))
             .saturating_add(T::DbWeight::get().writes(11))
     }
-    // `on_initialize`: fastest run 2_774 ns, components `p` 0..=8, `r` 0..=8.
-    // Storage: `Backup::Assignments` (r:8 w:0)
-    // Storage: `Backup::ClientCount` (r:0 w:8)
-    // Storage: `Backup::RecoveryShares` (r:0 w:8)
-    // Storage: `Registry::ApprovedMoves` (r:8 w:0)
+    // `on_initialize`: fastest run 29_494 ns, components `p` 0..=4, `r` 0..=4.
+    // Storage: `Backup::Assignments` (r:4 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:4)
+    // Storage: `Backup::RecoveryShares` (r:0 w:4)
+    // Storage: `Registry::ApprovedMoves` (r:4 w:0)
     // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
     // Storage: `Registry::LeaveQueue` (r:8 w:8)
-    // Storage: `Registry::LeavingSince` (r:8 w:8)
+    // Storage: `Registry::LeavingSince` (r:4 w:4)
     // Storage: `Registry::Revision` (r:1 w:1)
     // Storage: `Registry::ServerCount` (r:1 w:1)
     // Storage: `Registry::ServerIndex` (r:1 w:1)
-    // Storage: `Registry::ServerStatusOf` (r:0 w:8)
-    // Storage: `Registry::Servers` (r:8 w:8)
-    // Storage: `Registry::StashOf` (r:0 w:8)
-    // Storage: `System::Account` (r:8 w:8)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:4)
+    // Storage: `Registry::Servers` (r:8 w:4)
+    // Storage: `Registry::StashOf` (r:0 w:4)
+    // Storage: `System::Account` (r:4 w:4)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
+    // (`p` + `r` entries processed, `r` of them removed: per removed entry the difference of the two slopes)
     fn on_initialize(processed: u32, removed: u32) -> Weight {
-        Weight::from_parts(3_665_000, 91_670)
-            .saturating_add(Weight::from_parts(33_453_624, 0).saturating_mul(processed.into()))
-            .saturating_add(Weight::from_parts(28_256_659, 0).saturating_mul(removed.into()))
-            .saturating_add(T::DbWeight::get().reads(1))
-            .saturating_add(T::DbWeight::get().reads(u64::from(processed).saturating_mul(4)))
-            .saturating_add(T::DbWeight::get().reads(u64::from(removed).saturating_mul(2)))
-            .saturating_add(T::DbWeight::get().writes(u64::from(processed).saturating_mul(4)))
-            .saturating_add(T::DbWeight::get().writes(u64::from(removed).saturating_mul(3)))
-            .saturating_add(Weight::from_parts(0, 25_192).saturating_mul(processed.into()))
-            .saturating_add(Weight::from_parts(0, 3_107).saturating_mul(removed.into()))
+        Weight::from_parts(31_587_000, 80_903)
+            .saturating_add(Weight::from_parts(12_253_868, 0).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(66_322_950, 0).saturating_mul(removed.into()))
+            .saturating_add(T::DbWeight::get().reads(2))
+            .saturating_add(T::DbWeight::get().reads(u64::from(processed).saturating_mul(2)))
+            .saturating_add(T::DbWeight::get().reads(u64::from(removed).saturating_mul(5)))
+            .saturating_add(T::DbWeight::get().writes(2))
+            .saturating_add(T::DbWeight::get().writes(u64::from(processed).saturating_mul(1)))
+            .saturating_add(T::DbWeight::get().writes(u64::from(removed).saturating_mul(8)))
+            .saturating_add(Weight::from_parts(0, 22_085).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(0, 10_767).saturating_mul(removed.into()))
     }
-    // `approve_move`: fastest run 6_219 ns.
+    // `approve_move`: fastest run 6_329 ns.
     // Storage: `Registry::ApprovedMoves` (r:0 w:1)
     // Storage: `Registry::StashOf` (r:1 w:0)
     fn approve_move() -> Weight {
-        Weight::from_parts(6_690_000, 3_545)
+        Weight::from_parts(6_600_000, 3_545)
             .saturating_add(T::DbWeight::get().reads(1))
             .saturating_add(T::DbWeight::get().writes(1))
     }
-    // `revoke_move`: fastest run 5_748 ns.
+    // `revoke_move`: fastest run 5_988 ns.
     // Storage: `Registry::ApprovedMoves` (r:1 w:1)
     fn revoke_move() -> Weight {
-        Weight::from_parts(6_019_000, 3_529)
+        Weight::from_parts(6_280_000, 3_529)
             .saturating_add(T::DbWeight::get().reads(1))
             .saturating_add(T::DbWeight::get().writes(1))
     }
@@ -192,7 +194,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same measured weights priced with `RocksDbWeight`, for tests and mocks.
 impl WeightInfo for () {
-    // `register`: fastest run 703_385 ns.
+    // `register`: fastest run 683_546 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
@@ -204,13 +206,13 @@ impl WeightInfo for () {
     // Storage: `Registry::Servers` (r:1 w:1)
     // Storage: `Registry::StashOf` (r:1 w:1)
     // Storage: `System::Account` (r:1 w:1)
-    // Storage: (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
+    // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn register() -> Weight {
-        Weight::from_parts(179_457_000, 97_695)
+        Weight::from_parts(131_545_000, 97_695)
             .saturating_add(RocksDbWeight::get().reads(6))
             .saturating_add(RocksDbWeight::get().writes(7))
     }
-    // `change_server_info`: fastest run 722_784 ns.
+    // `change_server_info`: fastest run 708_103 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
@@ -226,13 +228,13 @@ impl WeightInfo for () {
     // Storage: `Registry::StashOf` (r:1 w:2)
     // Storage: `System::Account` (r:2 w:2)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
-    // Storage: (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
+    // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn change_server_info() -> Weight {
-        Weight::from_parts(126_628_000, 113_405)
+        Weight::from_parts(195_640_000, 113_405)
             .saturating_add(RocksDbWeight::get().reads(10))
             .saturating_add(RocksDbWeight::get().writes(12))
     }
-    // `leave`: fastest run 61_832 ns.
+    // `leave`: fastest run 50_855 ns.
     // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
     // Storage: `Registry::LeaveQueue` (r:0 w:1)
     // Storage: `Registry::LeavingSince` (r:0 w:1)
@@ -241,11 +243,11 @@ impl WeightInfo for () {
     // Storage: `Registry::Servers` (r:1 w:0)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn leave() -> Weight {
-        Weight::from_parts(70_384_000, 30_517)
+        Weight::from_parts(60_560_000, 30_517)
             .saturating_add(RocksDbWeight::get().reads(5))
             .saturating_add(RocksDbWeight::get().writes(5))
     }
-    // `purge_left`: fastest run 131_705 ns.
+    // `purge_left`: fastest run 112_497 ns.
     // Storage: `Backup::Assignments` (r:1 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:1)
     // Storage: `Backup::RecoveryShares` (r:0 w:1)
@@ -260,11 +262,11 @@ impl WeightInfo for () {
     // Storage: `System::Account` (r:1 w:1)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn purge_left() -> Weight {
-        Weight::from_parts(163_723_000, 108_749)
+        Weight::from_parts(138_957_000, 108_749)
             .saturating_add(RocksDbWeight::get().reads(9))
             .saturating_add(RocksDbWeight::get().writes(11))
     }
-    // `remove`: fastest run 112_507 ns.
+    // `remove`: fastest run 116_213 ns.
     // Storage: `Backup::Assignments` (r:1 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:1)
     // Storage: `Backup::RecoveryShares` (r:0 w:1)
@@ -279,50 +281,52 @@ impl WeightInfo for () {
     // Storage: `System::Account` (r:1 w:1)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn remove() -> Weight {
-        Weight::from_parts(127_129_000, 105_232)
+        Weight::from_parts(129_573_000, 105_232)
             .saturating_add(RocksDbWeight::get().reads(8))
             .saturating_add(RocksDbWeight::get().writes(11))
     }
-    // `on_initialize`: fastest run 2_774 ns, components `p` 0..=8, `r` 0..=8.
-    // Storage: `Backup::Assignments` (r:8 w:0)
-    // Storage: `Backup::ClientCount` (r:0 w:8)
-    // Storage: `Backup::RecoveryShares` (r:0 w:8)
-    // Storage: `Registry::ApprovedMoves` (r:8 w:0)
+    // `on_initialize`: fastest run 29_494 ns, components `p` 0..=4, `r` 0..=4.
+    // Storage: `Backup::Assignments` (r:4 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:4)
+    // Storage: `Backup::RecoveryShares` (r:0 w:4)
+    // Storage: `Registry::ApprovedMoves` (r:4 w:0)
     // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
     // Storage: `Registry::LeaveQueue` (r:8 w:8)
-    // Storage: `Registry::LeavingSince` (r:8 w:8)
+    // Storage: `Registry::LeavingSince` (r:4 w:4)
     // Storage: `Registry::Revision` (r:1 w:1)
     // Storage: `Registry::ServerCount` (r:1 w:1)
     // Storage: `Registry::ServerIndex` (r:1 w:1)
-    // Storage: `Registry::ServerStatusOf` (r:0 w:8)
-    // Storage: `Registry::Servers` (r:8 w:8)
-    // Storage: `Registry::StashOf` (r:0 w:8)
-    // Storage: `System::Account` (r:8 w:8)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:4)
+    // Storage: `Registry::Servers` (r:8 w:4)
+    // Storage: `Registry::StashOf` (r:0 w:4)
+    // Storage: `System::Account` (r:4 w:4)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
+    // (`p` + `r` entries processed, `r` of them removed: per removed entry the difference of the two slopes)
     fn on_initialize(processed: u32, removed: u32) -> Weight {
-        Weight::from_parts(3_665_000, 91_670)
-            .saturating_add(Weight::from_parts(33_453_624, 0).saturating_mul(processed.into()))
-            .saturating_add(Weight::from_parts(28_256_659, 0).saturating_mul(removed.into()))
-            .saturating_add(RocksDbWeight::get().reads(1))
-            .saturating_add(RocksDbWeight::get().reads(u64::from(processed).saturating_mul(4)))
-            .saturating_add(RocksDbWeight::get().reads(u64::from(removed).saturating_mul(2)))
-            .saturating_add(RocksDbWeight::get().writes(u64::from(processed).saturating_mul(4)))
-            .saturating_add(RocksDbWeight::get().writes(u64::from(removed).saturating_mul(3)))
-            .saturating_add(Weight::from_parts(0, 25_192).saturating_mul(processed.into()))
-            .saturating_add(Weight::from_parts(0, 3_107).saturating_mul(removed.into()))
+        Weight::from_parts(31_587_000, 80_903)
+            .saturating_add(Weight::from_parts(12_253_868, 0).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(66_322_950, 0).saturating_mul(removed.into()))
+            .saturating_add(RocksDbWeight::get().reads(2))
+            .saturating_add(RocksDbWeight::get().reads(u64::from(processed).saturating_mul(2)))
+            .saturating_add(RocksDbWeight::get().reads(u64::from(removed).saturating_mul(5)))
+            .saturating_add(RocksDbWeight::get().writes(2))
+            .saturating_add(RocksDbWeight::get().writes(u64::from(processed).saturating_mul(1)))
+            .saturating_add(RocksDbWeight::get().writes(u64::from(removed).saturating_mul(8)))
+            .saturating_add(Weight::from_parts(0, 22_085).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(0, 10_767).saturating_mul(removed.into()))
     }
-    // `approve_move`: fastest run 6_219 ns.
+    // `approve_move`: fastest run 6_329 ns.
     // Storage: `Registry::ApprovedMoves` (r:0 w:1)
     // Storage: `Registry::StashOf` (r:1 w:0)
     fn approve_move() -> Weight {
-        Weight::from_parts(6_690_000, 3_545)
+        Weight::from_parts(6_600_000, 3_545)
             .saturating_add(RocksDbWeight::get().reads(1))
             .saturating_add(RocksDbWeight::get().writes(1))
     }
-    // `revoke_move`: fastest run 5_748 ns.
+    // `revoke_move`: fastest run 5_988 ns.
     // Storage: `Registry::ApprovedMoves` (r:1 w:1)
     fn revoke_move() -> Weight {
-        Weight::from_parts(6_019_000, 3_529)
+        Weight::from_parts(6_280_000, 3_529)
             .saturating_add(RocksDbWeight::get().reads(1))
             .saturating_add(RocksDbWeight::get().writes(1))
     }
