@@ -51,6 +51,24 @@
 //! so retrying against the same nonce gives an attacker nothing to grind on; every attempt pays a
 //! transaction fee, and the nonce dies after `NonceLifetime` blocks anyway.
 //!
+//! ## Weights
+//! The figures in `weights.rs` are measured, not estimated: `src/benchmarking.rs` benchmarks
+//! every call, quote verification (`verify_and_consume`) and the block hook at its worst case, and `peerseal-weights` (crates/weights) runs those
+//! benchmarks natively against `peerseal-runtime` and writes the file. Regenerate it (release
+//! build, on an otherwise idle machine) with
+//! `cargo run --release -p peerseal-weights --features runtime-benchmarks -- --steps 10 --repeat 20`;
+//! `cargo test -p pallet-attestation --features runtime-benchmarks` runs each benchmark once as a test
+//! against the mock, and `cargo run --release -p peerseal-weights --features runtime-benchmarks
+//! -- --check` against the runtime.
+//!
+//! Quote verification is measured in the dev PCK mode (a mock quote whose PCK is on the
+//! allow-list), the only mode a quote can be produced for without Intel hardware. In
+//! production the verifier also checks the PCK certificate chain up to Intel's root (three
+//! certificates parsed, two or three more ECDSA-P256 signatures), which the measured
+//! `verify_and_consume` does not contain; it is also native code, while a production chain may
+//! execute the wasm runtime, which is slower. A production runtime needs a margin on
+//! [`weights::VERIFY_QUOTE_ESTIMATE`]'s figure, or a benchmark with a real quote, before use.
+//!
 //! ## Dependencies
 //! `frame-support`/`frame-system`/`sp-runtime` (FRAME itself), `parity-scale-codec` and
 //! `scale-info` (storage and metadata encoding), `sp-crypto-hashing` (blake2 for nonces, without
@@ -65,6 +83,8 @@ pub use peerseal_attestation::{
     Measurement, PckKey, PckMode, QuoteContext, VerifiedQuote, VerifyError,
 };
 
+#[cfg(feature = "runtime-benchmarks")]
+pub mod benchmarking;
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod mock;

@@ -43,6 +43,16 @@
 //! returned from dispatch, it only refunds a fee that was already withdrawn at validation, which
 //! an unfunded TSS account cannot pay. `feeless_if` decides per call, before any fee is taken.
 //!
+//! ## Weights
+//! The figures in `weights.rs` are measured, not estimated: `src/benchmarking.rs` benchmarks
+//! every call and both registry hooks (`leaving`, `removed`) at its worst case, and `peerseal-weights` (crates/weights) runs those
+//! benchmarks natively against `peerseal-runtime` and writes the file. Regenerate it (release
+//! build, on an otherwise idle machine) with
+//! `cargo run --release -p peerseal-weights --features runtime-benchmarks -- --steps 10 --repeat 20`;
+//! `cargo test -p pallet-backup --features runtime-benchmarks` runs each benchmark once as a test
+//! against the mock, and `cargo run --release -p peerseal-weights --features runtime-benchmarks
+//! -- --check` against the runtime.
+//!
 //! ## Bounds
 //!
 //! An assignment holds at most `MaxProviders` providers (the call parameter is a bounded vector,
@@ -74,6 +84,8 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 pub mod runtime_api;
 pub mod weights;
 
@@ -84,6 +96,15 @@ use frame_support::{
 };
 use peerseal_primitives::{Epoch, HookWeight, ServerRegistry};
 use scale_info::TypeInfo;
+
+/// Setup this pallet's benchmarks cannot do through the pallet itself: registering servers
+/// lives in another pallet (the registry), which this one only reads through
+/// [`Config::Registry`].
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+    /// Makes `who` a registered, active server (a client or provider of the benchmarks).
+    fn register_server(who: &AccountId) -> sp_runtime::DispatchResult;
+}
 
 /// One backup provider of an assignment: its TSS account and the share index it holds.
 pub type ProviderShare<AccountId> = (AccountId, u8);
@@ -302,6 +323,10 @@ pub mod pallet {
 
         /// Weights of this pallet's calls and hooks.
         type WeightInfo: WeightInfo;
+
+        /// Registers the servers the benchmarks need (see [`BenchmarkHelper`]).
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
     }
 
     /// Current backup assignment of each client (keyed by the client's TSS account).

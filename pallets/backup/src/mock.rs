@@ -34,6 +34,8 @@ impl pallet_backup::Config for Test {
     type MaxRecoveryOperators = ConstU32<3>;
     type MaxSealedShareLen = ConstU32<8>;
     type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = MockRegistry;
 }
 
 const REGISTRY_KEY: &[u8] = b":mock:registry";
@@ -64,6 +66,15 @@ impl ServerRegistry<u64> for MockRegistry {
     }
     fn active_servers() -> Vec<u64> {
         servers().0.iter().filter(|(_, s)| *s == ServerStatus::Active).map(|(a, _)| *a).collect()
+    }
+}
+
+/// The benchmarks register servers in the mock registry.
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<u64> for MockRegistry {
+    fn register_server(who: &u64) -> sp_runtime::DispatchResult {
+        set_status(*who, Some(ServerStatus::Active));
+        Ok(())
     }
 }
 
@@ -108,5 +119,8 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
             set_status(who, Some(ServerStatus::Active));
         }
     });
+    // Into the backend, not only the overlay: the benchmark tests wipe the overlay between
+    // runs, which would otherwise drop the mock registry and the block number.
+    ext.commit_all().unwrap_or_else(|e| panic!("committing the mock genesis: {e}"));
     ext
 }

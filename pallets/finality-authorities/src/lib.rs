@@ -24,6 +24,16 @@
 //! blocks. The enactment block is remembered in [`PendingEnactment`], so the hook does not
 //! depend on the order in which the two pallets' `on_finalize` hooks run.
 //!
+//! ## Weights
+//! The figures in `weights.rs` are measured, not estimated: `src/benchmarking.rs` benchmarks
+//! every call and the block hooks (`on_initialize` with `on_finalize`, with and without an enactment) at its worst case, and `peerseal-weights` (crates/weights) runs those
+//! benchmarks natively against `peerseal-runtime` and writes the file. Regenerate it (release
+//! build, on an otherwise idle machine) with
+//! `cargo run --release -p peerseal-weights --features runtime-benchmarks -- --steps 10 --repeat 20`;
+//! `cargo test -p pallet-finality-authorities --features runtime-benchmarks` runs each benchmark once as a test
+//! against the mock, and `cargo run --release -p peerseal-weights --features runtime-benchmarks
+//! -- --check` against the runtime.
+//!
 //! ## Dependencies
 //! FRAME (`frame-support`, `frame-system`, `sp-runtime`), SCALE and metadata
 //! (`parity-scale-codec`, `scale-info`), `pallet-grandpa` (the pallet whose planned change this
@@ -35,6 +45,8 @@ extern crate alloc;
 
 pub use pallet::*;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod mock;

@@ -70,5 +70,8 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
     .unwrap();
     let mut ext = sp_io::TestExternalities::new(storage);
     ext.execute_with(|| System::set_block_number(1));
+    // Into the backend, not only the overlay: the benchmark tests wipe the overlay between
+    // runs, which would otherwise drop the block number.
+    ext.commit_all().unwrap();
     ext
 }

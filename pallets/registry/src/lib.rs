@@ -57,6 +57,24 @@
 //! `remove`: removed), and the block hook adds `removed_weight` per server it removes. The
 //! registry's own [`WeightInfo`] covers only its own storage work.
 //!
+//! ## Weights
+//! The figures in `weights.rs` are measured, not estimated: `src/benchmarking.rs` benchmarks
+//! every call and the block hook at its worst case, and `peerseal-weights` (crates/weights) runs those
+//! benchmarks natively against `peerseal-runtime` and writes the file. Regenerate it (release
+//! build, on an otherwise idle machine) with
+//! `cargo run --release -p peerseal-weights --features runtime-benchmarks -- --steps 10 --repeat 20`;
+//! `cargo test -p pallet-registry --features runtime-benchmarks` runs each benchmark once as a test
+//! against the mock, and `cargo run --release -p peerseal-weights --features runtime-benchmarks
+//! -- --check` against the runtime.
+//!
+//! `register` and `change_server_info` are measured with their quote verification, and the
+//! runner subtracts attestation's measured `verify_and_consume` from them, since the pallet
+//! charges verification through `VerifyAttestation::verify_weight`. The benchmarks fill the
+//! registry to `MaxServers`, so the measured figures already contain the index work that
+//! [`Pallet::index_weight`] adds on top (charged twice, on the safe side). The listeners'
+//! notifications in the runtime (pallet-backup) are measured with no backups recorded; their
+//! worst case is added from the listener's own weights as described above.
+//!
 //! ## Moves to another platform
 //! Providers release a share only to a quote from the platform (PPID of the PCK certificate,
 //! `peerseal_attestation::platform_id`) of the account's registered quote, which survives TCB
@@ -86,6 +104,8 @@ extern crate alloc;
 
 pub use pallet::*;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod mock;
@@ -687,6 +707,25 @@ pub mod pallet {
                 );
             }
             Ok(())
+        }
+
+        /// Registers `stash`'s server `tss_account` without a quote (stored empty), for the
+        /// benchmarks of pallets that need registered servers (pallet-backup's providers and
+        /// clients, through its `BenchmarkHelper`). Only with `runtime-benchmarks`, which a
+        /// production runtime never has.
+        #[cfg(feature = "runtime-benchmarks")]
+        pub fn register_for_benchmarks(
+            stash: &T::AccountId,
+            tss_account: &T::AccountId,
+        ) -> DispatchResult {
+            let info = ServerInfo {
+                tss_account: tss_account.clone(),
+                x25519_public_key: [0u8; 32],
+                peer_id: BoundedVec::new(),
+                multiaddrs: BoundedVec::new(),
+                quote: BoundedVec::new(),
+            };
+            Self::insert_server(stash, info)
         }
 
         /// Weight of `register`: own work, the quote check and one `joined` notification.

@@ -1,33 +1,27 @@
-//! Weights of `pallet-registry`.
+//! Weights of `pallet-registry`, measured by `peerseal-weights` (crates/weights).
 //!
-//! **These are hand estimates, not benchmark results.** Each figure counts the storage items the
-//! call reads and writes (priced with the runtime's `DbWeight`), adds a fixed compute allowance
-//! and a proof-size allowance from the items' `MaxEncodedLen`, and errs on the high side until
-//! the pallet is benchmarked with `frame-benchmarking`.
+//! **Generated; do not edit by hand.** Regenerate (release build, idle machine) with:
+//! `cargo run --release -p peerseal-weights --features runtime-benchmarks -- --steps 10 --repeat 20`
 //!
-//! Two costs are not in these figures; the pallet adds them to each call's weight itself:
-//! - quote verification, from `VerifyAttestation::verify_weight`;
-//! - the size-dependent part of maintaining `ServerIndex` (search, shift and its proof size,
-//!   which grow with `MaxServers`), from `Pallet::index_weight`; its one read and one write
-//!   are counted here;
-//! - the `OnServerChange` listeners (pallet-backup), from the worst-case weight each listener
-//!   states per notification (`joined_weight`, `leaving_weight`, `removed_weight`); the block
-//!   hook adds `removed_weight` per server it removes.
+//! - machine: a 2-core VM (`nproc` 2, CPU `AMD EPYC`), load average 0.76 at the start
+//! - date: 2026-12-07 01:46 UTC
+//! - steps per component: 10; timing repeats per step: 20
+//! - what runs: the benchmarks of `src/benchmarking.rs`, natively against
+//!   `peerseal-runtime` (`dev` feature: mock quotes) over its dev genesis state
+//! - time: FRAME's least-squares fit over the interquartile range (a component whose
+//!   slope comes out zero is left out and the fit repeated)
+//! - reads and writes: the same fit of the distinct storage keys accessed (whitelisted
+//!   ones free), priced with the runtime's `DbWeight`
+//! - proof size: estimated from each storage item's `MaxEncodedLen` and `max_values`,
+//!   summed over the items read
 
 #![allow(unused_parens, unused_imports)]
 
 use core::marker::PhantomData;
 use frame_support::{
     traits::Get,
-    weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
+    weights::{constants::RocksDbWeight, Weight},
 };
-
-/// Fixed compute allowance of a call (40 µs), listener notifications excluded.
-const CALL_COMPUTE: u64 = 40_000_000;
-/// Proof size of one `ServerInfo` (quote up to 16 KiB, addresses, keys) plus its key.
-const SERVER_INFO_PROOF: u64 = 17_500;
-/// Proof size of a small map entry (account key + status / stash / block number).
-const SMALL_ENTRY_PROOF: u64 = 100;
 
 /// Weight functions needed by `pallet-registry`.
 pub trait WeightInfo {
@@ -56,110 +50,284 @@ pub trait WeightInfo {
     fn revoke_move() -> Weight;
 }
 
-/// One server removal: writes Servers, StashOf, ServerStatusOf, LeavingSince, ApprovedMoves,
-/// ServerCount, ServerIndex, Revision and System.Account (the last four read too); the
-/// `removed` notification is added by the pallet.
-fn removal(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 4 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(5, 9))
-}
-
-fn register(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(6, 7))
-}
-
-fn change_server_info(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 6 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(8, 10))
-}
-
-fn approve_move(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, 2 * SMALL_ENTRY_PROOF).saturating_add(db.reads_writes(1, 1))
-}
-
-fn revoke_move(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, SMALL_ENTRY_PROOF).saturating_add(db.reads_writes(1, 1))
-}
-
-fn leave(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, SERVER_INFO_PROOF + 3 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(4, 5))
-}
-
-fn purge_left(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads(2))
-        .saturating_add(removal(db))
-}
-
-fn remove(db: RuntimeDbWeight) -> Weight {
-    Weight::from_parts(CALL_COMPUTE, 0).saturating_add(db.reads(1)).saturating_add(removal(db))
-}
-
-fn on_initialize(db: RuntimeDbWeight, processed: u32, removed: u32) -> Weight {
-    let per_entry = Weight::from_parts(5_000_000, SERVER_INFO_PROOF + 2 * SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(3, 1));
-    Weight::from_parts(2_000_000, SMALL_ENTRY_PROOF)
-        .saturating_add(db.reads_writes(1, 1))
-        .saturating_add(per_entry.saturating_mul(processed.into()))
-        .saturating_add(removal(db).saturating_mul(removed.into()))
-}
-
-/// Estimated weights for a runtime, priced with its `DbWeight`.
+/// Measured weights priced with the runtime's `DbWeight`.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+    // `register`: fastest run 683_546 ns.
+    // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
+    // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
+    // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
+    // Storage: `Attestation::PendingNonces` (r:1 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerCount` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:1)
+    // Storage: `Registry::Servers` (r:1 w:1)
+    // Storage: `Registry::StashOf` (r:1 w:1)
+    // Storage: `System::Account` (r:1 w:1)
+    // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn register() -> Weight {
-        register(T::DbWeight::get())
+        Weight::from_parts(131_545_000, 97_695)
+            .saturating_add(T::DbWeight::get().reads(6))
+            .saturating_add(T::DbWeight::get().writes(7))
     }
+    // `change_server_info`: fastest run 708_103 ns.
+    // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
+    // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
+    // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
+    // Storage: `Attestation::PendingNonces` (r:1 w:1)
+    // Storage: `Backup::Assignments` (r:1 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:1)
+    // Storage: `Backup::RecoveryShares` (r:0 w:1)
+    // Storage: `Registry::ApprovedMoves` (r:1 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:1 w:2)
+    // Storage: `Registry::Servers` (r:1 w:1)
+    // Storage: `Registry::StashOf` (r:1 w:2)
+    // Storage: `System::Account` (r:2 w:2)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
+    // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn change_server_info() -> Weight {
-        change_server_info(T::DbWeight::get())
+        Weight::from_parts(195_640_000, 113_405)
+            .saturating_add(T::DbWeight::get().reads(10))
+            .saturating_add(T::DbWeight::get().writes(12))
     }
+    // `leave`: fastest run 50_855 ns.
+    // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
+    // Storage: `Registry::LeaveQueue` (r:0 w:1)
+    // Storage: `Registry::LeavingSince` (r:0 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:1 w:1)
+    // Storage: `Registry::Servers` (r:1 w:0)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn leave() -> Weight {
-        leave(T::DbWeight::get())
+        Weight::from_parts(60_560_000, 30_517)
+            .saturating_add(T::DbWeight::get().reads(5))
+            .saturating_add(T::DbWeight::get().writes(5))
     }
+    // `purge_left`: fastest run 112_497 ns.
+    // Storage: `Backup::Assignments` (r:1 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:1)
+    // Storage: `Backup::RecoveryShares` (r:0 w:1)
+    // Storage: `Registry::ApprovedMoves` (r:1 w:1)
+    // Storage: `Registry::LeavingSince` (r:1 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerCount` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:1)
+    // Storage: `Registry::Servers` (r:1 w:1)
+    // Storage: `Registry::StashOf` (r:0 w:1)
+    // Storage: `System::Account` (r:1 w:1)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn purge_left() -> Weight {
-        purge_left(T::DbWeight::get())
+        Weight::from_parts(138_957_000, 108_749)
+            .saturating_add(T::DbWeight::get().reads(9))
+            .saturating_add(T::DbWeight::get().writes(11))
     }
+    // `remove`: fastest run 116_213 ns.
+    // Storage: `Backup::Assignments` (r:1 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:1)
+    // Storage: `Backup::RecoveryShares` (r:0 w:1)
+    // Storage: `Registry::ApprovedMoves` (r:1 w:1)
+    // Storage: `Registry::LeavingSince` (r:0 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerCount` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:1)
+    // Storage: `Registry::Servers` (r:1 w:1)
+    // Storage: `Registry::StashOf` (r:0 w:1)
+    // Storage: `System::Account` (r:1 w:1)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn remove() -> Weight {
-        remove(T::DbWeight::get())
+        Weight::from_parts(129_573_000, 105_232)
+            .saturating_add(T::DbWeight::get().reads(8))
+            .saturating_add(T::DbWeight::get().writes(11))
     }
+    // `on_initialize`: fastest run 29_494 ns, components `p` 0..=4, `r` 0..=4.
+    // Storage: `Backup::Assignments` (r:4 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:4)
+    // Storage: `Backup::RecoveryShares` (r:0 w:4)
+    // Storage: `Registry::ApprovedMoves` (r:4 w:0)
+    // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
+    // Storage: `Registry::LeaveQueue` (r:8 w:8)
+    // Storage: `Registry::LeavingSince` (r:4 w:4)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerCount` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:4)
+    // Storage: `Registry::Servers` (r:8 w:4)
+    // Storage: `Registry::StashOf` (r:0 w:4)
+    // Storage: `System::Account` (r:4 w:4)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
+    // (`p` + `r` entries processed, `r` of them removed: per removed entry the difference of the two slopes)
     fn on_initialize(processed: u32, removed: u32) -> Weight {
-        on_initialize(T::DbWeight::get(), processed, removed)
+        Weight::from_parts(31_587_000, 80_903)
+            .saturating_add(Weight::from_parts(12_253_868, 0).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(66_322_950, 0).saturating_mul(removed.into()))
+            .saturating_add(T::DbWeight::get().reads(2))
+            .saturating_add(T::DbWeight::get().reads(u64::from(processed).saturating_mul(2)))
+            .saturating_add(T::DbWeight::get().reads(u64::from(removed).saturating_mul(5)))
+            .saturating_add(T::DbWeight::get().writes(2))
+            .saturating_add(T::DbWeight::get().writes(u64::from(processed).saturating_mul(1)))
+            .saturating_add(T::DbWeight::get().writes(u64::from(removed).saturating_mul(8)))
+            .saturating_add(Weight::from_parts(0, 22_085).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(0, 10_767).saturating_mul(removed.into()))
     }
+    // `approve_move`: fastest run 6_329 ns.
+    // Storage: `Registry::ApprovedMoves` (r:0 w:1)
+    // Storage: `Registry::StashOf` (r:1 w:0)
     fn approve_move() -> Weight {
-        approve_move(T::DbWeight::get())
+        Weight::from_parts(6_600_000, 3_545)
+            .saturating_add(T::DbWeight::get().reads(1))
+            .saturating_add(T::DbWeight::get().writes(1))
     }
+    // `revoke_move`: fastest run 5_988 ns.
+    // Storage: `Registry::ApprovedMoves` (r:1 w:1)
     fn revoke_move() -> Weight {
-        revoke_move(T::DbWeight::get())
+        Weight::from_parts(6_280_000, 3_529)
+            .saturating_add(T::DbWeight::get().reads(1))
+            .saturating_add(T::DbWeight::get().writes(1))
     }
 }
 
-/// Estimates for tests and runtimes without their own figures, priced as RocksDB.
+/// The same measured weights priced with `RocksDbWeight`, for tests and mocks.
 impl WeightInfo for () {
+    // `register`: fastest run 683_546 ns.
+    // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
+    // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
+    // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
+    // Storage: `Attestation::PendingNonces` (r:1 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerCount` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:1)
+    // Storage: `Registry::Servers` (r:1 w:1)
+    // Storage: `Registry::StashOf` (r:1 w:1)
+    // Storage: `System::Account` (r:1 w:1)
+    // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn register() -> Weight {
-        register(RocksDbWeight::get())
+        Weight::from_parts(131_545_000, 97_695)
+            .saturating_add(RocksDbWeight::get().reads(6))
+            .saturating_add(RocksDbWeight::get().writes(7))
     }
+    // `change_server_info`: fastest run 708_103 ns.
+    // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
+    // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
+    // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
+    // Storage: `Attestation::PendingNonces` (r:1 w:1)
+    // Storage: `Backup::Assignments` (r:1 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:1)
+    // Storage: `Backup::RecoveryShares` (r:0 w:1)
+    // Storage: `Registry::ApprovedMoves` (r:1 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:1 w:2)
+    // Storage: `Registry::Servers` (r:1 w:1)
+    // Storage: `Registry::StashOf` (r:1 w:2)
+    // Storage: `System::Account` (r:2 w:2)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
+    // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn change_server_info() -> Weight {
-        change_server_info(RocksDbWeight::get())
+        Weight::from_parts(195_640_000, 113_405)
+            .saturating_add(RocksDbWeight::get().reads(10))
+            .saturating_add(RocksDbWeight::get().writes(12))
     }
+    // `leave`: fastest run 50_855 ns.
+    // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
+    // Storage: `Registry::LeaveQueue` (r:0 w:1)
+    // Storage: `Registry::LeavingSince` (r:0 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:1 w:1)
+    // Storage: `Registry::Servers` (r:1 w:0)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn leave() -> Weight {
-        leave(RocksDbWeight::get())
+        Weight::from_parts(60_560_000, 30_517)
+            .saturating_add(RocksDbWeight::get().reads(5))
+            .saturating_add(RocksDbWeight::get().writes(5))
     }
+    // `purge_left`: fastest run 112_497 ns.
+    // Storage: `Backup::Assignments` (r:1 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:1)
+    // Storage: `Backup::RecoveryShares` (r:0 w:1)
+    // Storage: `Registry::ApprovedMoves` (r:1 w:1)
+    // Storage: `Registry::LeavingSince` (r:1 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerCount` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:1)
+    // Storage: `Registry::Servers` (r:1 w:1)
+    // Storage: `Registry::StashOf` (r:0 w:1)
+    // Storage: `System::Account` (r:1 w:1)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn purge_left() -> Weight {
-        purge_left(RocksDbWeight::get())
+        Weight::from_parts(138_957_000, 108_749)
+            .saturating_add(RocksDbWeight::get().reads(9))
+            .saturating_add(RocksDbWeight::get().writes(11))
     }
+    // `remove`: fastest run 116_213 ns.
+    // Storage: `Backup::Assignments` (r:1 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:1)
+    // Storage: `Backup::RecoveryShares` (r:0 w:1)
+    // Storage: `Registry::ApprovedMoves` (r:1 w:1)
+    // Storage: `Registry::LeavingSince` (r:0 w:1)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerCount` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:1)
+    // Storage: `Registry::Servers` (r:1 w:1)
+    // Storage: `Registry::StashOf` (r:0 w:1)
+    // Storage: `System::Account` (r:1 w:1)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn remove() -> Weight {
-        remove(RocksDbWeight::get())
+        Weight::from_parts(129_573_000, 105_232)
+            .saturating_add(RocksDbWeight::get().reads(8))
+            .saturating_add(RocksDbWeight::get().writes(11))
     }
+    // `on_initialize`: fastest run 29_494 ns, components `p` 0..=4, `r` 0..=4.
+    // Storage: `Backup::Assignments` (r:4 w:0)
+    // Storage: `Backup::ClientCount` (r:0 w:4)
+    // Storage: `Backup::RecoveryShares` (r:0 w:4)
+    // Storage: `Registry::ApprovedMoves` (r:4 w:0)
+    // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
+    // Storage: `Registry::LeaveQueue` (r:8 w:8)
+    // Storage: `Registry::LeavingSince` (r:4 w:4)
+    // Storage: `Registry::Revision` (r:1 w:1)
+    // Storage: `Registry::ServerCount` (r:1 w:1)
+    // Storage: `Registry::ServerIndex` (r:1 w:1)
+    // Storage: `Registry::ServerStatusOf` (r:0 w:4)
+    // Storage: `Registry::Servers` (r:8 w:4)
+    // Storage: `Registry::StashOf` (r:0 w:4)
+    // Storage: `System::Account` (r:4 w:4)
+    // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
+    // (`p` + `r` entries processed, `r` of them removed: per removed entry the difference of the two slopes)
     fn on_initialize(processed: u32, removed: u32) -> Weight {
-        on_initialize(RocksDbWeight::get(), processed, removed)
+        Weight::from_parts(31_587_000, 80_903)
+            .saturating_add(Weight::from_parts(12_253_868, 0).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(66_322_950, 0).saturating_mul(removed.into()))
+            .saturating_add(RocksDbWeight::get().reads(2))
+            .saturating_add(RocksDbWeight::get().reads(u64::from(processed).saturating_mul(2)))
+            .saturating_add(RocksDbWeight::get().reads(u64::from(removed).saturating_mul(5)))
+            .saturating_add(RocksDbWeight::get().writes(2))
+            .saturating_add(RocksDbWeight::get().writes(u64::from(processed).saturating_mul(1)))
+            .saturating_add(RocksDbWeight::get().writes(u64::from(removed).saturating_mul(8)))
+            .saturating_add(Weight::from_parts(0, 22_085).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(0, 10_767).saturating_mul(removed.into()))
     }
+    // `approve_move`: fastest run 6_329 ns.
+    // Storage: `Registry::ApprovedMoves` (r:0 w:1)
+    // Storage: `Registry::StashOf` (r:1 w:0)
     fn approve_move() -> Weight {
-        approve_move(RocksDbWeight::get())
+        Weight::from_parts(6_600_000, 3_545)
+            .saturating_add(RocksDbWeight::get().reads(1))
+            .saturating_add(RocksDbWeight::get().writes(1))
     }
+    // `revoke_move`: fastest run 5_988 ns.
+    // Storage: `Registry::ApprovedMoves` (r:1 w:1)
     fn revoke_move() -> Weight {
-        revoke_move(RocksDbWeight::get())
+        Weight::from_parts(6_280_000, 3_529)
+            .saturating_add(RocksDbWeight::get().reads(1))
+            .saturating_add(RocksDbWeight::get().writes(1))
     }
 }
