@@ -49,7 +49,9 @@ pub use framing::{report_data_nonce, MIN_QUOTE_LEN, REPORT_DATA_OFFSET};
 pub use platform::{platform_id, DEV_MOCK_PLATFORM};
 pub use report_data::{check_report_data, report_data, Binding};
 pub use types::{Measurement, PckKey, PckMode, PlatformId, QuoteContext};
-pub use verify::{verify_quote, verify_quote_with_platform, Policy, VerifiedQuote};
+pub use verify::{
+    claimed_measurement, verify_quote, verify_quote_with_platform, Policy, VerifiedQuote,
+};
 
 #[cfg(feature = "std")]
 pub use provider::{

@@ -100,6 +100,15 @@ fn verify_parsed(
     Ok(VerifiedQuote { measurement, pck })
 }
 
+/// The measurement a quote claims (its MRTD and RTMR0..3), once its framing and the attestation
+/// key's signature are checked; nothing else (PCK, policy, binding) is. For benchmarks and tools
+/// that must accept a given quote's image before verifying it.
+pub fn claimed_measurement(quote: &[u8]) -> Result<Measurement, VerifyError> {
+    let parsed = parse_framed(quote)?;
+    let body = &parsed.body;
+    Ok(Measurement::from_registers(&body.mrtd, &[body.rtmr0, body.rtmr1, body.rtmr2, body.rtmr3]))
+}
+
 /// The framing checks (size bound first), then tdx-quote's parse, which also verifies the
 /// attestation key's signature over header and body.
 pub(crate) fn parse_framed(quote: &[u8]) -> Result<Quote, VerifyError> {

@@ -3,8 +3,8 @@
 //! **Generated; do not edit by hand.** Regenerate (release build, idle machine) with:
 //! `cargo run --release -p peerseal-weights --features runtime-benchmarks -- --steps 10 --repeat 20`
 //!
-//! - machine: a 2-core VM (`nproc` 2, CPU `AMD EPYC`), load average 0.76 at the start
-//! - date: 2026-12-07 01:46 UTC
+//! - machine: a 2-core VM (`nproc` 2, CPU `AMD EPYC`), load average 0.91 at the start
+//! - date: 2026-12-07 01:51 UTC
 //! - steps per component: 10; timing repeats per step: 20
 //! - what runs: the benchmarks of `src/benchmarking.rs`, natively against
 //!   `peerseal-runtime` (`dev` feature: mock quotes) over its dev genesis state
@@ -24,8 +24,8 @@ use frame_support::{
 };
 
 /// One quote verification as `VerifyAttestation::verify_weight` charges it by
-/// default: the measured `verify_and_consume`, priced with `RocksDbWeight`.
-pub const VERIFY_QUOTE_ESTIMATE: Weight = Weight::from_parts(766_893_000, 8_815);
+/// default: the measured `verify_production_quote`, priced with `RocksDbWeight`.
+pub const VERIFY_QUOTE_ESTIMATE: Weight = Weight::from_parts(1_855_169_000, 8_815);
 
 /// Weight functions needed by `pallet-attestation`.
 pub trait WeightInfo {
@@ -47,6 +47,9 @@ pub trait WeightInfo {
     /// `VerifyAttestation::verify_and_consume`: reads `PendingNonces`, `AcceptedMeasurements`,
     /// `AllowedMockPcks`, `PckPolicyMode`; writes `PendingNonces`; verifies one quote.
     fn verify_and_consume() -> Weight;
+    /// `VerifyAttestation::verify_and_consume` of a real quote in production PCK mode: the same
+    /// reads, and the PCK certificate chain verified up to Intel's root.
+    fn verify_production_quote() -> Weight;
     /// Pruning `processed` expiry-queue entries, `removed` of which still held their pending
     /// nonce: reads the bounds; per entry reads the entry and `PendingNonces` and deletes the
     /// entry; per removed nonce deletes it; writes the bounds.
@@ -57,69 +60,77 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-    // `accept_measurement`: fastest run 5_578 ns.
+    // `accept_measurement`: fastest run 7_461 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:1)
     fn accept_measurement() -> Weight {
-        Weight::from_parts(5_779_000, 1_998)
+        Weight::from_parts(8_262_000, 1_998)
             .saturating_add(T::DbWeight::get().reads(1))
             .saturating_add(T::DbWeight::get().writes(1))
     }
-    // `revoke_measurement`: fastest run 5_539 ns.
+    // `revoke_measurement`: fastest run 7_591 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:1)
     fn revoke_measurement() -> Weight {
-        Weight::from_parts(5_709_000, 1_998)
+        Weight::from_parts(8_172_000, 1_998)
             .saturating_add(T::DbWeight::get().reads(1))
             .saturating_add(T::DbWeight::get().writes(1))
     }
-    // `allow_mock_pck`: fastest run 5_358 ns.
+    // `allow_mock_pck`: fastest run 7_391 ns.
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:1)
     fn allow_mock_pck() -> Weight {
-        Weight::from_parts(5_569_000, 1_750)
+        Weight::from_parts(7_742_000, 1_750)
             .saturating_add(T::DbWeight::get().reads(1))
             .saturating_add(T::DbWeight::get().writes(1))
     }
-    // `disallow_mock_pck`: fastest run 5_138 ns.
+    // `disallow_mock_pck`: fastest run 7_230 ns.
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:1)
     fn disallow_mock_pck() -> Weight {
-        Weight::from_parts(5_438_000, 1_750)
+        Weight::from_parts(7_882_000, 1_750)
             .saturating_add(T::DbWeight::get().reads(1))
             .saturating_add(T::DbWeight::get().writes(1))
     }
-    // `set_pck_mode`: fastest run 4_276 ns.
+    // `set_pck_mode`: fastest run 4_547 ns.
     // Storage: `Attestation::PckPolicyMode` (r:0 w:1)
     fn set_pck_mode() -> Weight {
-        Weight::from_parts(4_417_000, 0).saturating_add(T::DbWeight::get().writes(1))
+        Weight::from_parts(6_229_000, 0).saturating_add(T::DbWeight::get().writes(1))
     }
-    // `request_attestation`: fastest run 17_786 ns.
+    // `request_attestation`: fastest run 18_177 ns.
     // Storage: `Attestation::NonceCounter` (r:1 w:1)
     // Storage: `Attestation::NonceExpiryQueueBounds` (r:1 w:1)
     // Storage: `Attestation::NonceExpiryQueue` (r:2 w:3)
     // Storage: `Attestation::PendingNonces` (r:2 w:3)
     // Storage: `System::ParentHash` (r:1 w:0)
     fn request_attestation() -> Weight {
-        Weight::from_parts(18_498_000, 16_711)
+        Weight::from_parts(18_899_000, 16_711)
             .saturating_add(T::DbWeight::get().reads(7))
             .saturating_add(T::DbWeight::get().writes(8))
     }
-    // `verify_and_consume`: fastest run 559_982 ns.
+    // `verify_and_consume`: fastest run 563_738 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
     // Storage: `Attestation::PendingNonces` (r:1 w:1)
     fn verify_and_consume() -> Weight {
-        Weight::from_parts(566_893_000, 8_815)
+        Weight::from_parts(571_389_000, 8_815)
             .saturating_add(T::DbWeight::get().reads(4))
             .saturating_add(T::DbWeight::get().writes(1))
     }
-    // `on_initialize`: fastest run 21_652 ns, components `p` 0..=8, `r` 0..=8.
+    // `verify_production_quote`: fastest run 1_711_253 ns.
+    // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
+    // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
+    // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
+    // Storage: `Attestation::PendingNonces` (r:1 w:0)
+    fn verify_production_quote() -> Weight {
+        Weight::from_parts(1_755_169_000, 8_815).saturating_add(T::DbWeight::get().reads(4))
+    }
+    // `on_initialize`: fastest run 21_982 ns, components `p` 0..=8, `r` 0..=8.
     // Storage: `Attestation::NonceExpiryQueueBounds` (r:1 w:1)
     // Storage: `Attestation::NonceExpiryQueue` (r:16 w:16)
     // Storage: `Attestation::PendingNonces` (r:16 w:8)
     // (`p` + `r` entries processed, `r` of them removed: per removed entry the difference of the two slopes)
     fn on_initialize(processed: u32, removed: u32) -> Weight {
-        Weight::from_parts(21_933_000, 3_473)
-            .saturating_add(Weight::from_parts(1_175_606, 0).saturating_mul(processed.into()))
-            .saturating_add(Weight::from_parts(1_401_240, 0).saturating_mul(removed.into()))
+        Weight::from_parts(6_140_908, 3_473)
+            .saturating_add(Weight::from_parts(2_398_658, 0).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(1_585_781, 0).saturating_mul(removed.into()))
             .saturating_add(T::DbWeight::get().reads(1))
             .saturating_add(T::DbWeight::get().reads(u64::from(processed).saturating_mul(2)))
             .saturating_add(T::DbWeight::get().writes(1))
@@ -131,69 +142,77 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same measured weights priced with `RocksDbWeight`, for tests and mocks.
 impl WeightInfo for () {
-    // `accept_measurement`: fastest run 5_578 ns.
+    // `accept_measurement`: fastest run 7_461 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:1)
     fn accept_measurement() -> Weight {
-        Weight::from_parts(5_779_000, 1_998)
+        Weight::from_parts(8_262_000, 1_998)
             .saturating_add(RocksDbWeight::get().reads(1))
             .saturating_add(RocksDbWeight::get().writes(1))
     }
-    // `revoke_measurement`: fastest run 5_539 ns.
+    // `revoke_measurement`: fastest run 7_591 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:1)
     fn revoke_measurement() -> Weight {
-        Weight::from_parts(5_709_000, 1_998)
+        Weight::from_parts(8_172_000, 1_998)
             .saturating_add(RocksDbWeight::get().reads(1))
             .saturating_add(RocksDbWeight::get().writes(1))
     }
-    // `allow_mock_pck`: fastest run 5_358 ns.
+    // `allow_mock_pck`: fastest run 7_391 ns.
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:1)
     fn allow_mock_pck() -> Weight {
-        Weight::from_parts(5_569_000, 1_750)
+        Weight::from_parts(7_742_000, 1_750)
             .saturating_add(RocksDbWeight::get().reads(1))
             .saturating_add(RocksDbWeight::get().writes(1))
     }
-    // `disallow_mock_pck`: fastest run 5_138 ns.
+    // `disallow_mock_pck`: fastest run 7_230 ns.
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:1)
     fn disallow_mock_pck() -> Weight {
-        Weight::from_parts(5_438_000, 1_750)
+        Weight::from_parts(7_882_000, 1_750)
             .saturating_add(RocksDbWeight::get().reads(1))
             .saturating_add(RocksDbWeight::get().writes(1))
     }
-    // `set_pck_mode`: fastest run 4_276 ns.
+    // `set_pck_mode`: fastest run 4_547 ns.
     // Storage: `Attestation::PckPolicyMode` (r:0 w:1)
     fn set_pck_mode() -> Weight {
-        Weight::from_parts(4_417_000, 0).saturating_add(RocksDbWeight::get().writes(1))
+        Weight::from_parts(6_229_000, 0).saturating_add(RocksDbWeight::get().writes(1))
     }
-    // `request_attestation`: fastest run 17_786 ns.
+    // `request_attestation`: fastest run 18_177 ns.
     // Storage: `Attestation::NonceCounter` (r:1 w:1)
     // Storage: `Attestation::NonceExpiryQueueBounds` (r:1 w:1)
     // Storage: `Attestation::NonceExpiryQueue` (r:2 w:3)
     // Storage: `Attestation::PendingNonces` (r:2 w:3)
     // Storage: `System::ParentHash` (r:1 w:0)
     fn request_attestation() -> Weight {
-        Weight::from_parts(18_498_000, 16_711)
+        Weight::from_parts(18_899_000, 16_711)
             .saturating_add(RocksDbWeight::get().reads(7))
             .saturating_add(RocksDbWeight::get().writes(8))
     }
-    // `verify_and_consume`: fastest run 559_982 ns.
+    // `verify_and_consume`: fastest run 563_738 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
     // Storage: `Attestation::PendingNonces` (r:1 w:1)
     fn verify_and_consume() -> Weight {
-        Weight::from_parts(566_893_000, 8_815)
+        Weight::from_parts(571_389_000, 8_815)
             .saturating_add(RocksDbWeight::get().reads(4))
             .saturating_add(RocksDbWeight::get().writes(1))
     }
-    // `on_initialize`: fastest run 21_652 ns, components `p` 0..=8, `r` 0..=8.
+    // `verify_production_quote`: fastest run 1_711_253 ns.
+    // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
+    // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
+    // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
+    // Storage: `Attestation::PendingNonces` (r:1 w:0)
+    fn verify_production_quote() -> Weight {
+        Weight::from_parts(1_755_169_000, 8_815).saturating_add(RocksDbWeight::get().reads(4))
+    }
+    // `on_initialize`: fastest run 21_982 ns, components `p` 0..=8, `r` 0..=8.
     // Storage: `Attestation::NonceExpiryQueueBounds` (r:1 w:1)
     // Storage: `Attestation::NonceExpiryQueue` (r:16 w:16)
     // Storage: `Attestation::PendingNonces` (r:16 w:8)
     // (`p` + `r` entries processed, `r` of them removed: per removed entry the difference of the two slopes)
     fn on_initialize(processed: u32, removed: u32) -> Weight {
-        Weight::from_parts(21_933_000, 3_473)
-            .saturating_add(Weight::from_parts(1_175_606, 0).saturating_mul(processed.into()))
-            .saturating_add(Weight::from_parts(1_401_240, 0).saturating_mul(removed.into()))
+        Weight::from_parts(6_140_908, 3_473)
+            .saturating_add(Weight::from_parts(2_398_658, 0).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(1_585_781, 0).saturating_mul(removed.into()))
             .saturating_add(RocksDbWeight::get().reads(1))
             .saturating_add(RocksDbWeight::get().reads(u64::from(processed).saturating_mul(2)))
             .saturating_add(RocksDbWeight::get().writes(1))

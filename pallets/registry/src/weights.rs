@@ -3,8 +3,8 @@
 //! **Generated; do not edit by hand.** Regenerate (release build, idle machine) with:
 //! `cargo run --release -p peerseal-weights --features runtime-benchmarks -- --steps 10 --repeat 20`
 //!
-//! - machine: a 2-core VM (`nproc` 2, CPU `AMD EPYC`), load average 0.76 at the start
-//! - date: 2026-12-07 01:46 UTC
+//! - machine: a 2-core VM (`nproc` 2, CPU `AMD EPYC`), load average 0.91 at the start
+//! - date: 2026-12-07 01:51 UTC
 //! - steps per component: 10; timing repeats per step: 20
 //! - what runs: the benchmarks of `src/benchmarking.rs`, natively against
 //!   `peerseal-runtime` (`dev` feature: mock quotes) over its dev genesis state
@@ -54,7 +54,7 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-    // `register`: fastest run 683_546 ns.
+    // `register`: fastest run 683_555 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
@@ -68,11 +68,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `System::Account` (r:1 w:1)
     // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn register() -> Weight {
-        Weight::from_parts(131_545_000, 97_695)
+        Weight::from_parts(154_109_000, 97_695)
             .saturating_add(T::DbWeight::get().reads(6))
             .saturating_add(T::DbWeight::get().writes(7))
     }
-    // `change_server_info`: fastest run 708_103 ns.
+    // `change_server_info`: fastest run 719_579 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
@@ -90,11 +90,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn change_server_info() -> Weight {
-        Weight::from_parts(195_640_000, 113_405)
+        Weight::from_parts(188_260_000, 113_405)
             .saturating_add(T::DbWeight::get().reads(10))
             .saturating_add(T::DbWeight::get().writes(12))
     }
-    // `leave`: fastest run 50_855 ns.
+    // `leave`: fastest run 38_567 ns.
     // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
     // Storage: `Registry::LeaveQueue` (r:0 w:1)
     // Storage: `Registry::LeavingSince` (r:0 w:1)
@@ -103,11 +103,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `Registry::Servers` (r:1 w:0)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn leave() -> Weight {
-        Weight::from_parts(60_560_000, 30_517)
+        Weight::from_parts(58_277_000, 30_517)
             .saturating_add(T::DbWeight::get().reads(5))
             .saturating_add(T::DbWeight::get().writes(5))
     }
-    // `purge_left`: fastest run 112_497 ns.
+    // `purge_left`: fastest run 101_371 ns.
     // Storage: `Backup::Assignments` (r:1 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:1)
     // Storage: `Backup::RecoveryShares` (r:0 w:1)
@@ -122,11 +122,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `System::Account` (r:1 w:1)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn purge_left() -> Weight {
-        Weight::from_parts(138_957_000, 108_749)
+        Weight::from_parts(128_021_000, 108_749)
             .saturating_add(T::DbWeight::get().reads(9))
             .saturating_add(T::DbWeight::get().writes(11))
     }
-    // `remove`: fastest run 116_213 ns.
+    // `remove`: fastest run 109_352 ns.
     // Storage: `Backup::Assignments` (r:1 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:1)
     // Storage: `Backup::RecoveryShares` (r:0 w:1)
@@ -141,11 +141,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `System::Account` (r:1 w:1)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn remove() -> Weight {
-        Weight::from_parts(129_573_000, 105_232)
+        Weight::from_parts(129_893_000, 105_232)
             .saturating_add(T::DbWeight::get().reads(8))
             .saturating_add(T::DbWeight::get().writes(11))
     }
-    // `on_initialize`: fastest run 29_494 ns, components `p` 0..=4, `r` 0..=4.
+    // `on_initialize`: fastest run 28_102 ns, components `p` 0..=4, `r` 0..=4.
     // Storage: `Backup::Assignments` (r:4 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:4)
     // Storage: `Backup::RecoveryShares` (r:0 w:4)
@@ -163,9 +163,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     // (`p` + `r` entries processed, `r` of them removed: per removed entry the difference of the two slopes)
     fn on_initialize(processed: u32, removed: u32) -> Weight {
-        Weight::from_parts(31_587_000, 80_903)
-            .saturating_add(Weight::from_parts(12_253_868, 0).saturating_mul(processed.into()))
-            .saturating_add(Weight::from_parts(66_322_950, 0).saturating_mul(removed.into()))
+        Weight::from_parts(26_166_102, 80_903)
+            .saturating_add(Weight::from_parts(6_826_988, 0).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(61_649_776, 0).saturating_mul(removed.into()))
             .saturating_add(T::DbWeight::get().reads(2))
             .saturating_add(T::DbWeight::get().reads(u64::from(processed).saturating_mul(2)))
             .saturating_add(T::DbWeight::get().reads(u64::from(removed).saturating_mul(5)))
@@ -175,18 +175,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
             .saturating_add(Weight::from_parts(0, 22_085).saturating_mul(processed.into()))
             .saturating_add(Weight::from_parts(0, 10_767).saturating_mul(removed.into()))
     }
-    // `approve_move`: fastest run 6_329 ns.
+    // `approve_move`: fastest run 6_139 ns.
     // Storage: `Registry::ApprovedMoves` (r:0 w:1)
     // Storage: `Registry::StashOf` (r:1 w:0)
     fn approve_move() -> Weight {
-        Weight::from_parts(6_600_000, 3_545)
+        Weight::from_parts(6_810_000, 3_545)
             .saturating_add(T::DbWeight::get().reads(1))
             .saturating_add(T::DbWeight::get().writes(1))
     }
-    // `revoke_move`: fastest run 5_988 ns.
+    // `revoke_move`: fastest run 5_958 ns.
     // Storage: `Registry::ApprovedMoves` (r:1 w:1)
     fn revoke_move() -> Weight {
-        Weight::from_parts(6_280_000, 3_529)
+        Weight::from_parts(6_279_000, 3_529)
             .saturating_add(T::DbWeight::get().reads(1))
             .saturating_add(T::DbWeight::get().writes(1))
     }
@@ -194,7 +194,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same measured weights priced with `RocksDbWeight`, for tests and mocks.
 impl WeightInfo for () {
-    // `register`: fastest run 683_546 ns.
+    // `register`: fastest run 683_555 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
@@ -208,11 +208,11 @@ impl WeightInfo for () {
     // Storage: `System::Account` (r:1 w:1)
     // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn register() -> Weight {
-        Weight::from_parts(131_545_000, 97_695)
+        Weight::from_parts(154_109_000, 97_695)
             .saturating_add(RocksDbWeight::get().reads(6))
             .saturating_add(RocksDbWeight::get().writes(7))
     }
-    // `change_server_info`: fastest run 708_103 ns.
+    // `change_server_info`: fastest run 719_579 ns.
     // Storage: `Attestation::AcceptedMeasurements` (r:1 w:0)
     // Storage: `Attestation::AllowedMockPcks` (r:1 w:0)
     // Storage: `Attestation::PckPolicyMode` (r:1 w:0)
@@ -230,11 +230,11 @@ impl WeightInfo for () {
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     // (minus one quote verification: charged through `VerifyAttestation::verify_weight`)
     fn change_server_info() -> Weight {
-        Weight::from_parts(195_640_000, 113_405)
+        Weight::from_parts(188_260_000, 113_405)
             .saturating_add(RocksDbWeight::get().reads(10))
             .saturating_add(RocksDbWeight::get().writes(12))
     }
-    // `leave`: fastest run 50_855 ns.
+    // `leave`: fastest run 38_567 ns.
     // Storage: `Registry::LeaveQueueBounds` (r:1 w:1)
     // Storage: `Registry::LeaveQueue` (r:0 w:1)
     // Storage: `Registry::LeavingSince` (r:0 w:1)
@@ -243,11 +243,11 @@ impl WeightInfo for () {
     // Storage: `Registry::Servers` (r:1 w:0)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn leave() -> Weight {
-        Weight::from_parts(60_560_000, 30_517)
+        Weight::from_parts(58_277_000, 30_517)
             .saturating_add(RocksDbWeight::get().reads(5))
             .saturating_add(RocksDbWeight::get().writes(5))
     }
-    // `purge_left`: fastest run 112_497 ns.
+    // `purge_left`: fastest run 101_371 ns.
     // Storage: `Backup::Assignments` (r:1 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:1)
     // Storage: `Backup::RecoveryShares` (r:0 w:1)
@@ -262,11 +262,11 @@ impl WeightInfo for () {
     // Storage: `System::Account` (r:1 w:1)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn purge_left() -> Weight {
-        Weight::from_parts(138_957_000, 108_749)
+        Weight::from_parts(128_021_000, 108_749)
             .saturating_add(RocksDbWeight::get().reads(9))
             .saturating_add(RocksDbWeight::get().writes(11))
     }
-    // `remove`: fastest run 116_213 ns.
+    // `remove`: fastest run 109_352 ns.
     // Storage: `Backup::Assignments` (r:1 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:1)
     // Storage: `Backup::RecoveryShares` (r:0 w:1)
@@ -281,11 +281,11 @@ impl WeightInfo for () {
     // Storage: `System::Account` (r:1 w:1)
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     fn remove() -> Weight {
-        Weight::from_parts(129_573_000, 105_232)
+        Weight::from_parts(129_893_000, 105_232)
             .saturating_add(RocksDbWeight::get().reads(8))
             .saturating_add(RocksDbWeight::get().writes(11))
     }
-    // `on_initialize`: fastest run 29_494 ns, components `p` 0..=4, `r` 0..=4.
+    // `on_initialize`: fastest run 28_102 ns, components `p` 0..=4, `r` 0..=4.
     // Storage: `Backup::Assignments` (r:4 w:0)
     // Storage: `Backup::ClientCount` (r:0 w:4)
     // Storage: `Backup::RecoveryShares` (r:0 w:4)
@@ -303,9 +303,9 @@ impl WeightInfo for () {
     // Storage: `unknown key 0xc2261276cc9d1f8598ea4b6a74b15c2f4e7b9012096b41c4eb3aaf947f6ea429` (r:1 w:0)
     // (`p` + `r` entries processed, `r` of them removed: per removed entry the difference of the two slopes)
     fn on_initialize(processed: u32, removed: u32) -> Weight {
-        Weight::from_parts(31_587_000, 80_903)
-            .saturating_add(Weight::from_parts(12_253_868, 0).saturating_mul(processed.into()))
-            .saturating_add(Weight::from_parts(66_322_950, 0).saturating_mul(removed.into()))
+        Weight::from_parts(26_166_102, 80_903)
+            .saturating_add(Weight::from_parts(6_826_988, 0).saturating_mul(processed.into()))
+            .saturating_add(Weight::from_parts(61_649_776, 0).saturating_mul(removed.into()))
             .saturating_add(RocksDbWeight::get().reads(2))
             .saturating_add(RocksDbWeight::get().reads(u64::from(processed).saturating_mul(2)))
             .saturating_add(RocksDbWeight::get().reads(u64::from(removed).saturating_mul(5)))
@@ -315,18 +315,18 @@ impl WeightInfo for () {
             .saturating_add(Weight::from_parts(0, 22_085).saturating_mul(processed.into()))
             .saturating_add(Weight::from_parts(0, 10_767).saturating_mul(removed.into()))
     }
-    // `approve_move`: fastest run 6_329 ns.
+    // `approve_move`: fastest run 6_139 ns.
     // Storage: `Registry::ApprovedMoves` (r:0 w:1)
     // Storage: `Registry::StashOf` (r:1 w:0)
     fn approve_move() -> Weight {
-        Weight::from_parts(6_600_000, 3_545)
+        Weight::from_parts(6_810_000, 3_545)
             .saturating_add(RocksDbWeight::get().reads(1))
             .saturating_add(RocksDbWeight::get().writes(1))
     }
-    // `revoke_move`: fastest run 5_988 ns.
+    // `revoke_move`: fastest run 5_958 ns.
     // Storage: `Registry::ApprovedMoves` (r:1 w:1)
     fn revoke_move() -> Weight {
-        Weight::from_parts(6_280_000, 3_529)
+        Weight::from_parts(6_279_000, 3_529)
             .saturating_add(RocksDbWeight::get().reads(1))
             .saturating_add(RocksDbWeight::get().writes(1))
     }
