@@ -31,9 +31,10 @@
 //! ## What is measured
 //! The runtime is built with its `dev` feature, because quote verification can only be
 //! benchmarked with quotes the chain accepts, and without Intel hardware those are mock quotes
-//! (dev PCK mode). Production verification also checks the PCK certificate chain; see the
-//! attestation pallet's docs ("Weights") for how that is accounted for. Times are of native
-//! code on the machine the header of each `weights.rs` names.
+//! (dev PCK mode). Production verification, which also checks the PCK certificate chain, is
+//! measured on Intel's sample quote (`verify_production_quote`, refused only at its report-data
+//! binding), and the pallet charges the larger of the two; see the attestation pallet's docs
+//! ("Weights"). Times are of native code on the machine the header of each `weights.rs` names.
 
 mod backend;
 mod measure;
