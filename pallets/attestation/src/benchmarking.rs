@@ -33,10 +33,7 @@ pub mod helpers {
         if !T::DevPckMode::get() {
             return Err(BenchmarkError::Stop("quote benchmarks need a runtime with DevPckMode"));
         }
-        let max = T::MaxAcceptedMeasurements::get();
-        let mut measurements: Vec<Measurement> = (1..max).map(filler_measurement).collect();
-        measurements.push(peerseal_attestation::mock_measurement());
-        AcceptedMeasurements::<T>::put(bounded(measurements)?);
+        fill_accepted_measurements::<T>(peerseal_attestation::mock_measurement())?;
         let max_pcks = T::MaxMockPcks::get();
         let mut pcks: Vec<PckKey> = (1..max_pcks).map(filler_pck).collect();
         pcks.push(peerseal_attestation::dev_mock_pck());
@@ -56,11 +53,18 @@ pub mod helpers {
     pub fn set_production_policy<T: Config>(quote: &[u8]) -> Result<(), BenchmarkError> {
         let claimed = peerseal_attestation::claimed_measurement(quote)
             .map_err(|_| BenchmarkError::Stop("the sample quote does not parse"))?;
+        fill_accepted_measurements::<T>(claimed)?;
+        PckPolicyMode::<T>::put(PckMode::Production);
+        Ok(())
+    }
+
+    /// Fills the accepted measurements to `MaxAcceptedMeasurements` with `last` at the end (the
+    /// verifier scans the whole list before finding it).
+    fn fill_accepted_measurements<T: Config>(last: Measurement) -> Result<(), BenchmarkError> {
         let max = T::MaxAcceptedMeasurements::get();
         let mut measurements: Vec<Measurement> = (1..max).map(filler_measurement).collect();
-        measurements.push(claimed);
+        measurements.push(last);
         AcceptedMeasurements::<T>::put(bounded(measurements)?);
-        PckPolicyMode::<T>::put(PckMode::Production);
         Ok(())
     }
 

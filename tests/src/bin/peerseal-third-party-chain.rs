@@ -239,11 +239,8 @@ async fn rpc(url: &str) -> anyhow::Result<WsClient> {
 }
 
 /// The trust root of the story's nodes: the endpoint's genesis, finality on its word.
-async fn endpoint_trust_root(url: &str) -> anyhow::Result<TrustRoot> {
-    let hash: String = rpc(url).await?.request("chain_getBlockHash", rpc_params![0]).await?;
-    let bytes = hex::decode(hash.trim_start_matches("0x"))?;
-    let genesis =
-        <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| anyhow!("genesis hash {hash}"))?;
+fn endpoint_trust_root(url: &str) -> anyhow::Result<TrustRoot> {
+    let genesis = peerseal_testkit::trust::genesis_trust_root(url)?.genesis_hash;
     Ok(TrustRoot::endpoint_unverified(genesis))
 }
 
@@ -302,7 +299,7 @@ async fn ready_at(node: &TssDaemon, epoch: u64) -> anyhow::Result<peerseal::Stat
 async fn tss_story(url: &str) -> anyhow::Result<()> {
     let _ports = dev_ports().await.context("the dev identities' port lock")?;
     let _ticker = Ticker::start(url).await?;
-    let trust = endpoint_trust_root(url).await?;
+    let trust = endpoint_trust_root(url)?;
     let dirs = tempfile::tempdir()?;
     let trust_file = dirs.path().join("trust-root.json");
     std::fs::write(&trust_file, trust.to_json())?;

@@ -83,30 +83,9 @@ struct Shared {
     failures: Mutex<(BTreeMap<&'static str, u64>, Option<VerifyFailure>)>,
     live: Mutex<Option<Arc<WsClient>>>,
     observer: Arc<dyn VerifyObserver>,
-    reads: Reads,
-}
-
-/// How the verifier reads storage: with a read proof against the final header's state root,
-/// or, in the dev-only endpoint-finality mode ([`trust::FinalitySource`]), on the endpoint's
-/// word (chopsticks, its one user, cannot build read proofs for a chain started from a spec).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Reads {
-    /// Every value is proven (production builds have no other mode).
-    Proven,
-    /// Values as the endpoint reports them, unproven.
-    #[cfg(feature = "insecure-endpoint-finality")]
-    EndpointWord,
-}
-
-impl Reads {
-    fn of(trust: &TrustRoot) -> Self {
-        #[cfg(feature = "insecure-endpoint-finality")]
-        if endpoint_decides_finality(trust) {
-            return Reads::EndpointWord;
-        }
-        let _ = trust;
-        Reads::Proven
-    }
+    /// The trust root's finality mode: also how storage is read (proven, or in the dev-only
+    /// endpoint mode on the endpoint's word).
+    finality: trust::FinalitySource,
 }
 
 /// Handle to a running verifier; cheap to clone. The task stops when the last handle is dropped.
@@ -135,10 +114,10 @@ impl Verifier {
             failures: Mutex::new((BTreeMap::new(), None)),
             live: Mutex::new(None),
             observer: observer.unwrap_or_else(|| Arc::new(NoObserver)),
-            reads: Reads::of(&trust),
+            finality: trust.finality,
         });
         #[cfg(feature = "insecure-endpoint-finality")]
-        if endpoint_decides_finality(&trust) {
+        if trust.finality.trusts_endpoint() {
             tracing::warn!(%url, "INSECURE dev mode: blocks are final on the chain endpoint's word (no GRANDPA justification is checked); whoever runs the endpoint decides what this node believes");
         }
         let task = Task { url, trust, shared: shared.clone(), view: view_tx, heads: heads.clone() };
@@ -251,7 +230,7 @@ impl Verifier {
         keys: &[Vec<u8>],
     ) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
         let rpc = self.live_rpc()?;
-        let result = view::proven(&rpc, self.shared.reads, head, keys).await;
+        let result = view::proven(&rpc, self.shared.finality, head, keys).await;
         if let Err(e) = &result {
             self.shared.record(e);
         }
@@ -430,8 +409,8 @@ impl Task {
             if let Some(head) = newest.or_else(|| first.then(|| state.final_head())) {
                 let began = Instant::now();
                 let previous = self.view.borrow().clone();
-                let view =
-                    VerifiedView::load(rpc, self.shared.reads, head, previous.as_deref()).await?;
+                let view = VerifiedView::load(rpc, self.shared.finality, head, previous.as_deref())
+                    .await?;
                 cpu += began.elapsed();
                 self.shared.observer.verified(&head, cpu);
                 let _ = self.view.send(Some(Arc::new(view)));
@@ -508,17 +487,6 @@ async fn open(url: &str) -> Result<WsClient, ChainError> {
         .map_err(|e| ChainError::Connect { url: url.into(), reason: e.to_string() })
 }
 
-/// True in the dev-only mode where the endpoint's finalized head is believed without a
-/// justification ([`trust::FinalitySource`]); always false in production builds.
-fn endpoint_decides_finality(trust: &TrustRoot) -> bool {
-    #[cfg(feature = "insecure-endpoint-finality")]
-    if trust.finality == trust::FinalitySource::EndpointUnverified {
-        return true;
-    }
-    let _ = trust;
-    false
-}
-
 /// Offers the next header to the verified chain: final with a justification, or, in the
 /// dev-only endpoint-finality mode, final on the endpoint's word when it has none.
 fn import(
@@ -528,7 +496,7 @@ fn import(
     trust: &TrustRoot,
 ) -> Result<Vec<FinalHead>, headers::HeaderError> {
     #[cfg(feature = "insecure-endpoint-finality")]
-    if justification.is_none() && endpoint_decides_finality(trust) {
+    if justification.is_none() && trust.finality.trusts_endpoint() {
         return state.import_unverified(header);
     }
     let _ = trust;
@@ -556,7 +524,7 @@ async fn bootstrap(rpc: &WsClient, trust: &TrustRoot) -> Result<HeaderChain, Cha
     // Chopsticks (dev-only endpoint finality) serves a placeholder as its genesis hash, the one
     // its block #1 names as parent, instead of the genesis header's hash: there the pinned
     // genesis hash is the endpoint's name for block 0 and the header is not hashed.
-    let placeholder_genesis = number == 0 && endpoint_decides_finality(trust);
+    let placeholder_genesis = number == 0 && trust.finality.trusts_endpoint();
     if (finality::header_hash(&header) != hash && !placeholder_genesis)
         || *header.number() != number
     {
@@ -570,7 +538,7 @@ async fn bootstrap(rpc: &WsClient, trust: &TrustRoot) -> Result<HeaderChain, Cha
         Some(set) => set,
         None => {
             let key = keys::grandpa_authorities();
-            let values = view::proven(rpc, Reads::of(trust), &head, &[key]).await?;
+            let values = view::proven(rpc, trust.finality, &head, &[key]).await?;
             let bytes = values.into_iter().next().flatten().ok_or_else(|| {
                 ChainError::Decode("the genesis state has no GRANDPA authorities".into())
             })?;

@@ -48,6 +48,19 @@ pub enum FinalitySource {
     EndpointUnverified,
 }
 
+impl FinalitySource {
+    /// True in the dev-only mode where the endpoint's word is believed: its finalized head
+    /// without a justification, its storage without a read proof. Always false in production
+    /// builds, which have no such mode.
+    pub fn trusts_endpoint(self) -> bool {
+        #[cfg(feature = "insecure-endpoint-finality")]
+        if self == FinalitySource::EndpointUnverified {
+            return true;
+        }
+        false
+    }
+}
+
 /// The file's name of [`FinalitySource::EndpointUnverified`].
 const ENDPOINT_UNVERIFIED: &str = "endpoint-unverified";
 

@@ -18,7 +18,8 @@ use peerseal_attestation::PckMode;
 use subxt::ext::jsonrpsee::ws_client::WsClient;
 
 use super::headers::FinalHead;
-use super::{keys, proof, rpc, Reads};
+use super::trust::FinalitySource;
+use super::{keys, proof, rpc};
 use crate::decode::{self, ServerInfo, Status, StoredAssignment, MAX_VALUE_LEN};
 use crate::error::ChainError;
 use crate::types::{AccountId, Assignment, AttestationPolicy, ServerRecord, ServerState};
@@ -35,21 +36,22 @@ pub(crate) const KEYS_PER_PROOF: usize = 512;
 
 /// Reads the values of `keys` at `head`, with one read proof per [`KEYS_PER_PROOF`] keys (none
 /// for no keys); in the dev-only endpoint-finality mode, on the endpoint's word instead
-/// ([`Reads::EndpointWord`]).
+/// ([`FinalitySource::trusts_endpoint`]).
 pub(crate) async fn proven(
     rpc: &WsClient,
-    reads: Reads,
+    finality: FinalitySource,
     head: &FinalHead,
     keys: &[Vec<u8>],
 ) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
     let mut values = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_PROOF) {
         #[cfg(feature = "insecure-endpoint-finality")]
-        if reads == Reads::EndpointWord {
+        if finality.trusts_endpoint() {
             values.extend(rpc::storage_unproven(rpc, chunk, head.hash).await?);
             continue;
         }
-        let _ = reads;
+        // Only the dev-only mode above reads it.
+        let _ = finality;
         let nodes = rpc::read_proof(rpc, chunk, head.hash).await?;
         values.extend(
             proof::check_read_proof(head.state_root, nodes, chunk).map_err(ChainError::Proof)?,
@@ -99,7 +101,7 @@ impl VerifiedView {
     /// most [`KEYS_PER_PROOF`] keys).
     pub(crate) async fn load(
         rpc: &WsClient,
-        reads: Reads,
+        finality: FinalitySource,
         head: FinalHead,
         previous: Option<&VerifiedView>,
     ) -> Result<Self, ChainError> {
@@ -111,7 +113,7 @@ impl VerifiedView {
             keys::value("Backup", "Revision"),
         ];
         let [revision, measurements, mode, pcks, backup_revision] =
-            <[Option<Vec<u8>>; 5]>::try_from(proven(rpc, reads, &head, &first).await?)
+            <[Option<Vec<u8>>; 5]>::try_from(proven(rpc, finality, &head, &first).await?)
                 .map_err(|_| ChainError::Decode("read proof answer shape".into()))?;
         // Both are `ValueQuery` counters: absent means never bumped.
         let revision: u64 = match revision {
@@ -141,11 +143,11 @@ impl VerifiedView {
         let unchanged = previous.filter(|p| p.revision == revision);
         let servers = match unchanged {
             Some(previous) => previous.servers.clone(),
-            None => servers(rpc, reads, &head).await?,
+            None => servers(rpc, finality, &head).await?,
         };
         let assignments = match unchanged.filter(|p| p.backup_revision == backup_revision) {
             Some(previous) => previous.assignments.clone(),
-            None => Arc::new(assignments(rpc, reads, &head, &servers).await?),
+            None => Arc::new(assignments(rpc, finality, &head, &servers).await?),
         };
         let by_tss = servers.iter().enumerate().map(|(i, s)| (s.tss_account, i)).collect();
         Ok(VerifiedView {
@@ -164,13 +166,13 @@ impl VerifiedView {
 /// The recorded assignment of each of `servers` at `head` that has one, with one read proof.
 async fn assignments(
     rpc: &WsClient,
-    reads: Reads,
+    finality: FinalitySource,
     head: &FinalHead,
     servers: &[ServerRecord],
 ) -> Result<HashMap<AccountId, Assignment>, ChainError> {
     let keys: Vec<Vec<u8>> =
         servers.iter().map(|s| keys::by_account("Backup", "Assignments", &s.tss_account)).collect();
-    let values = proven(rpc, reads, head, &keys).await?;
+    let values = proven(rpc, finality, head, &keys).await?;
     let mut assignments = HashMap::new();
     for (server, value) in servers.iter().zip(values) {
         if let Some(bytes) = value {
@@ -186,12 +188,12 @@ async fn assignments(
 /// server's entry and status.
 async fn servers(
     rpc: &WsClient,
-    reads: Reads,
+    finality: FinalitySource,
     head: &FinalHead,
 ) -> Result<Vec<ServerRecord>, ChainError> {
     let key = keys::value("Registry", "ServerIndex");
     let index: Vec<(AccountId, AccountId)> =
-        match proven(rpc, reads, head, std::slice::from_ref(&key))
+        match proven(rpc, finality, head, std::slice::from_ref(&key))
             .await?
             .into_iter()
             .next()
@@ -208,7 +210,7 @@ async fn servers(
         keys.push(keys::by_account("Registry", "Servers", stash));
         keys.push(keys::by_account("Registry", "ServerStatusOf", tss));
     }
-    let values = proven(rpc, reads, head, &keys).await?;
+    let values = proven(rpc, finality, head, &keys).await?;
     let mut servers = Vec::with_capacity(index.len());
     for ((stash, tss), entry) in index.iter().zip(values.chunks_exact(2)) {
         let [info, status] = entry else {
