@@ -116,24 +116,19 @@ fn expression(fitted: &Fitted, db: &str, used: &BTreeMap<String, String>) -> Str
             );
         }
     }
-    if fitted.reads.base > 0 {
-        let _ = write!(e, "\n.saturating_add({db}.reads({}))", fitted.reads.base);
-    }
-    for (component, param) in used {
-        let r = slope(&fitted.reads, component);
-        if r > 0 {
-            let _ =
-                write!(e, "\n.saturating_add({db}.reads(u64::from({param}).saturating_mul({r})))");
+    // Reads, then writes: the base count, then each component's slope.
+    for (kind, counts) in [("reads", &fitted.reads), ("writes", &fitted.writes)] {
+        if counts.base > 0 {
+            let _ = write!(e, "\n.saturating_add({db}.{kind}({}))", counts.base);
         }
-    }
-    if fitted.writes.base > 0 {
-        let _ = write!(e, "\n.saturating_add({db}.writes({}))", fitted.writes.base);
-    }
-    for (component, param) in used {
-        let w = slope(&fitted.writes, component);
-        if w > 0 {
-            let _ =
-                write!(e, "\n.saturating_add({db}.writes(u64::from({param}).saturating_mul({w})))");
+        for (component, param) in used {
+            let n = slope(counts, component);
+            if n > 0 {
+                let _ = write!(
+                    e,
+                    "\n.saturating_add({db}.{kind}(u64::from({param}).saturating_mul({n})))"
+                );
+            }
         }
     }
     for (component, param) in used {
