@@ -52,6 +52,14 @@ enum Command {
         /// node, or chopsticks' `--genesis`, takes without running the genesis builder).
         #[arg(long)]
         raw: bool,
+        /// Add Cumulus' chain spec extension (`relay_chain`, `para_id`) with this parachain id:
+        /// `polkadot-omni-node --dev-block-time` refuses a spec without it (README). Genesis
+        /// does not change.
+        #[arg(long, value_name = "ID")]
+        para_id: Option<u32>,
+        /// The relay chain named in that extension (omni-node's manual seal only mocks it).
+        #[arg(long, requires = "para_id", default_value = "dev")]
+        relay_chain: String,
     },
     /// Print the TSS node's trust root (JSON) for `--chain` or the dev chain: the genesis hash
     /// computed from the spec's genesis, and the genesis GRANDPA authority set as a checkpoint
@@ -123,7 +131,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
     match &cli.command {
-        Some(Command::BuildSpec { chain, preset, wasm, raw }) => {
+        Some(Command::BuildSpec { chain, preset, wasm, raw, para_id, relay_chain }) => {
             let mut spec = match preset {
                 Some(name) => ChainSpec::from_preset(&executor, name)?,
                 None => load_spec(chain)?,
@@ -132,6 +140,9 @@ fn main() -> anyhow::Result<()> {
                 let code = std::fs::read(path)
                     .with_context(|| format!("reading the wasm runtime {}", path.display()))?;
                 spec = spec.with_code(&code);
+            }
+            if let Some(id) = para_id {
+                spec = spec.with_parachain_extension(relay_chain, *id);
             }
             if *raw {
                 spec = spec.into_raw(&executor)?;

@@ -12,15 +12,54 @@ use std::collections::BTreeMap;
 
 use crate::executor::Executor;
 
-/// A chain spec.
+/// A chain spec, with every field a Substrate chain spec (`sc-chain-spec`) writes, so a spec
+/// from Substrate's own tools (`chain-spec-builder`, a node's `build-spec`) loads here and a
+/// spec from here loads there. Unknown fields are still refused: a typo must not silently
+/// start another chain.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChainSpec {
     pub name: String,
     pub id: String,
     pub chain_type: String,
+    /// Peers a networked node dials first. The dev node has no peer-to-peer network: kept for
+    /// other nodes that take this spec.
+    #[serde(default)]
+    pub boot_nodes: Vec<String>,
+    /// Telemetry servers (unused here, kept as written).
+    #[serde(default)]
+    pub telemetry_endpoints: Option<serde_json::Value>,
+    /// Network protocol id of a networked node (unused here, kept as written).
+    #[serde(default)]
+    pub protocol_id: Option<String>,
+    /// Fork id of a networked node (unused here, kept as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_id: Option<String>,
     #[serde(default)]
     pub properties: serde_json::Map<String, serde_json::Value>,
+    /// Runtime code to use from a block on instead of `:code`. The dev node runs the runtime
+    /// natively and cannot substitute code, so a spec with any is refused
+    /// ([`SpecError::CodeSubstitutes`]) rather than run with other rules than it says.
+    #[serde(default)]
+    pub code_substitutes: BTreeMap<String, String>,
+    /// Cumulus' chain spec extension, which `polkadot-omni-node` reads: the relay chain's name
+    /// (`build-spec --para-id`; the dev node ignores it).
+    #[serde(
+        default,
+        rename = "relay_chain",
+        alias = "relayChain",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub relay_chain: Option<String>,
+    /// Cumulus' chain spec extension: the parachain id omni-node's manual seal mocks its
+    /// relay-chain inherent with (the dev node ignores it).
+    #[serde(
+        default,
+        rename = "para_id",
+        alias = "paraId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub para_id: Option<u32>,
     pub genesis: Genesis,
 }
 
@@ -36,11 +75,14 @@ pub enum Genesis {
 
 /// A patch over the runtime's default genesis config (what `GenesisBuilder_build_state` takes)
 /// and the wasm runtime (`0x` hex) that goes to `:code`, if the spec carries one.
+/// A full genesis config (`config`, as `chain-spec-builder` writes for a full config) is read
+/// as a patch: the runtime's `GenesisBuilder_build_state` merges either over its defaults.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuntimeGenesis {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    #[serde(alias = "config")]
     pub patch: serde_json::Value,
 }
 
@@ -90,6 +132,11 @@ pub enum SpecError {
     Hex(String),
     #[error("raw chain specs with child tries are not supported")]
     ChildTries,
+    #[error(
+        "the chain spec has codeSubstitutes: this node runs the runtime natively and cannot \
+         substitute code (run that spec on a node that executes wasm)"
+    )]
+    CodeSubstitutes,
 }
 
 fn from_hex(field: &str, text: &str) -> Result<Vec<u8>, SpecError> {
@@ -129,7 +176,14 @@ impl ChainSpec {
             name: display.into(),
             id: id.into(),
             chain_type: chain_type.into(),
+            boot_nodes: Vec::new(),
+            telemetry_endpoints: None,
+            protocol_id: None,
+            fork_id: None,
             properties: dev_properties(),
+            code_substitutes: BTreeMap::new(),
+            relay_chain: None,
+            para_id: None,
             genesis: Genesis::RuntimeGenesis(RuntimeGenesis {
                 code: None,
                 patch: serde_json::from_slice(&preset)?,
@@ -166,8 +220,20 @@ impl ChainSpec {
         Ok(serde_json::from_slice(&std::fs::read(path)?)?)
     }
 
+    /// This spec with Cumulus' chain spec extension (`relay_chain`, `para_id`), which
+    /// `polkadot-omni-node` requires before it starts even a manual-seal dev chain. Genesis
+    /// storage does not change.
+    pub fn with_parachain_extension(mut self, relay_chain: &str, para_id: u32) -> Self {
+        self.relay_chain = Some(relay_chain.into());
+        self.para_id = Some(para_id);
+        self
+    }
+
     /// What the genesis state is built from.
     pub fn genesis(&self) -> Result<GenesisSource, SpecError> {
+        if !self.code_substitutes.is_empty() {
+            return Err(SpecError::CodeSubstitutes);
+        }
         match &self.genesis {
             Genesis::RuntimeGenesis(g) => Ok(GenesisSource::Patch {
                 patch: serde_json::to_vec(&g.patch)?,

@@ -419,6 +419,66 @@ async fn a_spec_with_wasm_code_and_its_raw_form_start_the_same_genesis() {
     assert_ne!(plain["genesis_hash"], genesis[0].as_str(), ":code is part of genesis storage");
 }
 
+/// Specs as Substrate's own tools write them (`chain-spec-builder`, a Substrate node's
+/// `build-spec`, omni-node's parachain extension) load here with the same genesis; a spec this
+/// node cannot honour (code substitutes) is refused, not run with other rules.
+#[test]
+fn specs_in_substrate_tools_shape_load_with_the_same_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis_of = |name: &str, spec: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, spec).unwrap();
+        let (ok, root, err) =
+            common::run_to_exit(&["trust-root", "--chain", path.to_str().unwrap()], None);
+        (ok, root, err)
+    };
+    let (ok, plain, err) = common::run_to_exit(&["build-spec"], None);
+    assert!(ok, "{err}");
+    let (ok, plain_root, err) = genesis_of("plain.json", &plain);
+    assert!(ok, "{err}");
+    let plain_root: serde_json::Value = serde_json::from_str(&plain_root).unwrap();
+
+    // `build-spec --para-id` writes Cumulus' extension, snake_case as sc-chain-spec does.
+    let (ok, omni, err) = common::run_to_exit(&["build-spec", "--para-id", "2000", "--raw"], None);
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&omni).unwrap();
+    assert_eq!((json["para_id"].as_u64(), json["relay_chain"].as_str()), (Some(2000), Some("dev")));
+    let (ok, root, err) = genesis_of("omni.json", &omni);
+    assert!(ok, "{err}");
+    let root: serde_json::Value = serde_json::from_str(&root).unwrap();
+    assert_eq!(root["genesis_hash"], plain_root["genesis_hash"], "the extension is not genesis");
+
+    // The fields sc-chain-spec writes, a full `config` instead of a `patch`, camelCase
+    // extension names: all accepted, same genesis.
+    let mut substrate: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    let object = substrate.as_object_mut().unwrap();
+    object.insert("bootNodes".into(), serde_json::json!([]));
+    object.insert("telemetryEndpoints".into(), serde_json::Value::Null);
+    object.insert("protocolId".into(), serde_json::json!("peerseal"));
+    object.insert("codeSubstitutes".into(), serde_json::json!({}));
+    object.insert("relayChain".into(), serde_json::json!("rococo-local"));
+    object.insert("paraId".into(), serde_json::json!(1000));
+    let runtime_genesis = object["genesis"]["runtimeGenesis"].as_object_mut().unwrap();
+    let patch = runtime_genesis.remove("patch").unwrap();
+    runtime_genesis.insert("config".into(), patch);
+    let (ok, root, err) = genesis_of("substrate.json", &substrate.to_string());
+    assert!(ok, "{err}");
+    let root: serde_json::Value = serde_json::from_str(&root).unwrap();
+    assert_eq!(root["genesis_hash"], plain_root["genesis_hash"]);
+
+    // Code substitutes would change the rules from some block on: refused, clearly.
+    substrate["codeSubstitutes"] = serde_json::json!({"5": "0x0061736d"});
+    let (ok, _, err) = genesis_of("substitutes.json", &substrate.to_string());
+    assert!(!ok);
+    assert!(err.contains("codeSubstitutes"), "{err}");
+    // An unknown field is still an error (a typo must not start another chain).
+    let mut typo: serde_json::Value = serde_json::from_str(&plain).unwrap();
+    typo["bootnodes"] = serde_json::json!([]);
+    let (ok, _, err) = genesis_of("typo.json", &typo.to_string());
+    assert!(!ok);
+    assert!(err.contains("bootnodes"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_testnet_preset_starts_as_a_production_network_and_finalizes() {
     let (ok, spec, err) = common::run_to_exit(&["build-spec", "--preset", "local_testnet"], None);

@@ -76,7 +76,10 @@ trap 'exit 143' TERM
 say "building the wasm runtime (scripts/build-runtime-wasm.sh --dev)"
 wasm="$(bash "$repo/scripts/build-runtime-wasm.sh" --dev --locked)"
 say "wasm runtime: $wasm ($(stat -c %s "$wasm") bytes)"
-"$node_bin" build-spec --wasm "$wasm" --raw >"$work/spec.raw.json" 2>"$work/build-spec.err"
+# With Cumulus' extension (relay_chain, para_id), as polkadot-omni-node needs it: the very file
+# the README gives omni-node is the one chopsticks and the native node run here.
+"$node_bin" build-spec --wasm "$wasm" --raw --para-id 2000 >"$work/spec.raw.json" \
+  2>"$work/build-spec.err"
 say "raw spec: $(stat -c %s "$work/spec.raw.json") bytes"
 
 # Waits until file $2 has a line matching sed pattern $3 (printing its first group), while
