@@ -198,6 +198,27 @@ fn main() {
         node.pid(),
     ));
 
+    // What sealing during verification saves on an idle handshake: two providers alike but
+    // for `seal_while_verifying`, handshakes alternating between them (same run, same moment).
+    let overlap = {
+        let mut targets = Vec::new();
+        let mut keep = Vec::new();
+        for (name, on) in [("dave", true), ("ferdie", false)] {
+            let keys = NodeKeys::dev(name).unwrap();
+            let (store, held) = holding(&accounts);
+            let config = ProviderConfig { seal_while_verifying: on, ..bench_provider_config() };
+            let chain_api: Arc<dyn ChainApi> = chain.clone();
+            let (provider, target, network) =
+                provider_rt.block_on(serve(&keys, chain_api, held, config));
+            targets.push(target);
+            keep.push((store, provider, network));
+        }
+        let result =
+            client_rt.block_on(interleaved(&swarms[0], &targets, &accounts, &quotes, &settings));
+        drop(keep);
+        result
+    };
+
     // Where a libp2p round trip's time goes: the same `RequestNonce` answered by a responder
     // that replies at once from the inbound queue (the network loop and transport, without the
     // provider's dispatch), in the same run.
@@ -253,6 +274,7 @@ fn main() {
         http_load,
         wire,
         echo_rtt,
+        overlap,
         flood,
         max_concurrent,
         load_before,
@@ -288,6 +310,32 @@ fn holding(accounts: &[AccountId]) -> ((tempfile::TempDir, Store), HeldShares) {
 /// handshake on an idle provider, sequential, and (3) the throughput: all recoveries started at
 /// once, at most `in_flight` outstanding (a semaphore), spread over the client swarms, with the
 /// CPU time by thread group.
+/// Idle handshakes alternating between `targets[0]` and `targets[1]` (distinct accounts, one
+/// at a time from one client), so both see the same machine at the same moments: the sorted
+/// latencies of each.
+async fn interleaved(
+    net: &NetworkHandle,
+    targets: &[Target],
+    accounts: &[AccountId],
+    quotes: &Arc<MockQuoteProvider>,
+    settings: &Settings,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let mut latencies = [Vec::new(), Vec::new()];
+    for (i, target) in targets.iter().enumerate() {
+        handshake(net, target, accounts[i], quotes).await.unwrap();
+    }
+    for i in 0..2 * settings.handshakes {
+        let account = accounts[(2 + i) % accounts.len()];
+        let started = Instant::now();
+        handshake(net, &targets[i % 2], account, quotes).await.unwrap();
+        latencies[i % 2].push(started.elapsed());
+    }
+    let [mut on, mut off] = latencies;
+    on.sort();
+    off.sort();
+    (on, off)
+}
+
 async fn measure(
     swarms: &[NetworkHandle],
     target: &Target,
@@ -432,8 +480,9 @@ async fn http_handshake(
     account: AccountId,
     quotes: &Arc<MockQuoteProvider>,
 ) -> Result<(), String> {
+    let response_sk = X25519Secret::generate();
     let nonce = client.request_nonce(account).await?;
-    let (response_sk, recover) = bound_recover(account, nonce, quotes).await?;
+    let recover = bound_recover(account, nonce, quotes, &response_sk).await?;
     let sealed = client.recover(recover).await?;
     let share = sealed.open(&response_sk, provider_account).map_err(|e| e.to_string())?;
     if share.account != account || share.epoch != EPOCH {
@@ -442,14 +491,14 @@ async fn http_handshake(
     Ok(())
 }
 
-/// A fresh response key and the `Recover` bound to it, `account` and `nonce` (the quote made
-/// on the blocking pool, like the real client).
+/// The `Recover` bound to `account`, `nonce` and the response key `response_sk` (made before
+/// the nonce was asked for, like the real client; the quote is made on the blocking pool).
 async fn bound_recover(
     account: AccountId,
     nonce: Nonce32,
     quotes: &Arc<MockQuoteProvider>,
-) -> Result<(X25519Secret, Recover), String> {
-    let response_sk = X25519Secret::generate();
+    response_sk: &X25519Secret,
+) -> Result<Recover, String> {
     let response_pk = response_sk.public();
     let wanted = report_data(&binding(&account, &response_pk.0, &nonce));
     let quotes = quotes.clone();
@@ -462,7 +511,7 @@ async fn bound_recover(
         response_pk,
         quote: QuoteBytes::new(quote).map_err(|_| "quote too long".to_string())?,
     };
-    Ok((response_sk, recover))
+    Ok(recover)
 }
 
 /// Bytes on the wire per handshake, (libp2p, HTTP): [`WIRE_HANDSHAKES`] sequential handshakes
@@ -957,12 +1006,16 @@ fn verify_rate(
 
 /// CPU seconds of the calling thread so far.
 fn thread_cpu() -> f64 {
-    read_stat(std::path::Path::new("/proc/thread-self/stat")).map(|(_, s)| s).unwrap_or(0.0)
+    seconds(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).unwrap_or_else(|| {
+        read_stat(std::path::Path::new("/proc/thread-self/stat")).map(|(_, s)| s).unwrap_or(0.0)
+    })
 }
 
 /// CPU seconds of this whole process so far (all threads, live or exited).
 fn process_cpu() -> f64 {
-    read_stat(std::path::Path::new("/proc/self/stat")).map(|(_, s)| s).unwrap_or(0.0)
+    seconds(nix::time::ClockId::CLOCK_PROCESS_CPUTIME_ID).unwrap_or_else(|| {
+        read_stat(std::path::Path::new("/proc/self/stat")).map(|(_, s)| s).unwrap_or(0.0)
+    })
 }
 
 /// Mean time of each stage of one recovery, measured alone.
@@ -1051,12 +1104,14 @@ async fn handshake(
     account: AccountId,
     quotes: &Arc<MockQuoteProvider>,
 ) -> Result<(), String> {
+    // As the node's client does: the response key is made before the nonce is asked for.
+    let response_sk = X25519Secret::generate();
     let ask = Request::RequestNonce(RequestNonce { account });
     let nonce = match net.request(target.peer, target.addrs.clone(), ask).await {
         Ok(Response::Nonce(n)) => n.nonce,
         other => return Err(format!("nonce: {other:?}")),
     };
-    let (response_sk, recover) = bound_recover(account, nonce, quotes).await?;
+    let recover = bound_recover(account, nonce, quotes, &response_sk).await?;
     let sealed =
         match net.request(target.peer, target.addrs.clone(), Request::Recover(recover)).await {
             Ok(Response::RecoveredShare(sealed)) => sealed,
@@ -1126,7 +1181,9 @@ impl CpuSnapshot {
     fn take(chain_pid: u32) -> Self {
         let mut groups = BTreeMap::new();
         for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
-            let Some((comm, secs)) = read_stat(&task.path().join("stat")) else { continue };
+            let Some((comm, ticks)) = read_stat(&task.path().join("stat")) else { continue };
+            let tid = task.file_name().to_str().and_then(|t| t.parse::<i32>().ok());
+            let secs = tid.and_then(cpu_of_thread).unwrap_or(ticks);
             let group = if comm.starts_with("prov") {
                 "provider"
             } else if comm.starts_with("cli") {
@@ -1154,10 +1211,30 @@ impl CpuSnapshot {
 
 /// CPU seconds of the chain node process so far.
 fn chain_cpu(pid: u32) -> f64 {
-    read_stat(&PathBuf::from(format!("/proc/{pid}/stat"))).map(|(_, secs)| secs).unwrap_or(0.0)
+    // MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) of the kernel's posix-cpu-timers.
+    let clock = i32::try_from(pid).ok().map(|pid| (!pid << 3) | 2).and_then(cpu_clock);
+    clock.unwrap_or_else(|| {
+        read_stat(&PathBuf::from(format!("/proc/{pid}/stat"))).map(|(_, s)| s).unwrap_or(0.0)
+    })
 }
 
-/// (comm, utime + stime in seconds) from a `/proc/.../stat` file (clock ticks of 10 ms).
+/// CPU seconds of thread `tid` of this process so far, to the nanosecond.
+fn cpu_of_thread(tid: i32) -> Option<f64> {
+    // MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED): per-thread, scheduler-accurate.
+    cpu_clock((!tid << 3) | 6)
+}
+
+fn cpu_clock(id: i32) -> Option<f64> {
+    seconds(nix::time::ClockId::from_raw(id))
+}
+
+fn seconds(clock: nix::time::ClockId) -> Option<f64> {
+    let time = nix::time::clock_gettime(clock).ok()?;
+    Some(time.tv_sec() as f64 + time.tv_nsec() as f64 * 1e-9)
+}
+
+/// (comm, utime + stime in seconds) from a `/proc/.../stat` file (clock ticks of 10 ms: only
+/// where the CPU clocks above cannot be read).
 fn read_stat(path: &std::path::Path) -> Option<(String, f64)> {
     let text = std::fs::read_to_string(path).ok()?;
     let open = text.find('(')?;
@@ -1204,6 +1281,8 @@ struct Report<'a> {
     wire: (f64, f64),
     /// Idle `RequestNonce` round trips to a responder without the provider, sorted.
     echo_rtt: Vec<Duration>,
+    /// Idle handshake latencies, sorted, with and without sealing during verification.
+    overlap: (Vec<Duration>, Vec<Duration>),
     flood: Flood,
     max_concurrent: usize,
     load_before: String,
@@ -1247,6 +1326,16 @@ fn report(r: &Report<'_>) {
         s.handshakes,
         ms(percentile(&r.latency, 50.0)),
         ms(percentile(&r.latency, 99.0))
+    );
+    let (on, off) = &r.overlap;
+    println!(
+        "| the same, alternating between a provider that seals during verification and one that seals after ({} each) | p50 {:.2} / {:.2} ms (ratio {:.2}), p99 {:.2} / {:.2} ms |",
+        on.len(),
+        ms(percentile(on, 50.0)),
+        ms(percentile(off, 50.0)),
+        ms(percentile(on, 50.0)) / ms(percentile(off, 50.0)).max(f64::MIN_POSITIVE),
+        ms(percentile(on, 99.0)),
+        ms(percentile(off, 99.0))
     );
     let rate = s.recoveries as f64 / r.load.wall.as_secs_f64();
     println!(

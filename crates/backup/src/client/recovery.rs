@@ -184,6 +184,11 @@ impl BackupClient {
         index: u8,
         quotes: Arc<dyn QuoteProvider>,
     ) -> Result<KeyShare, FailureReason> {
+        // A fresh response key per attempt: a share sealed to it is useless to anyone else.
+        // Made before the nonce is asked for, so its scalar multiplication is off the path
+        // between the nonce's arrival and the quote.
+        let response_sk = X25519Secret::generate();
+        let response_pk = response_sk.public();
         let nonce = match self
             .network
             .request(
@@ -198,9 +203,6 @@ impl BackupClient {
             _ => return Err(FailureReason::UnexpectedResponse),
         };
 
-        // A fresh response key per attempt: a share sealed to it is useless to anyone else.
-        let response_sk = X25519Secret::generate();
-        let response_pk = response_sk.public();
         let binding = Binding::recover(&account.0, &response_pk.0, &nonce.0);
         let wanted = report_data(&binding);
         // Hardware quotes block for up to seconds: off the async workers.
