@@ -213,10 +213,18 @@ fn main() {
             targets.push(target);
             keep.push((store, provider, network));
         }
-        let result =
-            client_rt.block_on(interleaved(&swarms[0], &targets, &accounts, &quotes, &settings));
+        let pairs = [(&swarms[0], &targets[0]), (&swarms[0], &targets[1])];
+        let result = client_rt.block_on(interleaved(pairs, &accounts, &quotes, &settings));
         drop(keep);
         result
+    };
+    // What sending the request behind the protocol name saves (multistream-select `V1Lazy`):
+    // two clients alike but for that, alternating against Bob.
+    let lazy = {
+        let eager = client_rt.block_on(client_network_with(false));
+        let lazy_client = client_rt.block_on(client_network_with(true));
+        let pairs = [(&lazy_client, &target), (&eager, &target)];
+        client_rt.block_on(interleaved(pairs, &accounts, &quotes, &settings))
     };
 
     // Where a libp2p round trip's time goes: the same `RequestNonce` answered by a responder
@@ -275,6 +283,7 @@ fn main() {
         wire,
         echo_rtt,
         overlap,
+        lazy,
         flood,
         max_concurrent,
         load_before,
@@ -284,7 +293,12 @@ fn main() {
     assert_eq!(served as usize, expected);
     assert_eq!(per_request_served as usize, expected);
     let http_expected = settings.recoveries + settings.handshakes + 1;
-    assert_eq!(served_total as usize, expected + http_expected + 2 * WIRE_HANDSHAKES);
+    // The V1Lazy comparison ran against Bob too: a warm-up each and 2 × handshakes.
+    let lazy_expected = 2 + 2 * settings.handshakes;
+    assert_eq!(
+        served_total as usize,
+        expected + http_expected + 2 * WIRE_HANDSHAKES + lazy_expected
+    );
 }
 
 /// The bench's client accounts: `n` distinct servers for the genesis registry, with
@@ -310,24 +324,23 @@ fn holding(accounts: &[AccountId]) -> ((tempfile::TempDir, Store), HeldShares) {
 /// handshake on an idle provider, sequential, and (3) the throughput: all recoveries started at
 /// once, at most `in_flight` outstanding (a semaphore), spread over the client swarms, with the
 /// CPU time by thread group.
-/// Idle handshakes alternating between `targets[0]` and `targets[1]` (distinct accounts, one
-/// at a time from one client), so both see the same machine at the same moments: the sorted
-/// latencies of each.
+/// Idle handshakes alternating between two (client, provider) pairs (distinct accounts, one at
+/// a time), so both see the same machine at the same moments: the sorted latencies of each.
 async fn interleaved(
-    net: &NetworkHandle,
-    targets: &[Target],
+    pairs: [(&NetworkHandle, &Target); 2],
     accounts: &[AccountId],
     quotes: &Arc<MockQuoteProvider>,
     settings: &Settings,
 ) -> (Vec<Duration>, Vec<Duration>) {
     let mut latencies = [Vec::new(), Vec::new()];
-    for (i, target) in targets.iter().enumerate() {
+    for (i, (net, target)) in pairs.iter().enumerate() {
         handshake(net, target, accounts[i], quotes).await.unwrap();
     }
     for i in 0..2 * settings.handshakes {
         let account = accounts[(2 + i) % accounts.len()];
+        let (net, target) = pairs[i % 2];
         let started = Instant::now();
-        handshake(net, &targets[i % 2], account, quotes).await.unwrap();
+        handshake(net, target, account, quotes).await.unwrap();
         latencies[i % 2].push(started.elapsed());
     }
     let [mut on, mut off] = latencies;
@@ -1090,7 +1103,17 @@ struct Target {
 }
 
 async fn client_network() -> NetworkHandle {
-    let config = NetworkConfig { listen: vec![], serve: false, ..NetworkConfig::default() };
+    client_network_with(NetworkConfig::default().lazy_protocol_negotiation).await
+}
+
+/// A client swarm that does or does not send a request behind the protocol name at once.
+async fn client_network_with(lazy_protocol_negotiation: bool) -> NetworkHandle {
+    let config = NetworkConfig {
+        listen: vec![],
+        serve: false,
+        lazy_protocol_negotiation,
+        ..NetworkConfig::default()
+    };
     let (handle, _, _task) =
         network::start(libp2p::identity::Keypair::generate_ed25519(), config).await.unwrap();
     handle
@@ -1283,6 +1306,8 @@ struct Report<'a> {
     echo_rtt: Vec<Duration>,
     /// Idle handshake latencies, sorted, with and without sealing during verification.
     overlap: (Vec<Duration>, Vec<Duration>),
+    /// The same, with and without sending requests behind the protocol name (`V1Lazy`).
+    lazy: (Vec<Duration>, Vec<Duration>),
     flood: Flood,
     max_concurrent: usize,
     load_before: String,
@@ -1327,16 +1352,26 @@ fn report(r: &Report<'_>) {
         ms(percentile(&r.latency, 50.0)),
         ms(percentile(&r.latency, 99.0))
     );
-    let (on, off) = &r.overlap;
-    println!(
-        "| the same, alternating between a provider that seals during verification and one that seals after ({} each) | p50 {:.2} / {:.2} ms (ratio {:.2}), p99 {:.2} / {:.2} ms |",
-        on.len(),
-        ms(percentile(on, 50.0)),
-        ms(percentile(off, 50.0)),
-        ms(percentile(on, 50.0)) / ms(percentile(off, 50.0)).max(f64::MIN_POSITIVE),
-        ms(percentile(on, 99.0)),
-        ms(percentile(off, 99.0))
-    );
+    for (what, (on, off)) in [
+        (
+            "alternating between a provider that seals during verification and one that seals after",
+            &r.overlap,
+        ),
+        (
+            "alternating between a client that sends requests behind the protocol name (`V1Lazy`) and one that waits for its confirmation",
+            &r.lazy,
+        ),
+    ] {
+        println!(
+            "| the same, {what} ({} each) | p50 {:.2} / {:.2} ms (ratio {:.2}), p99 {:.2} / {:.2} ms |",
+            on.len(),
+            ms(percentile(on, 50.0)),
+            ms(percentile(off, 50.0)),
+            ms(percentile(on, 50.0)) / ms(percentile(off, 50.0)).max(f64::MIN_POSITIVE),
+            ms(percentile(on, 99.0)),
+            ms(percentile(off, 99.0))
+        );
+    }
     let rate = s.recoveries as f64 / r.load.wall.as_secs_f64();
     println!(
         "| {} recoveries, ≤ {} in flight over {} connections | {:.2} s: **{:.0} recoveries/s** ({} failed) |",
