@@ -1,7 +1,9 @@
 //! The network task on its own (real swarms on loopback, no chain): a full inbound queue is
 //! answered `Unavailable` at once instead of stalling, the last places of the queue are kept
-//! for `Recover`, each peer has a request bucket and the incoming connections a cap, and a
-//! request whose handler vanished without answering still gets a typed `Internal` reply.
+//! for `Recover`, each peer has a request bucket and the incoming connections a cap, a
+//! request whose handler vanished without answering still gets a typed `Internal` reply, and a
+//! request to a peer without the protocol fails at once whether it was sent behind the protocol
+//! name (`V1Lazy`) or after its confirmation.
 // Integration tests: fixtures and helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -193,4 +195,41 @@ async fn a_vanished_handler_still_gets_the_peer_a_typed_answer() {
     drop(inbound.recv().await.unwrap());
     let answer = tokio::time::timeout(Duration::from_secs(10), request).await.unwrap().unwrap();
     assert_eq!(answer.unwrap(), Response::Error(ErrorReason::Internal));
+}
+
+/// A request sent right behind the protocol name (`V1Lazy`, the default) to a peer that does
+/// not serve the backup protocol fails at once with a typed error, as one that waits for the
+/// protocol's confirmation does: it neither hangs until the request timeout nor is taken as a
+/// request by the peer.
+#[tokio::test]
+async fn a_peer_without_the_protocol_fails_the_request_at_once_either_way() {
+    let not_serving = NetworkConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        serve: false,
+        ..NetworkConfig::default()
+    };
+    let (peer, inbound, _) =
+        network::start(libp2p::identity::Keypair::generate_ed25519(), not_serving).await.unwrap();
+    assert!(inbound.is_none());
+    for lazy in [true, false] {
+        let config = NetworkConfig {
+            serve: false,
+            lazy_protocol_negotiation: lazy,
+            request_timeout: Duration::from_secs(20),
+            ..NetworkConfig::default()
+        };
+        let (client, _, _) =
+            network::start(libp2p::identity::Keypair::generate_ed25519(), config).await.unwrap();
+        let started = std::time::Instant::now();
+        let answer =
+            client.request(peer.local_peer_id(), peer.listen_addrs().to_vec(), ask()).await;
+        assert!(
+            matches!(
+                answer,
+                Err(network::RequestError::UnsupportedProtocols | network::RequestError::Io(_))
+            ),
+            "lazy {lazy}: {answer:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "lazy {lazy}: {:?}", started.elapsed());
+    }
 }
