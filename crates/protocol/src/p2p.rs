@@ -92,8 +92,12 @@ pub async fn write_frame<T: AsyncWrite + Unpin>(
         ));
     }
     let len = u32::try_from(body.len()).map_err(invalid_data)?;
-    io.write_all(&len.to_be_bytes()).await?;
-    io.write_all(body).await?;
+    // One write for prefix and body: on a yamux stream every write is a frame of its own, and
+    // each frame its own noise message and socket write (a syscall, and a wake-up of the peer).
+    let mut frame = Vec::with_capacity(body.len().saturating_add(4));
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(body);
+    io.write_all(&frame).await?;
     io.flush().await
 }
 

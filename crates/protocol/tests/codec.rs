@@ -120,3 +120,55 @@ fn writer_refuses_frames_over_the_bound() {
     assert_eq!(err.kind(), ErrorKind::InvalidData);
     assert!(wire.into_inner().is_empty(), "nothing may be written on refusal");
 }
+
+/// Counts the writes it is given, as a yamux stream would turn each into a frame of its own.
+#[derive(Default)]
+struct WriteCounter {
+    writes: usize,
+    bytes: Vec<u8>,
+}
+
+impl futures::AsyncWrite for WriteCounter {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.writes += 1;
+        self.bytes.extend_from_slice(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// A message goes out in one write, length prefix and body together: on a yamux stream each
+/// write is a frame, a noise message and a socket write of its own.
+#[test]
+fn a_message_is_written_in_one_write() {
+    let mut wire = WriteCounter::default();
+    let response = Response::Error(ErrorReason::Internal);
+    block_on(BackupCodec.write_response(&PROTOCOL, &mut wire, response.clone())).unwrap();
+    assert_eq!(wire.writes, 1);
+    assert_eq!(wire.bytes, frame(&response.to_bytes().unwrap()));
+    let mut wire = WriteCounter::default();
+    block_on(BackupCodec.write_request(
+        &PROTOCOL,
+        &mut wire,
+        Request::RequestNonce(RequestNonce { account: AccountId([7; 32]) }),
+    ))
+    .unwrap();
+    assert_eq!(wire.writes, 1);
+}
