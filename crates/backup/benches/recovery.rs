@@ -320,10 +320,6 @@ fn holding(accounts: &[AccountId]) -> ((tempfile::TempDir, Store), HeldShares) {
     ((dir, store), held)
 }
 
-/// Warm-up (connect every client swarm, fill the policy cache), then (2) the latency of one
-/// handshake on an idle provider, sequential, and (3) the throughput: all recoveries started at
-/// once, at most `in_flight` outstanding (a semaphore), spread over the client swarms, with the
-/// CPU time by thread group.
 /// Idle handshakes alternating between two (client, provider) pairs (distinct accounts, one at
 /// a time), so both see the same machine at the same moments: the sorted latencies of each.
 async fn interleaved(
@@ -349,6 +345,10 @@ async fn interleaved(
     (on, off)
 }
 
+/// Warm-up (connect every client swarm, fill the policy cache), then (2) the latency of one
+/// handshake on an idle provider, sequential, and (3) the throughput: all recoveries started at
+/// once, at most `in_flight` outstanding (a semaphore), spread over the client swarms, with the
+/// CPU time by thread group.
 async fn measure(
     swarms: &[NetworkHandle],
     target: &Target,

@@ -24,9 +24,9 @@
 //!   fresh epoch on every boot, so a copy of its disk or an old snapshot asks for a superseded
 //!   epoch). Then the share goes back HPKE-sealed to the response key and signed by this
 //!   provider. When that recovery is the only one verifying, the share is sealed on this task
-//!   while the quote is verified on a blocking thread (about 0.1 ms off an idle handshake), and the envelope is
-//!   dropped unsent if any check fails; under load it is sealed after the checks, so rejected
-//!   quotes cost no sealing.
+//!   while the quote is verified on a blocking thread (about 0.1 ms off an idle handshake),
+//!   and the envelope is dropped unsent if any check fails; under load it is sealed after the
+//!   checks, so rejected quotes cost no sealing.
 //! - `HealthChallenge`: signed by the client's account for this provider (so nobody else can
 //!   spend the client's budget here or fail its checks); answered with a MAC keyed by the held
 //!   share ([`peerseal_protocol::health_mac`]).
@@ -124,8 +124,8 @@ pub struct ProviderConfig {
     /// How often held shares are checked against the clients' recorded epochs and the
     /// superseded ones dropped (zero: only when a request shows one).
     pub prune_interval: Duration,
-    /// Whether a recovery alone in verification seals its share on another core meanwhile
-    /// (see [`Provider::recover`]); off only to measure what it saves.
+    /// Whether a recovery alone in verification seals its share while its quote is verified
+    /// on a blocking thread (module doc); off only to measure what it saves.
     pub seal_while_verifying: bool,
     /// Whether a chain policy in the dev PCK mode (mock PCKs allowed) is honoured. Off unless
     /// the crate is built with `dev`: a production provider never releases a share against a
@@ -700,7 +700,7 @@ impl Provider {
         let known = inner.platforms.lock().unwrap_or_else(|p| p.into_inner()).get(&platform_key);
         // Quote verification is CPU work (ECDSA, certificate chains): off the async workers.
         let (counted, in_progress) = Verifying::start(&inner.verifying);
-        let verifying = tokio::task::spawn_blocking(move || {
+        let verification = tokio::task::spawn_blocking(move || {
             let registered =
                 known.unwrap_or_else(|| registered_platform(&record.quote, policy.pck_mode));
             let verdict =
@@ -713,7 +713,7 @@ impl Provider {
         // the cores are busy, and sealing first would only waste work on rejected quotes.
         let sealed_early = (inner.config.seal_while_verifying && in_progress == 1)
             .then(|| RecoveredShare::seal(&response_pk, &inner.keys.signer, &share));
-        let (verdict, registered) = verifying
+        let (verdict, registered) = verification
             .await
             .map_err(|_| refuse(ErrorReason::Internal, Some(account), "verify task failed"))?;
         drop(counted);
