@@ -14,6 +14,12 @@
 //! runtimes) and reads the chain node's CPU time: that says how much of the machine the
 //! provider itself used per recovery.
 //!
+//! The goal's ratio (provider CPU per recovery against a bare verification) is also taken
+//! time-matched ([`paired_cpu`]): slices of bare verification alternate with slices of
+//! recoveries against providers on runtimes of their own (the default one, one writing each
+//! yamux frame on its own, one verifying without bound), so each figure and its baseline see
+//! the machine at the same moments.
+//!
 //! In the same run: the same handshake over HTTP/1.1 + JSON (axum server, hyper client: the
 //! design the seeds come from; see `recovery/http.rs`), against the same provider, and bytes on
 //! the wire for both transports through a counting TCP relay.
@@ -55,6 +61,9 @@ const EPOCH: u64 = 1;
 const CLIENT_ACCOUNTS: usize = 1000;
 /// Handshakes through the counting relay, per transport.
 const WIRE_HANDSHAKES: usize = 100;
+/// Names of the threads of Bob's provider runtime and of the clients' runtime.
+const PROVIDER_THREADS: &str = "prov";
+const CLIENT_THREADS: &str = "cli";
 
 struct Settings {
     accounts: usize,
@@ -64,6 +73,11 @@ struct Settings {
     recoveries: usize,
     in_flight: usize,
     client_swarms: usize,
+    /// Rounds of [`paired_cpu`], and its bare-verification slice per round.
+    paired_rounds: usize,
+    paired_verify_slice: Duration,
+    /// How long the provider's idle upkeep is measured.
+    upkeep_window: Duration,
 }
 
 impl Settings {
@@ -77,6 +91,9 @@ impl Settings {
                 recoveries: 40,
                 in_flight: 8,
                 client_swarms: 2,
+                paired_rounds: 2,
+                paired_verify_slice: Duration::from_millis(50),
+                upkeep_window: Duration::from_millis(500),
             }
         } else {
             Self {
@@ -87,6 +104,9 @@ impl Settings {
                 recoveries: 1000,
                 in_flight: 64,
                 client_swarms: 4,
+                paired_rounds: 5,
+                paired_verify_slice: Duration::from_millis(300),
+                upkeep_window: Duration::from_secs(5),
             }
         }
     }
@@ -107,8 +127,8 @@ fn main() {
 
     let clients = bench_clients(settings.accounts);
     let node = ChainNode::start(&clients);
-    let provider_rt = runtime("prov");
-    let client_rt = runtime("cli");
+    let provider_rt = runtime(PROVIDER_THREADS);
+    let client_rt = runtime(CLIENT_THREADS);
     let chain: Arc<ChainClient> =
         Arc::new(provider_rt.block_on(peerseal_testkit::connect_chain(&node.url)).unwrap());
     // The first view reads every registered server and its assignment: wait for it.
@@ -126,6 +146,9 @@ fn main() {
     let sample = Sample::new();
     let single = verify_rate(&sample, &policy, 1, settings.verify_time);
     let double = verify_rate(&sample, &policy, 2, settings.verify_time);
+    // The same with as many threads as recoveries in flight: what verifying without bound
+    // costs each verification (`ProviderConfig::max_verifying`).
+    let crowded = verify_rate(&sample, &policy, settings.in_flight, settings.verify_time);
 
     // The provider: Bob's keys, a share held for each client account, served on loopback.
     let bob = NodeKeys::dev("bob").unwrap();
@@ -146,6 +169,16 @@ fn main() {
         node.pid(),
         &settings,
     ));
+
+    // What the provider's runtime spends with no request at all: following the chain (a block
+    // a second here) and keeping the verified view, which the load runs below also pay.
+    let upkeep = {
+        let before = CpuSnapshot::take(node.pid());
+        let started = Instant::now();
+        std::thread::sleep(settings.upkeep_window);
+        CpuSnapshot::take(node.pid()).since(&before).group(PROVIDER_THREADS)
+            / started.elapsed().as_secs_f64()
+    };
 
     let quotes = Arc::new(MockQuoteProvider::dev());
     let swarms = client_rt.block_on(async {
@@ -227,6 +260,67 @@ fn main() {
         client_rt.block_on(interleaved(pairs, &accounts, &quotes, &settings))
     };
 
+    // The provider's CPU per recovery against a bare verification, time-matched, for the
+    // default set-up, for one that writes every frame on its own (`coalesce_writes` off at
+    // both ends) and for one that verifies every recovery in flight at once; then the idle
+    // handshakes of the first two, alternating.
+    let (paired, coalesce) = {
+        let mut arms = Vec::new();
+        let unbounded = 1 << 20;
+        let defaults = bench_provider_config().max_verifying;
+        for (threads, name, coalesce_writes, max_verifying) in [
+            ("cmp-default", "dave", true, defaults),
+            ("cmp-frames", "ferdie", false, defaults),
+            ("cmp-unbounded", "alice", true, unbounded),
+        ] {
+            let runtime = runtime(threads);
+            let keys = NodeKeys::dev(name).unwrap();
+            let (store, held) = holding(&accounts);
+            let chain_api: Arc<dyn ChainApi> = chain.clone();
+            let (provider, target, network) = runtime.block_on(serve_with(
+                &keys,
+                chain_api,
+                held,
+                ProviderConfig { max_verifying, ..bench_provider_config() },
+                NetworkConfig { coalesce_writes, ..bench_network_config() },
+            ));
+            let swarms = client_rt.block_on(async {
+                let mut swarms = Vec::new();
+                for _ in 0..settings.client_swarms {
+                    swarms.push(
+                        client_swarm(NetworkConfig { coalesce_writes, ..client_config() }).await,
+                    );
+                }
+                swarms
+            });
+            arms.push(Arm {
+                threads,
+                _runtime: runtime,
+                target,
+                swarms,
+                _keep: (store, provider, network),
+            });
+        }
+        let paired = paired_cpu(
+            &client_rt,
+            &arms,
+            &accounts,
+            &quotes,
+            &settings,
+            (&sample, &policy),
+            node.pid(),
+        );
+        let exchanges: Vec<f64> = arms[..2]
+            .iter()
+            .map(|arm| {
+                client_rt.block_on(nonce_exchange_cpu(arm, &accounts, &settings, node.pid()))
+            })
+            .collect();
+        let pairs = [(&arms[0].swarms[0], &arms[0].target), (&arms[1].swarms[0], &arms[1].target)];
+        let coalesce = client_rt.block_on(interleaved(pairs, &accounts, &quotes, &settings));
+        ((paired, exchanges), coalesce)
+    };
+
     // Where a libp2p round trip's time goes: the same `RequestNonce` answered by a responder
     // that replies at once from the inbound queue (the network loop and transport, without the
     // provider's dispatch), in the same run.
@@ -271,6 +365,7 @@ fn main() {
         node_binary: node.binary.display().to_string(),
         single,
         double,
+        crowded,
         stages,
         latency,
         load,
@@ -284,6 +379,9 @@ fn main() {
         echo_rtt,
         overlap,
         lazy,
+        paired,
+        coalesce,
+        upkeep,
         flood,
         max_concurrent,
         load_before,
@@ -383,11 +481,30 @@ async fn measure(
     nonce_rtt.sort();
 
     let cpu_before = CpuSnapshot::take(chain_pid);
-    let permits = Arc::new(tokio::sync::Semaphore::new(settings.in_flight));
-    let failures = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(settings.recoveries);
-    for i in 0..settings.recoveries {
+    let (under_load, failed) =
+        recover_many(swarms, target, accounts, 0..settings.recoveries, quotes, settings.in_flight)
+            .await;
+    let wall = started.elapsed();
+    let cpu = CpuSnapshot::take(chain_pid).since(&cpu_before);
+    (latency, Load { wall, under_load, cpu, failed, nonce_rtt })
+}
+
+/// The recoveries of `accounts[range]` (indices wrap) started at once, at most `in_flight`
+/// outstanding (a semaphore), spread over `swarms`: their latencies, sorted, and how many
+/// failed.
+async fn recover_many(
+    swarms: &[NetworkHandle],
+    target: &Target,
+    accounts: &[AccountId],
+    range: std::ops::Range<usize>,
+    quotes: &Arc<MockQuoteProvider>,
+    in_flight: usize,
+) -> (Vec<Duration>, u64) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::with_capacity(range.len());
+    for i in range {
         let net = swarms[i % swarms.len()].clone();
         let account = accounts[i % accounts.len()];
         let (target, quotes) = (target.clone(), quotes.clone());
@@ -402,15 +519,104 @@ async fn measure(
             begun.elapsed()
         }));
     }
-    let mut under_load = Vec::with_capacity(settings.recoveries);
+    let mut latencies = Vec::with_capacity(tasks.len());
     for task in tasks {
-        under_load.push(task.await.unwrap());
+        latencies.push(task.await.unwrap());
     }
-    let wall = started.elapsed();
-    let cpu = CpuSnapshot::take(chain_pid).since(&cpu_before);
-    under_load.sort();
-    let failed = failures.load(Ordering::Relaxed);
-    (latency, Load { wall, under_load, cpu, failed, nonce_rtt })
+    latencies.sort();
+    (latencies, failures.load(Ordering::Relaxed))
+}
+
+/// How many `RequestNonce` exchanges [`nonce_exchange_cpu`] times.
+fn settings_exchanges(settings: &Settings) -> usize {
+    2 * settings.recoveries
+}
+
+/// The provider's CPU seconds per `RequestNonce` exchange with `arm`, at `in_flight` at once
+/// over the arm's swarms, distinct accounts in turn.
+async fn nonce_exchange_cpu(
+    arm: &Arm,
+    accounts: &[AccountId],
+    settings: &Settings,
+    chain_pid: u32,
+) -> f64 {
+    let count = settings_exchanges(settings);
+    let before = CpuSnapshot::take(chain_pid);
+    let permits = Arc::new(tokio::sync::Semaphore::new(settings.in_flight));
+    let mut tasks = Vec::with_capacity(count);
+    for i in 0..count {
+        let net = arm.swarms[i % arm.swarms.len()].clone();
+        let (target, permits) = (arm.target.clone(), permits.clone());
+        let ask = Request::RequestNonce(RequestNonce { account: accounts[i % accounts.len()] });
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            net.request(target.peer, target.addrs, ask).await
+        }));
+    }
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert!(matches!(answer, Ok(Response::Nonce(_))), "{answer:?}");
+    }
+    CpuSnapshot::take(chain_pid).since(&before).group(arm.threads) / count as f64
+}
+
+/// One provider set-up of [`paired_cpu`]: a provider on a runtime of its own (its threads are
+/// named `threads`, so its CPU is read from them alone) and client swarms to reach it.
+struct Arm {
+    threads: &'static str,
+    _runtime: tokio::runtime::Runtime,
+    target: Target,
+    swarms: Vec<NetworkHandle>,
+    _keep: ((tempfile::TempDir, Store), Provider, NetworkHandle),
+}
+
+/// Provider CPU per recovery against a bare quote verification, time-matched: `rounds` rounds,
+/// each a slice of bare 2-thread verification and then a slice of recoveries (64 in flight,
+/// distinct accounts) against each arm, the arms' order alternating from round to round. The
+/// host of this VM moves a bare verification's CPU cost by ±15 % from minute to minute, which
+/// a ratio of numbers taken a minute apart inherits; slices a second apart see the same
+/// machine. Returns (CPU seconds per bare verification, CPU seconds per recovery per arm).
+fn paired_cpu(
+    client_rt: &tokio::runtime::Runtime,
+    arms: &[Arm],
+    accounts: &[AccountId],
+    quotes: &Arc<MockQuoteProvider>,
+    settings: &Settings,
+    (sample, policy): (&Sample, &AttestationPolicy),
+    chain_pid: u32,
+) -> (f64, Vec<f64>) {
+    for arm in arms {
+        // Connect every swarm first: connection set-up is not a recovery's cost.
+        for (i, net) in arm.swarms.iter().enumerate() {
+            client_rt.block_on(handshake(net, &arm.target, accounts[i], quotes)).unwrap();
+        }
+    }
+    let per_round = settings.recoveries / settings.paired_rounds;
+    let (mut verified, mut verify_cpu) = (0u64, 0.0);
+    let mut arm_cpu = vec![0.0; arms.len()];
+    for round in 0..settings.paired_rounds {
+        let (done, cpu, _) = verify_counts(sample, policy, 2, settings.paired_verify_slice);
+        verified += done;
+        verify_cpu += cpu;
+        let range = round * per_round..(round + 1) * per_round;
+        for k in 0..arms.len() {
+            let i = if round % 2 == 0 { k } else { arms.len() - 1 - k };
+            let arm = &arms[i];
+            let before = CpuSnapshot::take(chain_pid);
+            let (_, failed) = client_rt.block_on(recover_many(
+                &arm.swarms,
+                &arm.target,
+                accounts,
+                range.clone(),
+                quotes,
+                settings.in_flight,
+            ));
+            assert_eq!(failed, 0, "recoveries failed in the paired CPU run");
+            arm_cpu[i] += CpuSnapshot::take(chain_pid).since(&before).group(arm.threads);
+        }
+    }
+    let recoveries = (per_round * settings.paired_rounds) as f64;
+    (verify_cpu / verified as f64, arm_cpu.into_iter().map(|c| c / recoveries).collect())
 }
 
 /// [`measure`] over HTTP/1.1 + JSON: the latency on one keep-alive connection, then the
@@ -990,6 +1196,18 @@ fn verify_rate(
     threads: usize,
     time: Duration,
 ) -> (f64, f64) {
+    let (total, cpu, wall) = verify_counts(sample, policy, threads, time);
+    (total as f64 / wall.as_secs_f64(), cpu / total as f64)
+}
+
+/// Verifications of the sample quote on `threads` threads for `time`: (how many, their CPU
+/// seconds, wall time).
+fn verify_counts(
+    sample: &Sample,
+    policy: &AttestationPolicy,
+    threads: usize,
+    time: Duration,
+) -> (u64, f64, Duration) {
     let pk = sample.response_sk.public();
     let b = binding(&sample.account, &pk.0, &sample.nonce);
     let p = policy_ref(policy);
@@ -1014,7 +1232,7 @@ fn verify_rate(
             .map(|w| w.join().unwrap())
             .fold((0u64, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
     });
-    (total as f64 / started.elapsed().as_secs_f64(), cpu / total as f64)
+    (total, cpu, started.elapsed())
 }
 
 /// CPU seconds of the calling thread so far.
@@ -1103,17 +1321,20 @@ struct Target {
 }
 
 async fn client_network() -> NetworkHandle {
-    client_network_with(NetworkConfig::default().lazy_protocol_negotiation).await
+    client_swarm(client_config()).await
 }
 
 /// A client swarm that does or does not send a request behind the protocol name at once.
 async fn client_network_with(lazy_protocol_negotiation: bool) -> NetworkHandle {
-    let config = NetworkConfig {
-        listen: vec![],
-        serve: false,
-        lazy_protocol_negotiation,
-        ..NetworkConfig::default()
-    };
+    client_swarm(NetworkConfig { lazy_protocol_negotiation, ..client_config() }).await
+}
+
+/// A client's network configuration: no listening, no serving.
+fn client_config() -> NetworkConfig {
+    NetworkConfig { listen: vec![], serve: false, ..NetworkConfig::default() }
+}
+
+async fn client_swarm(config: NetworkConfig) -> NetworkHandle {
     let (handle, _, _task) =
         network::start(libp2p::identity::Keypair::generate_ed25519(), config).await.unwrap();
     handle
@@ -1196,39 +1417,40 @@ fn node_binary() -> PathBuf {
 /// CPU seconds by thread group of this process (`prov*`, `cli*`, other) and of the chain node.
 #[derive(Clone, Default)]
 struct CpuSnapshot {
-    groups: BTreeMap<&'static str, f64>,
+    /// CPU seconds by thread name (tokio names a runtime's threads after it).
+    threads: BTreeMap<String, f64>,
     chain: f64,
 }
 
 impl CpuSnapshot {
     fn take(chain_pid: u32) -> Self {
-        let mut groups = BTreeMap::new();
+        let mut threads = BTreeMap::new();
         for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
             let Some((comm, ticks)) = read_stat(&task.path().join("stat")) else { continue };
             let tid = task.file_name().to_str().and_then(|t| t.parse::<i32>().ok());
             let secs = tid.and_then(cpu_of_thread).unwrap_or(ticks);
-            let group = if comm.starts_with("prov") {
-                "provider"
-            } else if comm.starts_with("cli") {
-                "client"
-            } else {
-                "other"
-            };
-            *groups.entry(group).or_default() += secs;
+            *threads.entry(comm).or_default() += secs;
         }
-        Self { groups, chain: chain_cpu(chain_pid) }
+        Self { threads, chain: chain_cpu(chain_pid) }
     }
 
     fn since(&self, before: &Self) -> Self {
-        let mut groups = self.groups.clone();
-        for (group, secs) in groups.iter_mut() {
-            *secs -= before.groups.get(group).copied().unwrap_or(0.0);
+        let mut threads = self.threads.clone();
+        for (name, secs) in threads.iter_mut() {
+            *secs -= before.threads.get(name).copied().unwrap_or(0.0);
         }
-        Self { groups, chain: self.chain - before.chain }
+        Self { threads, chain: self.chain - before.chain }
     }
 
-    fn group(&self, name: &str) -> f64 {
-        self.groups.get(name).copied().unwrap_or(0.0)
+    /// CPU seconds of the threads whose name starts with `prefix`.
+    fn group(&self, prefix: &str) -> f64 {
+        self.threads.iter().filter(|(name, _)| name.starts_with(prefix)).map(|(_, s)| s).sum()
+    }
+
+    /// CPU seconds of threads that are neither Bob's provider's nor the clients'.
+    fn other(&self) -> f64 {
+        let total: f64 = self.threads.values().sum();
+        total - self.group(PROVIDER_THREADS) - self.group(CLIENT_THREADS)
     }
 }
 
@@ -1291,6 +1513,7 @@ struct Report<'a> {
     node_binary: String,
     single: (f64, f64),
     double: (f64, f64),
+    crowded: (f64, f64),
     stages: Vec<(&'static str, &'static str, Duration)>,
     latency: Vec<Duration>,
     load: Load,
@@ -1308,6 +1531,14 @@ struct Report<'a> {
     overlap: (Vec<Duration>, Vec<Duration>),
     /// The same, with and without sending requests behind the protocol name (`V1Lazy`).
     lazy: (Vec<Duration>, Vec<Duration>),
+    /// [`paired_cpu`]: CPU seconds per bare verification, and per recovery by the default
+    /// provider, one writing each frame on its own, one verifying without bound; then the CPU
+    /// seconds per `RequestNonce` exchange of the first two ([`nonce_exchange_cpu`]).
+    paired: ((f64, Vec<f64>), Vec<f64>),
+    /// Idle handshake latencies, sorted, with writes coalesced and with a write per frame.
+    coalesce: (Vec<Duration>, Vec<Duration>),
+    /// CPU seconds per second of Bob's provider runtime with no request at all.
+    upkeep: f64,
     flood: Flood,
     max_concurrent: usize,
     load_before: String,
@@ -1347,6 +1578,18 @@ fn report(r: &Report<'_>) {
         1e6 * r.double.1
     );
     println!(
+        "| bare `verify_quote`, {} threads at once | {:.0}/s wall ({:.0} µs CPU each: {:.2} × 2 threads') |",
+        s.in_flight,
+        r.crowded.0,
+        1e6 * r.crowded.1,
+        r.crowded.1 / r.double.1
+    );
+    println!(
+        "| provider runtime with no request (following the chain, a block a second; keeping the verified view of {} servers) | {:.1} ms CPU per second |",
+        s.accounts,
+        r.upkeep * 1e3
+    );
+    println!(
         "| handshake latency, idle provider ({} sequential) | p50 {:.2} ms (goal ≤ 2 ms), p99 {:.2} ms |",
         s.handshakes,
         ms(percentile(&r.latency, 50.0)),
@@ -1360,6 +1603,10 @@ fn report(r: &Report<'_>) {
         (
             "alternating between a client that sends requests behind the protocol name (`V1Lazy`) and one that waits for its confirmation",
             &r.lazy,
+        ),
+        (
+            "alternating between a client and provider that coalesce a pass's frames into one write and a pair that writes each frame",
+            &r.coalesce,
         ),
     ] {
         println!(
@@ -1394,7 +1641,7 @@ fn report(r: &Report<'_>) {
     println!();
     let per = |secs: f64| 1000.0 * secs / s.recoveries as f64;
     let cpu = &r.load.cpu;
-    let provider = cpu.group("provider");
+    let provider = cpu.group(PROVIDER_THREADS);
     println!("CPU time during the throughput run (ms per recovery; 2 cores = {:.1} ms of CPU per recovery at the measured rate):", 2000.0 / rate);
     println!();
     println!("| provider runtime | client runtimes | chain node process | other threads |");
@@ -1402,9 +1649,9 @@ fn report(r: &Report<'_>) {
     println!(
         "| {:.2} | {:.2} | {:.2} | {:.2} |",
         per(provider),
-        per(cpu.group("client")),
+        per(cpu.group(CLIENT_THREADS)),
         per(cpu.chain),
-        per(cpu.group("other"))
+        per(cpu.other())
     );
     if provider > 0.0 {
         let provider_cpu = provider / s.recoveries as f64;
@@ -1421,10 +1668,46 @@ fn report(r: &Report<'_>) {
             2.0 / r.double.1
         );
     }
+    let ((verify, arms), exchanges) = &r.paired;
+    if let [default, per_frame, unbounded] = arms.as_slice() {
+        println!();
+        println!(
+            "Time-matched CPU ({} rounds, each a {} ms slice of bare 2-thread verification and {} recoveries against each of three providers, \
+             ≤ {} in flight, distinct accounts; the providers' order reversed every round): a bare verify {:.0} µs; \
+             a recovery by the default provider {:.0} µs = **{:.2}** bare verifications (goal ≤ 1/0.7 = 1.43); \
+             writing each frame on its own {:.0} µs = {:.2} (default / it: **{:.2}**); \
+             verifying every recovery in flight at once {:.0} µs = {:.2} (default / it: **{:.2}**)",
+            s.paired_rounds,
+            s.paired_verify_slice.as_millis(),
+            s.recoveries / s.paired_rounds,
+            s.in_flight,
+            verify * 1e6,
+            default * 1e6,
+            default / verify,
+            per_frame * 1e6,
+            per_frame / verify,
+            default / per_frame,
+            unbounded * 1e6,
+            unbounded / verify,
+            default / unbounded
+        );
+    }
+    if let [coalesced, per_frame] = exchanges.as_slice() {
+        println!();
+        println!(
+            "Provider CPU per `RequestNonce` exchange ({} at ≤ {} in flight, no quote work: the transport and dispatch of one request): \
+             {:.1} µs with writes coalesced, {:.1} µs writing each frame on its own (ratio **{:.2}**)",
+            settings_exchanges(s),
+            s.in_flight,
+            coalesced * 1e6,
+            per_frame * 1e6,
+            coalesced / per_frame
+        );
+    }
     println!();
     let per_request_rate = s.recoveries as f64 / r.per_request_load.wall.as_secs_f64();
-    let view_cpu = cpu.group("provider") / s.recoveries as f64;
-    let pr_cpu = r.per_request_load.cpu.group("provider") / s.recoveries as f64;
+    let view_cpu = cpu.group(PROVIDER_THREADS) / s.recoveries as f64;
+    let pr_cpu = r.per_request_load.cpu.group(PROVIDER_THREADS) / s.recoveries as f64;
     println!(
         "Verified view against a per-request proven registration lookup, same run, same clients:"
     );
@@ -1460,7 +1743,7 @@ fn report(r: &Report<'_>) {
     );
     println!();
     let http_rate = s.recoveries as f64 / r.http_load.wall.as_secs_f64();
-    let http_cpu = r.http_load.cpu.group("provider") / s.recoveries as f64;
+    let http_cpu = r.http_load.cpu.group(PROVIDER_THREADS) / s.recoveries as f64;
     println!(
         "libp2p (noise + yamux, SCALE) against HTTP/1.1 + JSON (axum + hyper, plain TCP), same provider, same run:"
     );

@@ -30,6 +30,7 @@
 //! adds `peerseal-devkeys` for [`identity::NodeKeys::dev`]; production builds leave it off.
 
 pub mod client;
+pub mod coalesce;
 pub mod cold_start;
 pub mod identity;
 pub mod network;

@@ -15,7 +15,9 @@
 //!
 //! A request goes out right behind the protocol name (multistream-select `V1Lazy`,
 //! [`NetworkConfig::lazy_protocol_negotiation`]) rather than a round trip later: the backup
-//! protocol is the only one offered, so there is nothing to negotiate.
+//! protocol is the only one offered, so there is nothing to negotiate. The frames a
+//! connection sends in one pass (a response and its stream's close) leave as one noise
+//! message and one socket write ([`crate::coalesce`]).
 //!
 //! Limits before any work, for a flood (nothing here trusts the account a request names):
 //! - connections: at most [`NetworkConfig::max_incoming`] established incoming connections,
@@ -29,6 +31,7 @@
 //!
 //! Each refusal is counted in [`NetworkStats`] and reported to a [`NetworkObserver`].
 
+use crate::coalesce::CoalescedYamux;
 use crate::provider::ratelimit::{RateLimiter, RateLimits};
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
@@ -87,6 +90,11 @@ pub struct NetworkConfig {
     /// and a peer without it fails the request either way. Listening is unaffected (a
     /// listener understands both).
     pub lazy_protocol_negotiation: bool,
+    /// Send the frames a connection queues in one pass as one noise message and one socket
+    /// write, instead of one per frame ([`crate::coalesce`]): a response and its stream's
+    /// close then leave together. Nothing on the wire changes but the number of noise
+    /// messages, so either setting talks to either.
+    pub coalesce_writes: bool,
 }
 
 impl Default for NetworkConfig {
@@ -110,6 +118,7 @@ impl Default for NetworkConfig {
             peer_rate: RateLimits { burst: 32, per_second: 16, max_accounts: 4096 },
             reserved_for_recover: 256,
             lazy_protocol_negotiation: true,
+            coalesce_writes: true,
         }
     }
 }
@@ -314,9 +323,12 @@ pub async fn start_observed(
     let behaviour = Behaviour { limits, backup };
     let idle = config.idle_timeout;
     let lazy = config.lazy_protocol_negotiation;
+    let coalesce = config.coalesce_writes;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, move || {
+            CoalescedYamux::new(yamux::Config::default(), coalesce)
+        })
         .map_err(|e| NetworkError::Transport(e.to_string()))?
         .with_behaviour(|_| behaviour)
         .map_err(|e| NetworkError::Transport(e.to_string()))?

@@ -233,3 +233,151 @@ async fn a_peer_without_the_protocol_fails_the_request_at_once_either_way() {
         assert!(started.elapsed() < Duration::from_secs(5), "lazy {lazy}: {:?}", started.elapsed());
     }
 }
+
+/// Counts the noise messages each way through a TCP relay, by their framing: after the two
+/// multistream-select messages that pick noise (varint length prefixed), every noise message
+/// is a 2-byte big-endian length and that many bytes.
+struct NoiseRelay {
+    addr: libp2p::Multiaddr,
+    /// Messages from the dialer to the listener, and back.
+    to_listener: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    to_dialer: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl NoiseRelay {
+    async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let to_listener = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let to_dialer = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counters = (to_listener.clone(), to_dialer.clone());
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let outbound = tokio::net::TcpStream::connect(target).await.unwrap();
+                let (in_read, in_write) = inbound.into_split();
+                let (out_read, out_write) = outbound.into_split();
+                tokio::spawn(Self::pump(in_read, out_write, counters.0.clone()));
+                tokio::spawn(Self::pump(out_read, in_write, counters.1.clone()));
+            }
+        });
+        let addr = format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap();
+        Self { addr, to_listener, to_dialer }
+    }
+
+    async fn pump(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        messages: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut pending = Vec::new();
+        let mut multistream_left = 2;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if to.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+            pending.extend_from_slice(&buf[..n]);
+            loop {
+                let (header, body) = if multistream_left > 0 {
+                    // An unsigned varint length (short: the protocol names are short).
+                    let Some(&len) = pending.first() else { break };
+                    assert!(len < 0x80, "multistream message too long for this relay");
+                    (1, len as usize)
+                } else {
+                    let [hi, lo, ..] = pending[..] else { break };
+                    (2, u16::from_be_bytes([hi, lo]) as usize)
+                };
+                if pending.len() < header + body {
+                    break;
+                }
+                pending.drain(..header + body);
+                if multistream_left > 0 {
+                    multistream_left -= 1;
+                } else {
+                    messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        (get(&self.to_listener), get(&self.to_dialer))
+    }
+
+    /// The counts once nothing has moved for a while (a stream's close may trail its answer).
+    async fn settled(&self) -> (u64, u64) {
+        let mut last = self.counts();
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = self.counts();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+    }
+}
+
+/// Noise messages per request-response exchange, each way, between a client and a server
+/// that both do or both do not coalesce a connection's writes.
+async fn noise_messages_per_exchange(coalesce_writes: bool) -> (f64, f64) {
+    const EXCHANGES: u64 = 20;
+    let listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    let server_config = NetworkConfig { listen, coalesce_writes, ..NetworkConfig::default() };
+    let (server, inbound, _) =
+        network::start(libp2p::identity::Keypair::generate_ed25519(), server_config).await.unwrap();
+    let mut inbound = inbound.unwrap();
+    tokio::spawn(async move {
+        while let Some(request) = inbound.recv().await {
+            request.respond(Response::Error(ErrorReason::NotRegistered));
+        }
+    });
+    let client_config = NetworkConfig { serve: false, coalesce_writes, ..NetworkConfig::default() };
+    let (client, _, _) =
+        network::start(libp2p::identity::Keypair::generate_ed25519(), client_config).await.unwrap();
+    let target = server.listen_addrs().iter().find_map(|addr| {
+        addr.iter().find_map(|p| match p {
+            libp2p::multiaddr::Protocol::Tcp(port) => {
+                Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            }
+            _ => None,
+        })
+    });
+    let relay = NoiseRelay::start(target.unwrap()).await;
+    let peer = server.local_peer_id();
+    // The first exchange also sets the connection up (noise handshake, muxer negotiation).
+    let answer = client.request(peer, vec![relay.addr.clone()], ask()).await.unwrap();
+    assert_eq!(answer, Response::Error(ErrorReason::NotRegistered));
+    let before = relay.settled().await;
+    for _ in 0..EXCHANGES {
+        let answer = client.request(peer, vec![relay.addr.clone()], ask()).await.unwrap();
+        assert_eq!(answer, Response::Error(ErrorReason::NotRegistered));
+    }
+    let after = relay.settled().await;
+    let per = |a: u64, b: u64| (a - b) as f64 / EXCHANGES as f64;
+    (per(after.0, before.0), per(after.1, before.1))
+}
+
+/// yamux flushes its socket after every frame, so every frame was a noise message and a socket
+/// write of its own: a request, its stream's close, the protocol's confirmation, the response
+/// and the close of that stream. Coalesced, a request leaves with its close and an answer
+/// with its close; only the confirmation, written as the stream opens, still goes alone.
+#[tokio::test]
+async fn an_answer_leaves_with_its_streams_close_in_one_noise_message() {
+    let (to_server, to_client) = noise_messages_per_exchange(true).await;
+    assert!(to_server <= 1.0, "{to_server} noise messages per request");
+    assert!(to_client <= 2.0, "{to_client} noise messages per answer");
+    let (plain_to_server, plain_to_client) = noise_messages_per_exchange(false).await;
+    assert!(plain_to_server >= 2.0, "{plain_to_server} noise messages per request, uncoalesced");
+    assert!(plain_to_client >= 3.0, "{plain_to_client} noise messages per answer, uncoalesced");
+    eprintln!(
+        "noise messages per exchange: {to_server} / {to_client} coalesced, \
+         {plain_to_server} / {plain_to_client} a write per frame"
+    );
+}

@@ -324,6 +324,38 @@ async fn health_and_recovery_through_handle() {
     assert_eq!(f.provider.stats().rejections().len(), 1, "only the NoBackupHeld refusal");
 }
 
+/// At most `max_verifying` recovery quotes are verified at once: the others wait for a slot
+/// (counted), and every recovery still gets its share.
+#[tokio::test]
+async fn recoveries_past_the_verification_slots_wait_their_turn() {
+    for (max_verifying, queued) in [(1, true), (64, false)] {
+        let f = bob_provider(ProviderConfig { max_verifying, ..ProviderConfig::default() });
+        let alice = NodeKeys::dev("alice").unwrap();
+        let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+        let stored = share(alice.account(), 1, 1);
+        let request = store_request(&alice, &bob_pk, &stored);
+        assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+        let mut recoveries = Vec::new();
+        for _ in 0..4 {
+            let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
+            let Response::Nonce(nonce) = f.provider.handle(peer(), ask).await else { panic!() };
+            recoveries.push(bound_recover(alice.account(), 3, &nonce.nonce));
+        }
+        let answers = futures::future::join_all(
+            recoveries
+                .iter()
+                .map(|(recover, _)| f.provider.handle(peer(), Request::Recover(recover.clone()))),
+        )
+        .await;
+        for (answer, (_, response_sk)) in answers.into_iter().zip(&recoveries) {
+            let Response::RecoveredShare(sealed) = answer else { panic!("{answer:?}") };
+            assert_eq!(sealed.open(response_sk, &f.provider.account()).unwrap(), stored);
+        }
+        let waited = f.provider.stats().verifications_queued.load(Ordering::Relaxed);
+        assert_eq!(waited > 0, queued, "{waited} waited with {max_verifying} slots");
+    }
+}
+
 fn share_at_epoch(account: AccountId, epoch: u64, byte: u8) -> BackupShare {
     BackupShare {
         epoch,

@@ -18,6 +18,7 @@ pub struct Metrics {
     /// Recoveries of this node's key that failed, by reason.
     pub recoveries_failed: IntCounterVec,
     recoveries_served: IntCounter,
+    verifications_queued: IntCounter,
     backups_held: IntGauge,
     /// Seconds of one backup (deal, store with every provider, record on chain).
     pub backup_seconds: Histogram,
@@ -64,6 +65,10 @@ impl Metrics {
         let recoveries_served = IntCounter::new(
             "peerseal_recoveries_served_total",
             "shares released to recovering clients",
+        )?;
+        let verifications_queued = IntCounter::new(
+            "peerseal_verifications_queued_total",
+            "recoveries that waited for a quote verification slot as provider",
         )?;
         let backups_held =
             IntGauge::new("peerseal_backups_held", "shares of other nodes held as provider")?;
@@ -128,6 +133,7 @@ impl Metrics {
         registry.register(Box::new(state.clone()))?;
         registry.register(Box::new(recoveries_failed.clone()))?;
         registry.register(Box::new(recoveries_served.clone()))?;
+        registry.register(Box::new(verifications_queued.clone()))?;
         registry.register(Box::new(backups_held.clone()))?;
         registry.register(Box::new(backup_seconds.clone()))?;
         registry.register(Box::new(recovery_seconds.clone()))?;
@@ -140,6 +146,7 @@ impl Metrics {
             state,
             recoveries_failed,
             recoveries_served,
+            verifications_queued,
             backups_held,
             backup_seconds,
             recovery_seconds,
@@ -212,6 +219,10 @@ impl ProviderObserver for Metrics {
     fn refused(&self, reason: &ErrorReason) {
         self.refusals.with_label_values(&[reason.label()]).inc();
     }
+
+    fn verification_queued(&self) {
+        self.verifications_queued.inc();
+    }
 }
 
 impl peerseal_backup::NetworkObserver for Metrics {
@@ -234,6 +245,7 @@ mod tests {
             m.share_released();
         }
         m.share_stored(2);
+        m.verification_queued();
         ProviderObserver::refused(&m, &ErrorReason::NotRegistered);
         peerseal_backup::NetworkObserver::refused(&m, "peer_rate_limited");
         let text = m.render();
@@ -241,6 +253,7 @@ mod tests {
         assert!(text.contains("peerseal_node_state{state=\"starting\"} 0"));
         assert!(text.contains("peerseal_recoveries_served_total 3"));
         assert!(text.contains("peerseal_backups_held 2"));
+        assert!(text.contains("peerseal_verifications_queued_total 1"));
         assert!(text.contains("peerseal_recoveries_failed_total{reason=\"network\"} 1"));
         assert!(text.contains("peerseal_recovery_seconds_count 1"));
         assert!(text.contains("peerseal_provider_refusals_total{reason=\"not_registered\"} 1"));

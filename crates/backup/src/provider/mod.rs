@@ -104,6 +104,13 @@ pub struct ProviderConfig {
     pub request_deadline: Duration,
     /// Requests handled at once (quote verification is CPU work).
     pub max_concurrent: usize,
+    /// Recovery quotes verified at once; the rest wait their turn (within the request
+    /// deadline), counted in [`ProviderStats::verifications_queued`]. A few per core keep the
+    /// cores busy; past that, more threads only take turns on the same cores: without a bound
+    /// every recovery in flight (up to `max_concurrent` + `reserved_for_recover`) held a
+    /// blocking thread of its own. What it saves in CPU on the 2-core bench machine is within
+    /// the run-to-run noise (BENCHMARKS.md); what it bounds is threads. Default: 4 per core.
+    pub max_verifying: usize,
     /// Handler slots only `Recover` may use, on top of `max_concurrent`: a flood of nonce or
     /// health requests fills the shared slots and is shed, while recoveries still run.
     pub reserved_for_recover: usize,
@@ -140,6 +147,7 @@ impl Default for ProviderConfig {
             rate: RateLimits::default(),
             request_deadline: Duration::from_secs(15),
             max_concurrent: 64,
+            max_verifying: std::thread::available_parallelism().map_or(2, |n| n.get()) * 4,
             reserved_for_recover: 16,
             confirm_on_chain: true,
             confirm_deadline: Duration::from_secs(120),
@@ -163,6 +171,8 @@ pub trait ProviderObserver: Send + Sync {
     fn share_released(&self) {}
     /// A request was refused, with its typed reason.
     fn refused(&self, _reason: &ErrorReason) {}
+    /// A recovery waited for a verification slot ([`ProviderConfig::max_verifying`]).
+    fn verification_queued(&self) {}
 }
 
 /// Observes nothing.
@@ -177,6 +187,8 @@ pub struct ProviderStats {
     pub recoveries_served: AtomicU64,
     /// Health challenges answered.
     pub health_proofs: AtomicU64,
+    /// Recoveries that waited for a verification slot ([`ProviderConfig::max_verifying`]).
+    pub verifications_queued: AtomicU64,
     rejections: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -212,6 +224,8 @@ struct Inner {
     observer: Arc<dyn ProviderObserver>,
     /// Recovery quotes being verified right now (see [`Provider::recover`]).
     verifying: AtomicUsize,
+    /// [`ProviderConfig::max_verifying`] permits.
+    verify_slots: Arc<Semaphore>,
 }
 
 /// Counts one quote verification in [`Inner::verifying`] for as long as it lives.
@@ -279,6 +293,7 @@ impl Provider {
         } else {
             None
         };
+        let verify_slots = Arc::new(Semaphore::new(config.max_verifying.max(1)));
         let inner = Inner {
             nonces: Mutex::new(NonceTable::new(config.nonces)),
             limiter: Mutex::new(RateLimiter::new(config.rate)),
@@ -297,6 +312,7 @@ impl Provider {
             stats: ProviderStats::default(),
             observer,
             verifying: AtomicUsize::new(0),
+            verify_slots,
         };
         Self { inner: Arc::new(inner) }
     }
@@ -698,9 +714,21 @@ impl Provider {
         let response_pk = recover.response_pk;
         let platform_key = RegisteredPlatforms::key(&record.quote, policy.pck_mode);
         let known = inner.platforms.lock().unwrap_or_else(|p| p.into_inner()).get(&platform_key);
-        // Quote verification is CPU work (ECDSA, certificate chains): off the async workers.
+        // Quote verification is CPU work (ECDSA, certificate chains): off the async workers,
+        // a bounded number at once.
+        let slot = match inner.verify_slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                inner.stats.verifications_queued.fetch_add(1, Ordering::Relaxed);
+                inner.observer.verification_queued();
+                inner.verify_slots.clone().acquire_owned().await.map_err(|_| {
+                    refuse(ErrorReason::Internal, Some(account), "verification slots closed")
+                })?
+            }
+        };
         let (counted, in_progress) = Verifying::start(&inner.verifying);
         let verification = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let registered =
                 known.unwrap_or_else(|| registered_platform(&record.quote, policy.pck_mode));
             let verdict =
