@@ -146,9 +146,6 @@ fn main() {
     let sample = Sample::new();
     let single = verify_rate(&sample, &policy, 1, settings.verify_time);
     let double = verify_rate(&sample, &policy, 2, settings.verify_time);
-    // The same with as many threads as recoveries in flight: what verifying without bound
-    // costs each verification (`ProviderConfig::max_verifying`).
-    let crowded = verify_rate(&sample, &policy, settings.in_flight, settings.verify_time);
 
     // The provider: Bob's keys, a share held for each client account, served on loopback.
     let bob = NodeKeys::dev("bob").unwrap();
@@ -355,6 +352,10 @@ fn main() {
         attack_rt.handle(),
     ));
     drop(charlie_provider);
+    // Bare verification with as many threads as recoveries in flight: what verifying without
+    // bound costs each verification (`ProviderConfig::max_verifying`). Last, so its dozens of
+    // threads run after every latency measurement.
+    let crowded = verify_rate(&sample, &policy, settings.in_flight, settings.verify_time);
     let load_after = loadavg();
     let served_total =
         peerseal_backup::provider::ProviderStats::get(&provider.stats().recoveries_served);
