@@ -81,6 +81,11 @@ struct Settings {
 }
 
 impl Settings {
+    /// How many `RequestNonce` exchanges [`nonce_exchange_cpu`] times.
+    fn nonce_exchanges(&self) -> usize {
+        2 * self.recoveries
+    }
+
     fn new(quick: bool) -> Self {
         if quick {
             Self {
@@ -178,13 +183,7 @@ fn main() {
     };
 
     let quotes = Arc::new(MockQuoteProvider::dev());
-    let swarms = client_rt.block_on(async {
-        let mut swarms = Vec::new();
-        for _ in 0..settings.client_swarms {
-            swarms.push(client_network().await);
-        }
-        swarms
-    });
+    let swarms = client_rt.block_on(client_swarms(settings.client_swarms, client_config()));
     let (latency, load) =
         client_rt.block_on(measure(&swarms, &target, &accounts, &quotes, &settings, node.pid()));
 
@@ -197,13 +196,8 @@ fn main() {
     let per_request: Arc<dyn ChainApi> = Arc::new(PerRequest(chain.clone()));
     let (per_request_provider, per_request_target, _per_request_network) =
         provider_rt.block_on(serve(&eve, per_request, eve_held, bench_provider_config()));
-    let per_request_swarms = client_rt.block_on(async {
-        let mut swarms = Vec::new();
-        for _ in 0..settings.client_swarms {
-            swarms.push(client_network().await);
-        }
-        swarms
-    });
+    let per_request_swarms =
+        client_rt.block_on(client_swarms(settings.client_swarms, client_config()));
     let (per_request_latency, per_request_load) = client_rt.block_on(measure(
         &per_request_swarms,
         &per_request_target,
@@ -281,15 +275,10 @@ fn main() {
                 ProviderConfig { max_verifying, ..bench_provider_config() },
                 NetworkConfig { coalesce_writes, ..bench_network_config() },
             ));
-            let swarms = client_rt.block_on(async {
-                let mut swarms = Vec::new();
-                for _ in 0..settings.client_swarms {
-                    swarms.push(
-                        client_swarm(NetworkConfig { coalesce_writes, ..client_config() }).await,
-                    );
-                }
-                swarms
-            });
+            let swarms = client_rt.block_on(client_swarms(
+                settings.client_swarms,
+                NetworkConfig { coalesce_writes, ..client_config() },
+            ));
             arms.push(Arm {
                 threads,
                 _runtime: runtime,
@@ -502,35 +491,55 @@ async fn recover_many(
     quotes: &Arc<MockQuoteProvider>,
     in_flight: usize,
 ) -> (Vec<Duration>, u64) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(in_flight));
-    let failures = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::with_capacity(range.len());
-    for i in range {
+    let outcomes = at_most_in_flight(range, in_flight, |i| {
         let net = swarms[i % swarms.len()].clone();
         let account = accounts[i % accounts.len()];
         let (target, quotes) = (target.clone(), quotes.clone());
-        let (permits, failures) = (permits.clone(), failures.clone());
-        tasks.push(tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await.unwrap();
+        async move {
             let begun = Instant::now();
-            if let Err(e) = handshake(&net, &target, account, &quotes).await {
-                eprintln!("recovery failed: {e}");
-                failures.fetch_add(1, Ordering::Relaxed);
-            }
-            begun.elapsed()
-        }));
-    }
-    let mut latencies = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        latencies.push(task.await.unwrap());
+            let outcome = handshake(&net, &target, account, &quotes).await;
+            (begun.elapsed(), outcome)
+        }
+    })
+    .await;
+    let mut failed = 0;
+    let mut latencies = Vec::with_capacity(outcomes.len());
+    for (latency, outcome) in outcomes {
+        if let Err(e) = outcome {
+            eprintln!("recovery failed: {e}");
+            failed += 1;
+        }
+        latencies.push(latency);
     }
     latencies.sort();
-    (latencies, failures.load(Ordering::Relaxed))
+    (latencies, failed)
 }
 
-/// How many `RequestNonce` exchanges [`nonce_exchange_cpu`] times.
-fn settings_exchanges(settings: &Settings) -> usize {
-    2 * settings.recoveries
+/// `job(i)` for every `i` in `range`, each on a task of its own, at most `in_flight` running at
+/// once (a semaphore taken before the job starts): the outputs in `range` order.
+async fn at_most_in_flight<T, Job>(
+    range: std::ops::Range<usize>,
+    in_flight: usize,
+    job: impl Fn(usize) -> Job,
+) -> Vec<T>
+where
+    T: Send + 'static,
+    Job: std::future::Future<Output = T> + Send + 'static,
+{
+    let permits = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut tasks = Vec::with_capacity(range.len());
+    for i in range {
+        let (permits, job) = (permits.clone(), job(i));
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            job.await
+        }));
+    }
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outputs.push(task.await.unwrap());
+    }
+    outputs
 }
 
 /// The provider's CPU seconds per `RequestNonce` exchange with `arm`, at `in_flight` at once
@@ -541,21 +550,16 @@ async fn nonce_exchange_cpu(
     settings: &Settings,
     chain_pid: u32,
 ) -> f64 {
-    let count = settings_exchanges(settings);
+    let count = settings.nonce_exchanges();
     let before = CpuSnapshot::take(chain_pid);
-    let permits = Arc::new(tokio::sync::Semaphore::new(settings.in_flight));
-    let mut tasks = Vec::with_capacity(count);
-    for i in 0..count {
+    let answers = at_most_in_flight(0..count, settings.in_flight, |i| {
         let net = arm.swarms[i % arm.swarms.len()].clone();
-        let (target, permits) = (arm.target.clone(), permits.clone());
+        let target = arm.target.clone();
         let ask = Request::RequestNonce(RequestNonce { account: accounts[i % accounts.len()] });
-        tasks.push(tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await.unwrap();
-            net.request(target.peer, target.addrs, ask).await
-        }));
-    }
-    for task in tasks {
-        let answer = task.await.unwrap();
+        async move { net.request(target.peer, target.addrs, ask).await }
+    })
+    .await;
+    for answer in answers {
         assert!(matches!(answer, Ok(Response::Nonce(_))), "{answer:?}");
     }
     CpuSnapshot::take(chain_pid).since(&before).group(arm.threads) / count as f64
@@ -1335,6 +1339,15 @@ fn client_config() -> NetworkConfig {
     NetworkConfig { listen: vec![], serve: false, ..NetworkConfig::default() }
 }
 
+/// `n` client swarms with `config`.
+async fn client_swarms(n: usize, config: NetworkConfig) -> Vec<NetworkHandle> {
+    let mut swarms = Vec::with_capacity(n);
+    for _ in 0..n {
+        swarms.push(client_swarm(config.clone()).await);
+    }
+    swarms
+}
+
 async fn client_swarm(config: NetworkConfig) -> NetworkHandle {
     let (handle, _, _task) =
         network::start(libp2p::identity::Keypair::generate_ed25519(), config).await.unwrap();
@@ -1698,7 +1711,7 @@ fn report(r: &Report<'_>) {
         println!(
             "Provider CPU per `RequestNonce` exchange ({} at ≤ {} in flight, no quote work: the transport and dispatch of one request): \
              {:.1} µs with writes coalesced, {:.1} µs writing each frame on its own (ratio **{:.2}**)",
-            settings_exchanges(s),
+            s.nonce_exchanges(),
             s.in_flight,
             coalesced * 1e6,
             per_frame * 1e6,

@@ -310,17 +310,22 @@ impl NoiseRelay {
         (get(&self.to_listener), get(&self.to_dialer))
     }
 
-    /// The counts once nothing has moved for a while (a stream's close may trail its answer).
+    /// The counts once nothing has moved for a while (a stream's close may trail its answer);
+    /// fails the test if they are still moving after 10 s.
     async fn settled(&self) -> (u64, u64) {
         let mut last = self.counts();
-        loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let now = self.counts();
-            if now == last {
-                return now;
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let now = self.counts();
+                if now == last {
+                    return now;
+                }
+                last = now;
             }
-            last = now;
-        }
+        })
+        .await
+        .expect("the relay's counts settle")
     }
 }
 
@@ -341,15 +346,9 @@ async fn noise_messages_per_exchange(coalesce_writes: bool) -> (f64, f64) {
     let client_config = NetworkConfig { serve: false, coalesce_writes, ..NetworkConfig::default() };
     let (client, _, _) =
         network::start(libp2p::identity::Keypair::generate_ed25519(), client_config).await.unwrap();
-    let target = server.listen_addrs().iter().find_map(|addr| {
-        addr.iter().find_map(|p| match p {
-            libp2p::multiaddr::Protocol::Tcp(port) => {
-                Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
-            }
-            _ => None,
-        })
-    });
-    let relay = NoiseRelay::start(target.unwrap()).await;
+    let port = server.listen_addrs().iter().find_map(peerseal_testkit::flood::tcp_port);
+    let relay =
+        NoiseRelay::start(std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap()))).await;
     let peer = server.local_peer_id();
     // The first exchange also sets the connection up (noise handshake, muxer negotiation).
     let answer = client.request(peer, vec![relay.addr.clone()], ask()).await.unwrap();

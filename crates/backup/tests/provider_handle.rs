@@ -49,6 +49,16 @@ fn store_request(from: &NodeKeys, to: &X25519Public, share: &BackupShare) -> Req
     Request::StoreBackup(StoreBackup::seal(to, &from.signer, share).unwrap())
 }
 
+/// Alice's share of epoch 3 stored with Bob's provider (and receipted): what her recoveries
+/// and health checks ask for.
+async fn alices_share_held(f: &Fixture, alice: &NodeKeys) -> BackupShare {
+    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
+    let stored = share(alice.account(), 1, 1);
+    let request = store_request(alice, &bob_pk, &stored);
+    assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+    stored
+}
+
 /// A `Recover` of `account`'s share of `epoch` with a mock quote bound to `nonce` and a fresh
 /// response key, and that key's secret (to open the answer).
 fn bound_recover(account: AccountId, epoch: u64, nonce: &Nonce32) -> (Recover, X25519Secret) {
@@ -173,10 +183,7 @@ async fn requests_are_rate_limited_per_peer_and_account() {
 async fn a_peer_naming_a_victim_uses_up_neither_its_budget_nor_its_nonces() {
     let f = bob_provider(ProviderConfig::default());
     let alice = NodeKeys::dev("alice").unwrap();
-    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
-    let stored = share(alice.account(), 1, 1);
-    let request = store_request(&alice, &bob_pk, &stored);
-    assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+    let stored = alices_share_held(&f, &alice).await;
     // The genuine node gets its nonce first...
     let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
     let Response::Nonce(nonce) = f.provider.handle(peer(), ask.clone()).await else { panic!() };
@@ -284,10 +291,7 @@ async fn an_unregistered_account_is_refused_a_nonce_from_a_short_negative_cache(
 async fn health_and_recovery_through_handle() {
     let f = bob_provider(ProviderConfig::default());
     let alice = NodeKeys::dev("alice").unwrap();
-    let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
-    let stored = share(alice.account(), 1, 1);
-    let request = store_request(&alice, &bob_pk, &stored);
-    assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+    let stored = alices_share_held(&f, &alice).await;
 
     let challenge = Nonce32([9; 32]);
     let health = signed_health(&alice, f.provider.account(), 3, challenge);
@@ -331,10 +335,7 @@ async fn recoveries_past_the_verification_slots_wait_their_turn() {
     for (max_verifying, queued) in [(1, true), (64, false)] {
         let f = bob_provider(ProviderConfig { max_verifying, ..ProviderConfig::default() });
         let alice = NodeKeys::dev("alice").unwrap();
-        let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
-        let stored = share(alice.account(), 1, 1);
-        let request = store_request(&alice, &bob_pk, &stored);
-        assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+        let stored = alices_share_held(&f, &alice).await;
         let mut recoveries = Vec::new();
         for _ in 0..4 {
             let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
@@ -447,10 +448,7 @@ async fn a_production_provider_refuses_the_dev_pck_mode() {
     for accept_dev_pck in [false, true] {
         let f = bob_provider(ProviderConfig { accept_dev_pck, ..ProviderConfig::default() });
         let alice = NodeKeys::dev("alice").unwrap();
-        let bob_pk = NodeKeys::dev("bob").unwrap().x25519.public();
-        let stored = share(alice.account(), 1, 1);
-        let request = store_request(&alice, &bob_pk, &stored);
-        assert!(matches!(f.provider.handle(peer(), request).await, Response::BackupReceipt(_)));
+        alices_share_held(&f, &alice).await;
         let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
         let Response::Nonce(nonce) = f.provider.handle(peer(), ask).await else { panic!() };
         let (recover, _) = bound_recover(alice.account(), 3, &nonce.nonce);
