@@ -11,16 +11,12 @@
 use crate::bounded::{BoundedBytes, SecretBytes};
 use crate::error::EnvelopeError;
 use crate::limits::{MAX_DECODE_DEPTH, MAX_ENVELOPE_PAYLOAD_LEN, MAX_SEALED_CIPHERTEXT_LEN};
+use crate::rfc9180;
 use crate::signing::{envelope_message_bytes, verify_sr25519, AccountSigner, DomainTag};
 use crate::types::{AccountId, Signature, X25519Public, X25519Secret};
 use codec::{Decode, DecodeLimit, Encode};
-use hpke::{Deserializable, Serializable};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
-
-type Kem = hpke::kem::X25519HkdfSha256;
-type Kdf = hpke::kdf::HkdfSha256;
-type Aead = hpke::aead::ChaCha20Poly1305;
 
 /// A sealed envelope as it travels: the HPKE encapsulated key and the ciphertext.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode)]
@@ -76,17 +72,8 @@ fn seal_body(
     tag: DomainTag,
     body: &[u8],
 ) -> Result<Sealed, EnvelopeError> {
-    let pk =
-        <Kem as hpke::Kem>::PublicKey::from_bytes(&recipient.0).map_err(|_| EnvelopeError::Seal)?;
-    let (enc, ciphertext) = hpke::single_shot_seal::<Aead, Kdf, Kem>(
-        &hpke::OpModeS::Base,
-        &pk,
-        &hpke_info(tag),
-        body,
-        &[],
-    )
-    .map_err(|_| EnvelopeError::Seal)?;
-    let enc: [u8; 32] = enc.to_bytes().as_slice().try_into().map_err(|_| EnvelopeError::Seal)?;
+    let (enc, ciphertext) =
+        rfc9180::seal(&recipient.0, &hpke_info(tag), body).map_err(|_| EnvelopeError::Seal)?;
     let ciphertext = BoundedBytes::new(ciphertext)?;
     Ok(Sealed { enc, ciphertext })
 }
@@ -184,21 +171,8 @@ fn open_hpke(
     tag: DomainTag,
     sealed: &Sealed,
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
-    let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(recipient.expose())
-        .map_err(|_| EnvelopeError::Open)?;
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc)
-        .map_err(|_| EnvelopeError::Open)?;
-    Ok(Zeroizing::new(
-        hpke::single_shot_open::<Aead, Kdf, Kem>(
-            &hpke::OpModeR::Base,
-            &sk,
-            &enc,
-            &hpke_info(tag),
-            sealed.ciphertext.as_slice(),
-            &[],
-        )
-        .map_err(|_| EnvelopeError::Open)?,
-    ))
+    rfc9180::open(recipient.expose(), &sealed.enc, &hpke_info(tag), sealed.ciphertext.as_slice())
+        .map_err(|_| EnvelopeError::Open)
 }
 
 #[cfg(test)]
@@ -266,17 +240,7 @@ mod tests {
         let client = account(1);
         let sealed = seal(&provider.public(), &client, DomainTag::StoreBackup, b"share").unwrap();
 
-        let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(provider.expose()).unwrap();
-        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&sealed.enc).unwrap();
-        let body = hpke::single_shot_open::<Aead, Kdf, Kem>(
-            &hpke::OpModeR::Base,
-            &sk,
-            &enc,
-            &hpke_info(DomainTag::StoreBackup),
-            sealed.ciphertext.as_slice(),
-            &[],
-        )
-        .unwrap();
+        let body = open_hpke(&provider, DomainTag::StoreBackup, &sealed).unwrap();
         let resealed = seal_body(&third.public(), DomainTag::StoreBackup, &body).unwrap();
         assert_eq!(
             open(&third, DomainTag::StoreBackup, &resealed),
