@@ -22,7 +22,8 @@
 //!
 //! In the same run: the same handshake over HTTP/1.1 + JSON (axum server, hyper client: the
 //! design the seeds come from; see `recovery/http.rs`), against the same provider, and bytes on
-//! the wire for both transports through a counting TCP relay.
+//! the wire for both transports through a counting TCP relay; and idle handshakes alternating
+//! between the two transports, so their latencies see the same moments.
 //!
 //! `cargo bench -p peerseal-backup --bench recovery` (numbers in BENCHMARKS.md). Needs the dev chain
 //! node binary (`cargo build -p peerseal-node`, same target dir, or `PEERSEAL_NODE_BIN`).
@@ -315,6 +316,12 @@ fn main() {
     // Bytes on the wire per handshake, both transports, through a counting relay (fresh
     // connections, so each count includes its connection's set-up once).
     let wire = client_rt.block_on(wire_bytes(&target, http_addr, &accounts, &quotes));
+    // Idle handshakes alternating between the two transports to the same provider, so both
+    // see the same machine at the same moments (the table above measures them one after the
+    // other).
+    let transports = client_rt.block_on(interleaved_transports(
+        &swarms[0], &target, http_addr, &accounts, &quotes, &settings,
+    ));
 
     // (5) Under a flood: a provider with the production limits (Charlie's keys), idle and
     // then flooded by attacker peers on their own runtime.
@@ -371,6 +378,7 @@ fn main() {
         lazy,
         paired,
         coalesce,
+        transports,
         upkeep,
         flood,
         max_concurrent,
@@ -383,9 +391,11 @@ fn main() {
     let http_expected = settings.recoveries + settings.handshakes + 1;
     // The V1Lazy comparison ran against Bob too: a warm-up each and 2 × handshakes.
     let lazy_expected = 2 + 2 * settings.handshakes;
+    // So did the transports' alternation: a warm-up each, then `handshakes` each.
+    let transports_expected = 2 + 2 * settings.handshakes;
     assert_eq!(
         served_total as usize,
-        expected + http_expected + 2 * WIRE_HANDSHAKES + lazy_expected
+        expected + http_expected + 2 * WIRE_HANDSHAKES + lazy_expected + transports_expected
     );
 }
 
@@ -695,6 +705,36 @@ async fn measure_http(
     under_load.sort();
     let failed = failures.load(Ordering::Relaxed);
     (latency, Load { wall, under_load, cpu, failed, nonce_rtt })
+}
+
+/// Idle handshakes to one provider alternating between libp2p (`net`) and HTTP (a keep-alive
+/// connection to `http_addr`), one at a time, distinct accounts: the sorted latencies of each.
+async fn interleaved_transports(
+    net: &NetworkHandle,
+    target: &Target,
+    http_addr: std::net::SocketAddr,
+    accounts: &[AccountId],
+    quotes: &Arc<MockQuoteProvider>,
+    settings: &Settings,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let mut client = http::HttpClient::connect(http_addr).await.unwrap();
+    handshake(net, target, accounts[0], quotes).await.unwrap();
+    http_handshake(&mut client, &target.account, accounts[1], quotes).await.unwrap();
+    let (mut libp2p, mut http) = (Vec::new(), Vec::new());
+    for i in 0..2 * settings.handshakes {
+        let account = accounts[(2 + i) % accounts.len()];
+        let started = Instant::now();
+        if i % 2 == 0 {
+            handshake(net, target, account, quotes).await.unwrap();
+            libp2p.push(started.elapsed());
+        } else {
+            http_handshake(&mut client, &target.account, account, quotes).await.unwrap();
+            http.push(started.elapsed());
+        }
+    }
+    libp2p.sort();
+    http.sort();
+    (libp2p, http)
 }
 
 /// [`handshake`] over HTTP: nonce, quote, recover, open.
@@ -1551,6 +1591,8 @@ struct Report<'a> {
     paired: ((f64, Vec<f64>), Vec<f64>),
     /// Idle handshake latencies, sorted, with writes coalesced and with a write per frame.
     coalesce: (Vec<Duration>, Vec<Duration>),
+    /// Idle handshake latencies, sorted, over libp2p and over HTTP, alternating.
+    transports: (Vec<Duration>, Vec<Duration>),
     /// CPU seconds per second of Bob's provider runtime with no request at all.
     upkeep: f64,
     flood: Flood,
@@ -1789,6 +1831,17 @@ fn report(r: &Report<'_>) {
     println!(
         "| `RequestNonce` to a libp2p responder that answers from the inbound queue at once, idle p50 | {:.3} ms | | | | | |",
         ms(percentile(&r.echo_rtt, 50.0))
+    );
+    let (libp2p_alt, http_alt) = &r.transports;
+    println!(
+        "| idle handshake, the two transports alternating ({} each), p50 / p99 | {:.2} / {:.2} ms (libp2p) | {:.2} / {:.2} ms (HTTP) | ratio {:.2} / {:.2} | | | |",
+        libp2p_alt.len(),
+        ms(percentile(libp2p_alt, 50.0)),
+        ms(percentile(libp2p_alt, 99.0)),
+        ms(percentile(http_alt, 50.0)),
+        ms(percentile(http_alt, 99.0)),
+        ms(percentile(libp2p_alt, 50.0)) / ms(percentile(http_alt, 50.0)).max(f64::MIN_POSITIVE),
+        ms(percentile(libp2p_alt, 99.0)) / ms(percentile(http_alt, 99.0)).max(f64::MIN_POSITIVE)
     );
     println!(
         "| ratio libp2p / HTTP | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} | {:.2} | {:.2} |",
