@@ -1800,18 +1800,29 @@ fn report(r: &Report<'_>) {
     println!();
     let http_rate = s.recoveries as f64 / r.http_load.wall.as_secs_f64();
     let http_cpu = r.http_load.cpu.group(PROVIDER_THREADS) / s.recoveries as f64;
+    // The clients share these 2 cores, so their CPU bounds the rate as much as the provider's.
+    let client_cpu = r.load.cpu.group(CLIENT_THREADS) / s.recoveries as f64;
+    let http_client_cpu = r.http_load.cpu.group(CLIENT_THREADS) / s.recoveries as f64;
     println!(
         "libp2p (noise + yamux, SCALE) against HTTP/1.1 + JSON (axum + hyper, plain TCP), same provider, same run:"
     );
     println!();
-    println!("| transport | idle p50 | idle p99 | recoveries/s ({} in flight) | p50 / p99 under load | bytes on the wire per handshake | provider CPU per recovery |", s.in_flight);
-    println!("|---|---|---|---|---|---|---|");
-    for (name, latency, load, rate, bytes, prov_cpu) in [
-        ("libp2p", &r.latency, &r.load, rate, r.wire.0, view_cpu),
-        ("HTTP/1.1 + JSON", &r.http_latency, &r.http_load, http_rate, r.wire.1, http_cpu),
+    println!("| transport | idle p50 | idle p99 | recoveries/s ({} in flight) | p50 / p99 under load | bytes on the wire per handshake | provider CPU per recovery | clients' CPU per recovery |", s.in_flight);
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, latency, load, rate, bytes, prov_cpu, cli_cpu) in [
+        ("libp2p", &r.latency, &r.load, rate, r.wire.0, view_cpu, client_cpu),
+        (
+            "HTTP/1.1 + JSON",
+            &r.http_latency,
+            &r.http_load,
+            http_rate,
+            r.wire.1,
+            http_cpu,
+            http_client_cpu,
+        ),
     ] {
         println!(
-            "| {name} | {:.2} ms | {:.2} ms | {:.0} ({} failed) | {:.1} / {:.1} ms | {:.0} B | {:.0} µs |",
+            "| {name} | {:.2} ms | {:.2} ms | {:.0} ({} failed) | {:.1} / {:.1} ms | {:.0} B | {:.0} µs | {:.0} µs |",
             ms(percentile(latency, 50.0)),
             ms(percentile(latency, 99.0)),
             rate,
@@ -1819,22 +1830,23 @@ fn report(r: &Report<'_>) {
             ms(percentile(&load.under_load, 50.0)),
             ms(percentile(&load.under_load, 99.0)),
             bytes,
-            prov_cpu * 1e6
+            prov_cpu * 1e6,
+            cli_cpu * 1e6
         );
     }
     println!(
-        "| `RequestNonce` round trip alone, idle p50 | {:.3} ms (libp2p) | {:.3} ms (HTTP) | ratio {:.2} | | | |",
+        "| `RequestNonce` round trip alone, idle p50 | {:.3} ms (libp2p) | {:.3} ms (HTTP) | ratio {:.2} | | | | |",
         ms(percentile(&r.load.nonce_rtt, 50.0)),
         ms(percentile(&r.http_load.nonce_rtt, 50.0)),
         ms(percentile(&r.load.nonce_rtt, 50.0)) / ms(percentile(&r.http_load.nonce_rtt, 50.0))
     );
     println!(
-        "| `RequestNonce` to a libp2p responder that answers from the inbound queue at once, idle p50 | {:.3} ms | | | | | |",
+        "| `RequestNonce` to a libp2p responder that answers from the inbound queue at once, idle p50 | {:.3} ms | | | | | | |",
         ms(percentile(&r.echo_rtt, 50.0))
     );
     let (libp2p_alt, http_alt) = &r.transports;
     println!(
-        "| idle handshake, the two transports alternating ({} each), p50 / p99 | {:.2} / {:.2} ms (libp2p) | {:.2} / {:.2} ms (HTTP) | ratio {:.2} / {:.2} | | | |",
+        "| idle handshake, the two transports alternating ({} each), p50 / p99 | {:.2} / {:.2} ms (libp2p) | {:.2} / {:.2} ms (HTTP) | ratio {:.2} / {:.2} | | | | |",
         libp2p_alt.len(),
         ms(percentile(libp2p_alt, 50.0)),
         ms(percentile(libp2p_alt, 99.0)),
@@ -1844,14 +1856,15 @@ fn report(r: &Report<'_>) {
         ms(percentile(libp2p_alt, 99.0)) / ms(percentile(http_alt, 99.0)).max(f64::MIN_POSITIVE)
     );
     println!(
-        "| ratio libp2p / HTTP | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} | {:.2} | {:.2} |",
+        "| ratio libp2p / HTTP | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} | {:.2} | {:.2} | {:.2} |",
         ms(percentile(&r.latency, 50.0)) / ms(percentile(&r.http_latency, 50.0)),
         ms(percentile(&r.latency, 99.0)) / ms(percentile(&r.http_latency, 99.0)),
         rate / http_rate,
         ms(percentile(&r.load.under_load, 50.0)) / ms(percentile(&r.http_load.under_load, 50.0)),
         ms(percentile(&r.load.under_load, 99.0)) / ms(percentile(&r.http_load.under_load, 99.0)),
         r.wire.0 / r.wire.1,
-        view_cpu / http_cpu
+        view_cpu / http_cpu,
+        client_cpu / http_client_cpu
     );
     println!();
     let f = &r.flood;
