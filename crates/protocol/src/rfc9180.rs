@@ -344,6 +344,40 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// Any recipient key pair, `info`, plaintext and ephemeral key: the same envelope as the
+        /// `hpke` crate's, and it opens with its key; also for 32 random bytes as the recipient's
+        /// public key (high bit, non-canonical values), where only the sealing can be compared.
+        #[test]
+        fn matches_the_hpke_crate_for_any_input(
+            recipient_seed in proptest::prelude::any::<[u8; 32]>(),
+            raw_public in proptest::prelude::any::<[u8; 32]>(),
+            ikm in proptest::prelude::any::<[u8; 32]>(),
+            info in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            plaintext in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        ) {
+            let (secret, public) = Kem::derive_keypair(&recipient_seed);
+            let (secret, public): ([u8; 32], [u8; 32]) =
+                (secret.to_bytes().into(), public.to_bytes().into());
+            assert_same_seal_as_the_hpke_crate(&public, &info, &plaintext, ikm);
+            assert_same_seal_as_the_hpke_crate(&raw_public, &info, &plaintext, ikm);
+            let (enc, ct) = seal(&public, &info, &plaintext).unwrap();
+            proptest::prop_assert_eq!(&open(&secret, &enc, &info, &ct).unwrap()[..], &plaintext[..]);
+        }
+
+        /// Arbitrary bytes as the encapsulated key and ciphertext: an error, never a panic.
+        #[test]
+        fn opening_garbage_is_an_error(
+            enc in proptest::prelude::any::<[u8; 32]>(),
+            ct in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            let (secret, _) = keypair(11);
+            proptest::prop_assert_eq!(open(&secret, &enc, b"info", &ct), Err(HpkeError::Open));
+        }
+    }
+
     #[test]
     fn any_change_fails_to_open() {
         let (secret, public) = keypair(5);
