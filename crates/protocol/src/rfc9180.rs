@@ -73,21 +73,18 @@ fn seal_with_ephemeral(
     plaintext: &[u8],
 ) -> Result<([u8; 32], Vec<u8>), HpkeError> {
     let enc = public_key_of(ephemeral).ok_or(HpkeError::Seal)?;
-    let dh = agree(ephemeral, recipient).ok_or(HpkeError::Seal)?;
-    let shared_secret = extract_and_expand(&dh, &enc, recipient).ok_or(HpkeError::Seal)?;
-    let (key, nonce) = key_schedule(&shared_secret, info).ok_or(HpkeError::Seal)?;
+    let (key, nonce) =
+        aead_context(ephemeral, recipient, &enc, recipient, info).ok_or(HpkeError::Seal)?;
     // Room for the tag up front, so appending it never moves (and leaves behind) the buffer;
     // zeroized if sealing fails half-way with plaintext still in it.
     let mut buffer = Zeroizing::new(Vec::with_capacity(plaintext.len() + TAG_LEN));
     buffer.extend_from_slice(plaintext);
-    aead_key(&key)
-        .ok_or(HpkeError::Seal)?
-        .seal_in_place_append_tag(
-            aead::Nonce::assume_unique_for_key(nonce),
-            aead::Aad::empty(),
-            &mut *buffer,
-        )
-        .map_err(|_| HpkeError::Seal)?;
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce),
+        aead::Aad::empty(),
+        &mut *buffer,
+    )
+    .map_err(|_| HpkeError::Seal)?;
     Ok((enc, std::mem::take(&mut *buffer)))
 }
 
@@ -102,17 +99,32 @@ pub fn open(
     let secret = agreement::PrivateKey::from_private_key(&agreement::X25519, recipient)
         .map_err(|_| HpkeError::Open)?;
     let recipient_public = public_key_of(&secret).ok_or(HpkeError::Open)?;
-    let dh = agree(&secret, enc).ok_or(HpkeError::Open)?;
-    let shared_secret = extract_and_expand(&dh, enc, &recipient_public).ok_or(HpkeError::Open)?;
-    let (key, nonce) = key_schedule(&shared_secret, info).ok_or(HpkeError::Open)?;
+    let (key, nonce) =
+        aead_context(&secret, enc, enc, &recipient_public, info).ok_or(HpkeError::Open)?;
     let mut buffer = Zeroizing::new(ciphertext.to_vec());
-    let opened = aead_key(&key)
-        .ok_or(HpkeError::Open)?
+    let opened = key
         .open_in_place(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::empty(), &mut buffer)
         .map_err(|_| HpkeError::Open)?
         .len();
     buffer.truncate(opened);
     Ok(buffer)
+}
+
+/// What `Encap` and `Decap` (§4.1) then the base-mode key schedule (§5.1) derive, for both
+/// sides alike: `DH(secret, peer)`, the shared secret over `kem_context = enc || pkRm`, and
+/// from it the AEAD key and base nonce. The sender passes its ephemeral key and the
+/// recipient's public key; the recipient its own key and `enc`.
+fn aead_context(
+    secret: &agreement::PrivateKey,
+    peer: &[u8; 32],
+    enc: &[u8; 32],
+    recipient_public: &[u8; 32],
+    info: &[u8],
+) -> Option<(aead::LessSafeKey, [u8; NONCE_LEN])> {
+    let dh = agree(secret, peer)?;
+    let shared_secret = extract_and_expand(&dh, enc, recipient_public)?;
+    let (key, nonce) = key_schedule(&shared_secret, info)?;
+    Some((aead_key(&key)?, nonce))
 }
 
 /// The X25519 public key of `key` (`SerializePublicKey(pk(sk))`).
