@@ -330,30 +330,56 @@ async fn health_and_recovery_through_handle() {
 
 /// At most `max_verifying` recovery quotes are verified at once: the others wait for a slot
 /// (counted), and every recovery still gets its share.
-#[tokio::test]
-async fn recoveries_past_the_verification_slots_wait_their_turn() {
-    for (max_verifying, queued) in [(1, true), (64, false)] {
-        let f = bob_provider(ProviderConfig { max_verifying, ..ProviderConfig::default() });
-        let alice = NodeKeys::dev("alice").unwrap();
-        let stored = alices_share_held(&f, &alice).await;
-        let mut recoveries = Vec::new();
-        for _ in 0..4 {
-            let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
-            let Response::Nonce(nonce) = f.provider.handle(peer(), ask).await else { panic!() };
-            recoveries.push(bound_recover(alice.account(), 3, &nonce.nonce));
-        }
-        let answers = futures::future::join_all(
-            recoveries
-                .iter()
-                .map(|(recover, _)| f.provider.handle(peer(), Request::Recover(recover.clone()))),
-        )
-        .await;
-        for (answer, (_, response_sk)) in answers.into_iter().zip(&recoveries) {
-            let Response::RecoveredShare(sealed) = answer else { panic!("{answer:?}") };
-            assert_eq!(sealed.open(response_sk, &f.provider.account()).unwrap(), stored);
-        }
-        let waited = f.provider.stats().verifications_queued.load(Ordering::Relaxed);
-        assert_eq!(waited > 0, queued, "{waited} waited with {max_verifying} slots");
+///
+/// Deterministic, not a race against the verification's speed: the runtime has one blocking
+/// thread and the test occupies it first, so the first recovery's verification (and its slot)
+/// stays queued until every recovery has been polled. Before, a loaded machine could finish
+/// each verification before the next recovery asked for a slot, and nothing waited.
+#[test]
+fn recoveries_past_the_verification_slots_wait_their_turn() {
+    for (max_verifying, expected_waits) in [(1, 3), (64, 0)] {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let f = bob_provider(ProviderConfig { max_verifying, ..ProviderConfig::default() });
+            let alice = NodeKeys::dev("alice").unwrap();
+            let stored = alices_share_held(&f, &alice).await;
+            let mut recoveries = Vec::new();
+            for _ in 0..4 {
+                let ask = Request::RequestNonce(RequestNonce { account: alice.account() });
+                let Response::Nonce(nonce) = f.provider.handle(peer(), ask).await else { panic!() };
+                recoveries.push(bound_recover(alice.account(), 3, &nonce.nonce));
+            }
+            let (release, hold) = std::sync::mpsc::channel::<()>();
+            let blocker = tokio::task::spawn_blocking(move || hold.recv());
+            let waits = || f.provider.stats().verifications_queued.load(Ordering::Relaxed);
+            let answers =
+                futures::future::join_all(recoveries.iter().map(|(recover, _)| {
+                    f.provider.handle(peer(), Request::Recover(recover.clone()))
+                }));
+            let gate = async {
+                let all_waiting = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                    while waits() < expected_waits {
+                        tokio::task::yield_now().await;
+                    }
+                })
+                .await;
+                // Released whatever happened, so a failure cannot hang the blocking thread.
+                release.send(()).unwrap();
+                all_waiting
+            };
+            let (answers, all_waiting) = futures::join!(answers, gate);
+            assert!(all_waiting.is_ok(), "{} waited with {max_verifying} slots", waits());
+            blocker.await.unwrap().unwrap();
+            for (answer, (_, response_sk)) in answers.into_iter().zip(&recoveries) {
+                let Response::RecoveredShare(sealed) = answer else { panic!("{answer:?}") };
+                assert_eq!(sealed.open(response_sk, &f.provider.account()).unwrap(), stored);
+            }
+            assert_eq!(waits(), expected_waits, "with {max_verifying} slots");
+        });
     }
 }
 
