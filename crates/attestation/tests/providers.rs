@@ -198,27 +198,30 @@ fn configfs_provider_rejects_a_bad_generation() {
 
 #[test]
 fn configfs_provider_detects_a_concurrent_writer() {
-    // `generation` as a FIFO fed by a thread that hands out a new number each time the file is
-    // opened: exactly what a second writer bumping the counter looks like.
+    // `outblob` as a FIFO: a second writer bumps `generation` while the provider is reading
+    // the quote. Opening a FIFO for write blocks until the provider opens it for read, which
+    // it does only after reading `generation` the first time, so the bump falls between the
+    // two reads on any machine (no sleeps, no race).
     let root = tempfile::tempdir().unwrap();
     let binding = register_binding();
-    fake_entry(root.path(), "e", "tdx_guest", "", &quote_for(&binding));
+    fake_entry(root.path(), "e", "tdx_guest", "1\n", b"");
     let generation = root.path().join("e/generation");
-    fs::remove_file(&generation).unwrap();
-    let status = std::process::Command::new("mkfifo").arg(&generation).status().unwrap();
+    let outblob = root.path().join("e/outblob");
+    fs::remove_file(&outblob).unwrap();
+    let status = std::process::Command::new("mkfifo").arg(&outblob).status().unwrap();
     assert!(status.success());
-    let fifo = generation.clone();
-    std::thread::spawn(move || {
-        for n in 1u64.. {
-            // Opening for write blocks until the provider opens for read.
-            let Ok(()) = fs::write(&fifo, format!("{n}\n")) else { return };
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+    let quote = quote_for(&binding);
+    let writer = std::thread::spawn(move || {
+        let mut out = fs::OpenOptions::new().write(true).open(&outblob).unwrap();
+        fs::write(&generation, "2\n").unwrap();
+        std::io::Write::write_all(&mut out, &quote).unwrap();
     });
     let provider = ConfigfsTsmProvider::with_root_and_entry(root.path(), "e", TDX_TSM_PROVIDER);
-    match provider.quote(&report_data(&binding)) {
-        Err(ProviderError::GenerationChanged { before, after }) => assert!(after > before),
-        other => panic!("expected GenerationChanged, got {other:?}"),
+    let answer = provider.quote(&report_data(&binding));
+    writer.join().unwrap();
+    match answer {
+        Err(ProviderError::GenerationChanged { before: 1, after: 2 }) => {}
+        other => panic!("expected GenerationChanged from 1 to 2, got {other:?}"),
     }
 }
 

@@ -197,7 +197,11 @@ mod tests {
     #[tokio::test]
     async fn shutdown_interrupts_a_long_wait() {
         let shutdown = Shutdown::new();
-        let mut retry = Retry::new(Backoff::up_to(Duration::from_secs(3600)), shutdown.signal());
+        // The first delay is an hour, not `up_to`'s half second or so: a stalled machine must
+        // not see the delay end before the shutdown that interrupts it.
+        let hour = Duration::from_secs(3600);
+        let backoff = Backoff { min: hour, max: hour, jitter: false, max_retries: None };
+        let mut retry = Retry::new(backoff, shutdown.signal());
         let started = std::time::Instant::now();
         let fire = async {
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -68,11 +68,18 @@ fn recover(
 /// Starts the chain and Bob/Charlie/Dave, backs Alice's key up with full copies to all three,
 /// so every provider holds a share of Alice's epoch 1.
 async fn setup(config: ProviderConfig) -> (ChainNode, Vec<ProviderNode>, NetworkHandle) {
+    setup_each(|_| config.clone()).await
+}
+
+/// [`setup`] with each provider's own configuration (by dev name).
+async fn setup_each(
+    config_of: impl Fn(&str) -> ProviderConfig,
+) -> (ChainNode, Vec<ProviderNode>, NetworkHandle) {
     let node = ChainNode::start();
     let chain = node.client().await;
     let mut providers = Vec::new();
     for name in ["bob", "charlie", "dave"] {
-        providers.push(ProviderNode::start_with(name, chain.clone(), config.clone(), None).await);
+        providers.push(ProviderNode::start_with(name, chain.clone(), config_of(name), None).await);
     }
     let (client, _task) = backup_client(&chain, 1, Some(3)).await;
     let key = DbKey::generate().unwrap();
@@ -85,10 +92,17 @@ async fn setup(config: ProviderConfig) -> (ChainNode, Vec<ProviderNode>, Network
 async fn nonce_misuse_is_refused_with_its_own_reason() {
     init_tracing();
     let _serial = serial().await;
-    let mut config = ProviderConfig::default();
-    config.nonces.ttl = Duration::from_secs(2);
-    let (_node, providers, net) = setup(config).await;
-    let bob = target("bob");
+    // Bob keeps the default time to live, so the replay and mismatch checks cannot expire on a
+    // slow machine; Dave's is short, for the expiry check.
+    let (_node, providers, net) = setup_each(|name| {
+        let mut config = ProviderConfig::default();
+        if name == "dave" {
+            config.nonces.ttl = Duration::from_secs(1);
+        }
+        config
+    })
+    .await;
+    let (bob, dave) = (target("bob"), target("dave"));
     let (alice, charlie) = (account("alice"), account("charlie"));
     let pk = X25519Secret::generate().public();
 
@@ -108,23 +122,27 @@ async fn nonce_misuse_is_refused_with_its_own_reason() {
     let stolen = ask(&net, &bob, recover(alice, charlies, pk, pk)).await;
     assert_eq!(stolen, Response::Error(ErrorReason::NonceAccountMismatch));
 
-    // A nonce used after its time to live.
-    let nonce = nonce_for(&net, &bob, alice).await;
-    tokio::time::sleep(Duration::from_millis(2300)).await;
-    let late = ask(&net, &bob, recover(alice, nonce, pk, pk)).await;
+    // A nonce used after its time to live (issued before the reply left, so more than the
+    // sleep has passed on the provider's monotonic clock).
+    let nonce = nonce_for(&net, &dave, alice).await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let late = ask(&net, &dave, recover(alice, nonce, pk, pk)).await;
     assert_eq!(late, Response::Error(ErrorReason::NonceExpired));
 
-    let stats = providers[0].provider.stats().rejections();
-    for reason in ["NonceReplayed", "NonceUnknown", "NonceAccountMismatch", "NonceExpired"] {
-        assert_eq!(stats.get(reason), Some(&1), "{reason}: {stats:?}");
+    let (bobs, daves) =
+        (providers[0].provider.stats().rejections(), providers[2].provider.stats().rejections());
+    for reason in ["NonceReplayed", "NonceUnknown", "NonceAccountMismatch"] {
+        assert_eq!(bobs.get(reason), Some(&1), "{reason}: {bobs:?}");
     }
+    assert_eq!(daves.get("NonceExpired"), Some(&1), "{daves:?}");
+    assert_eq!(bobs.get("NonceExpired"), None, "{bobs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quotes_that_do_not_bind_or_are_not_accepted_are_refused() {
     init_tracing();
     let _serial = serial().await;
-    let (node, _providers, net) = setup(ProviderConfig::default()).await;
+    let (node, providers, net) = setup(ProviderConfig::default()).await;
     let charlie = target("charlie");
     let alice = account("alice");
 
@@ -162,9 +180,13 @@ async fn quotes_that_do_not_bind_or_are_not_accepted_are_refused() {
     governance::revoke_measurement(&node.url, peerseal_attestation::mock_measurement().0)
         .await
         .unwrap();
-    let chain = peerseal_testkit::connect_chain(&node.url).await.unwrap();
-    let policy = peerseal_chain::ChainApi::attestation_policy(&chain).await.unwrap();
-    assert!(policy.accepted_measurements.is_empty(), "sudo revoke did not apply");
+    // Charlie decides on its own verified view, which may be a block behind the finalized
+    // sudo call: wait (bounded) until that view has the revocation.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !providers[1].chain.attestation_policy().await.unwrap().accepted_measurements.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the revocation was never verified");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let nonce = nonce_for(&net, &charlie, alice).await;
     let response = ask(&net, &charlie, recover(alice, nonce, quoted, quoted)).await;
     assert_eq!(

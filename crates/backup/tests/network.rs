@@ -109,7 +109,8 @@ async fn the_last_places_of_the_queue_take_only_recoveries() {
 #[tokio::test]
 async fn each_peer_has_its_own_request_bucket() {
     let config = NetworkConfig {
-        peer_rate: RateLimits { burst: 3, per_second: 1, max_accounts: 16 },
+        // No refill: exactly the burst passes, however slow the machine.
+        peer_rate: RateLimits { burst: 3, per_second: 0, max_accounts: 16 },
         ..NetworkConfig::default()
     };
     let (server, flooder, mut inbound) = pair_with(config).await;
@@ -124,7 +125,7 @@ async fn each_peer_has_its_own_request_bucket() {
         let answer = flooder.request(peer, addrs.clone(), ask()).await.unwrap();
         limited += usize::from(matches!(answer, Response::Error(ErrorReason::RateLimited { .. })));
     }
-    assert!(limited >= 6, "{limited} of 10 limited");
+    assert_eq!(limited, 7, "{limited} of 10 limited");
     assert_eq!(NetworkStats::get(&server.stats().peer_rate_limited), limited as u64);
     let other = client().await;
     let answer = other.request(peer, addrs, ask()).await.unwrap();
@@ -215,7 +216,7 @@ async fn a_peer_without_the_protocol_fails_the_request_at_once_either_way() {
         let config = NetworkConfig {
             serve: false,
             lazy_protocol_negotiation: lazy,
-            request_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(60),
             ..NetworkConfig::default()
         };
         let (client, _, _) =
@@ -230,7 +231,12 @@ async fn a_peer_without_the_protocol_fails_the_request_at_once_either_way() {
             ),
             "lazy {lazy}: {answer:?}"
         );
-        assert!(started.elapsed() < Duration::from_secs(5), "lazy {lazy}: {:?}", started.elapsed());
+        // Well under the request timeout, with room for a slow machine's dial and handshakes.
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "lazy {lazy}: {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -370,8 +376,11 @@ async fn noise_messages_per_exchange(coalesce_writes: bool) -> (f64, f64) {
 #[tokio::test]
 async fn an_answer_leaves_with_its_streams_close_in_one_noise_message() {
     let (to_server, to_client) = noise_messages_per_exchange(true).await;
-    assert!(to_server <= 1.0, "{to_server} noise messages per request");
-    assert!(to_client <= 2.0, "{to_client} noise messages per answer");
+    // One message more or two in the twenty exchanges is allowed: yamux's keep-alive ping (every
+    // 10 s) and its pong, or a late frame of the set-up exchange on a stalled machine, go alone.
+    // A write per frame is at least twice the coalesced count, so this still tells them apart.
+    assert!(to_server <= 1.1, "{to_server} noise messages per request");
+    assert!(to_client <= 2.1, "{to_client} noise messages per answer");
     let (plain_to_server, plain_to_client) = noise_messages_per_exchange(false).await;
     assert!(plain_to_server >= 2.0, "{plain_to_server} noise messages per request, uncoalesced");
     assert!(plain_to_client >= 3.0, "{plain_to_client} noise messages per answer, uncoalesced");

@@ -110,9 +110,10 @@ async fn reads_dev_servers_policy_and_candidates() {
 
     // Nothing recorded yet.
     assert_eq!(client.assignment(&alice).await.unwrap(), None);
-    // Finalization moves on (300 ms blocks).
+    // Finalization moves on (300 ms blocks): a later block reaches the verified view. Waited
+    // for, not slept on: a loaded machine may verify a block later than it was produced.
     let before = client.finalized_number().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    bounded("a later verified block", client.wait_verified(before + 1, LIMIT)).await.unwrap();
     assert!(client.finalized_number().await.unwrap() > before);
 }
 
@@ -428,7 +429,10 @@ async fn governance_removal_reaches_the_client_as_provider_left() {
         tss_account: AccountId(bob.tss_account)
     }));
 
-    // The chain state agrees: stale assignment, three servers, Bob no longer a candidate.
+    // The chain state agrees: stale assignment, three servers, Bob no longer a candidate. The
+    // stream hands a block out after a bounded wait for its view; wait longer here, so a slow
+    // verification cannot leave the reads on the block before.
+    bounded("the removal's view", client.wait_verified(block.number, LIMIT)).await.unwrap();
     let assignment = client.assignment(&AccountId(alice.tss_account)).await.unwrap().unwrap();
     assert!(assignment.stale);
     let servers = client.servers().await.unwrap();

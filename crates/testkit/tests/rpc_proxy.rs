@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Whole-test bound: a hang is a failure, not a stuck CI job.
-const TEST_LIMIT: Duration = Duration::from_secs(20);
+const TEST_LIMIT: Duration = Duration::from_secs(60);
 /// How long to wait for something that should arrive (blocks come every second).
 const ARRIVES: Duration = Duration::from_secs(5);
 /// How long to wait to show something does not arrive.
@@ -196,7 +196,9 @@ async fn dropped_notifications_are_not_seen_until_the_tamper_is_cleared() {
         assert_eq!(*own_method.lock().unwrap(), Some(json!("chain_finalizedHead")));
 
         proxy.clear_tamper();
-        let note = raw.recv(ARRIVES).await.expect("a notification once the tamper is gone");
+        // The next finalized head: a debug node under load may take longer than `ARRIVES`.
+        let next_head = Duration::from_secs(30);
+        let note = raw.recv(next_head).await.expect("a notification once the tamper is gone");
         assert_eq!(note["method"], json!("chain_finalizedHead"));
         assert_eq!(note["params"]["subscription"], subscription);
     })
