@@ -55,6 +55,8 @@ use std::time::{Duration, Instant};
 
 #[path = "recovery/http.rs"]
 mod http;
+#[path = "shared/http1.rs"]
+mod http1;
 
 /// Key epoch of the shares the provider holds.
 const EPOCH: u64 = 1;

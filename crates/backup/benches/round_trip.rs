@@ -19,17 +19,17 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use futures::{AsyncWriteExt, StreamExt};
-use http_body_util::Full;
 use hyper::body::Bytes;
-use libp2p::core::upgrade::Version;
-use libp2p::{identity::Keypair, noise, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
-use peerseal_backup::coalesce::CoalescedYamux;
+use libp2p::{identity::Keypair, Multiaddr, PeerId, StreamProtocol, Swarm};
 use peerseal_backup::network::{self, NetworkConfig, NetworkHandle};
 use peerseal_backup::provider::ratelimit::RateLimits;
 use peerseal_protocol::limits::{MAX_REQUEST_LEN, MAX_RESPONSE_LEN};
 use peerseal_protocol::p2p::{read_frame, write_frame};
 use peerseal_protocol::{AccountId, ErrorReason, Request, RequestNonce, Response};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+#[path = "shared/http1.rs"]
+mod http1;
 
 /// The stream protocols' name: not the backup protocol, which the node serves by
 /// request-response.
@@ -43,22 +43,13 @@ fn answer() -> Response {
     Response::Error(ErrorReason::NotRegistered)
 }
 
-/// A swarm with the node's transport (TCP without Nagle, noise, coalesced yamux, lazy
-/// negotiation) and only the generic stream behaviour.
+/// A swarm on the node's own transport ([`network::build_swarm`] with the default
+/// configuration) and only the generic stream behaviour.
 fn stream_swarm() -> Swarm<libp2p_stream::Behaviour> {
-    libp2p::SwarmBuilder::with_existing_identity(Keypair::generate_ed25519())
-        .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, || {
-            CoalescedYamux::new(yamux::Config::default(), true)
-        })
+    // The kept stream stays open, so the connection is never idle.
+    let config = NetworkConfig::default();
+    network::build_swarm(Keypair::generate_ed25519(), &config, libp2p_stream::Behaviour::new())
         .unwrap()
-        .with_behaviour(|_| libp2p_stream::Behaviour::new())
-        .unwrap()
-        .with_swarm_config(|c| {
-            c.with_idle_connection_timeout(Duration::from_secs(600))
-                .with_substream_upgrade_protocol_override(Version::V1Lazy)
-        })
-        .build()
 }
 
 /// Answers every frame on every accepted stream, until the stream ends.
@@ -93,7 +84,7 @@ struct Fixture {
     control: libp2p_stream::Control,
     stream_server: PeerId,
     kept: libp2p::Stream,
-    http: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    http: http1::Http1Client,
 }
 
 async fn fixture() -> Fixture {
@@ -161,11 +152,7 @@ async fn fixture() -> Fixture {
         }),
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let tcp = tokio::net::TcpStream::connect(http_addr).await.unwrap();
-    tcp.set_nodelay(true).unwrap();
-    let (http, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp)).await.unwrap();
-    tokio::spawn(connection);
+    let http = http1::Http1Client::connect(http_addr).await.unwrap();
 
     Fixture {
         node_client,
@@ -200,12 +187,8 @@ impl Fixture {
             }
             2 => exchange(&mut self.kept, bytes).await,
             _ => {
-                let body = Full::new(Bytes::copy_from_slice(bytes));
-                let post = hyper::Request::post("/rpc").header("host", "peerseal").body(body);
-                self.http.ready().await.unwrap();
-                let reply = self.http.send_request(post.unwrap()).await.unwrap();
-                let body = http_body_util::BodyExt::collect(reply.into_body()).await.unwrap();
-                assert_eq!(Response::from_bytes(&body.to_bytes()).unwrap(), answer());
+                let reply = self.http.post("/rpc", "application/octet-stream", bytes.to_vec());
+                assert_eq!(Response::from_bytes(&reply.await.unwrap()).unwrap(), answer());
             }
         }
         started.elapsed().as_secs_f64() * 1e6

@@ -321,26 +321,7 @@ pub async fn start_observed(
             .with_max_established_per_peer(Some(config.max_connections_per_peer)),
     );
     let behaviour = Behaviour { limits, backup };
-    let idle = config.idle_timeout;
-    let lazy = config.lazy_protocol_negotiation;
-    let coalesce = config.coalesce_writes;
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-        .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, move || {
-            CoalescedYamux::new(yamux::Config::default(), coalesce)
-        })
-        .map_err(|e| NetworkError::Transport(e.to_string()))?
-        .with_behaviour(|_| behaviour)
-        .map_err(|e| NetworkError::Transport(e.to_string()))?
-        .with_swarm_config(|c| {
-            let c = c.with_idle_connection_timeout(idle);
-            if lazy {
-                c.with_substream_upgrade_protocol_override(libp2p::core::upgrade::Version::V1Lazy)
-            } else {
-                c
-            }
-        })
-        .build();
+    let mut swarm = build_swarm(keypair, &config, behaviour)?;
 
     for addr in &config.listen {
         swarm
@@ -378,6 +359,37 @@ pub async fn start_observed(
     };
     let join = tokio::spawn(task.run());
     Ok((handle, inbound_rx, join))
+}
+
+/// A swarm on the node's transport, with `behaviour`: TCP without Nagle, noise, yamux on a
+/// socket that coalesces a pass's writes ([`NetworkConfig::coalesce_writes`]), multistream
+/// `V1Lazy` if [`NetworkConfig::lazy_protocol_negotiation`], and the idle timeout. Public so
+/// the benches measure other protocols on exactly this transport.
+pub fn build_swarm<B: NetworkBehaviour>(
+    keypair: libp2p::identity::Keypair,
+    config: &NetworkConfig,
+    behaviour: B,
+) -> Result<Swarm<B>, NetworkError> {
+    let idle = config.idle_timeout;
+    let lazy = config.lazy_protocol_negotiation;
+    let coalesce = config.coalesce_writes;
+    Ok(libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, move || {
+            CoalescedYamux::new(yamux::Config::default(), coalesce)
+        })
+        .map_err(|e| NetworkError::Transport(e.to_string()))?
+        .with_behaviour(|_| behaviour)
+        .map_err(|e| NetworkError::Transport(e.to_string()))?
+        .with_swarm_config(|c| {
+            let c = c.with_idle_connection_timeout(idle);
+            if lazy {
+                c.with_substream_upgrade_protocol_override(libp2p::core::upgrade::Version::V1Lazy)
+            } else {
+                c
+            }
+        })
+        .build())
 }
 
 async fn wait_listening(

@@ -13,12 +13,11 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::http1::Http1Client;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
 use libp2p::PeerId;
 use peerseal_backup::Provider;
 use peerseal_protocol::{
@@ -117,22 +116,12 @@ pub async fn serve(provider: Provider) -> SocketAddr {
     addr
 }
 
-/// One HTTP/1.1 keep-alive connection to a provider.
-pub struct HttpClient {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    host: String,
-}
+/// One HTTP/1.1 keep-alive connection to a provider, speaking its JSON.
+pub struct HttpClient(Http1Client);
 
 impl HttpClient {
     pub async fn connect(addr: SocketAddr) -> Result<Self, String> {
-        let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| e.to_string())?;
-        tokio::spawn(connection);
-        Ok(Self { sender, host: addr.to_string() })
+        Http1Client::connect(addr).await.map(Self)
     }
 
     async fn post<T: Serialize, R: DeserializeOwned>(
@@ -141,18 +130,7 @@ impl HttpClient {
         body: &T,
     ) -> Result<R, String> {
         let body = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-        let request = hyper::Request::post(path)
-            .header(hyper::header::HOST, &self.host)
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let response = self.sender.send_request(request).await.map_err(|e| e.to_string())?;
-        let status = response.status();
-        let bytes = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        if !status.is_success() {
-            return Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
-        }
+        let bytes = self.0.post(path, "application/json", body).await?;
         serde_json::from_slice(&bytes).map_err(|e| e.to_string())
     }
 
