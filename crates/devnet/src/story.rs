@@ -318,7 +318,7 @@ impl Devnet {
         ));
         let affected_accounts: Vec<String> =
             affected.iter().filter_map(|(i, _)| self.nodes[*i].account.clone()).collect();
-        check_assignments(&chain, &affected_accounts, &victim_account).await?;
+        check_assignments(&chain, &affected_accounts, &victim_account, self.step).await?;
 
         // 6. A node whose provider is down fails over to its other providers.
         let client = (0..NAMES.len())
@@ -612,19 +612,31 @@ impl Devnet {
     }
 }
 
+/// Every `affected` client's on-chain backup is current and no longer names `victim`. The
+/// nodes report ready once their record is final on their own verified view; this client's view
+/// may follow a block later, so each is polled until `within` has passed.
 async fn check_assignments(
     chain: &ChainClient,
     affected: &[String],
     victim: &str,
+    within: Duration,
 ) -> anyhow::Result<()> {
     let parse = |hex_account: &str| {
         peerseal::recovery_file::parse_account(hex_account).ok_or_else(|| anyhow!("bad account"))
     };
     let victim = parse(victim)?;
+    let deadline = Instant::now() + within;
     for client in affected {
-        let a = chain.assignment(&parse(client)?).await?.ok_or_else(|| anyhow!("no assignment"))?;
-        if a.stale || a.providers.iter().any(|(p, _)| *p == victim) {
-            bail!("{client}'s on-chain backup still names {}", hex::encode(victim));
+        let account = parse(client)?;
+        loop {
+            let a = chain.assignment(&account).await?.ok_or_else(|| anyhow!("no assignment"))?;
+            if !a.stale && a.providers.iter().all(|(p, _)| *p != victim) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{client}'s on-chain backup still names {}", hex::encode(victim));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
     Ok(())
